@@ -1,0 +1,43 @@
+// Command supportctl runs the local pipeline and operates it: serve, send,
+// dlq. See the README for the whole command set.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+)
+
+var commands = map[string]func(ctx context.Context, args []string) error{
+	"serve": serve,
+	"send":  send,
+	"dlq":   dlq,
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage: supportctl <command> [flags]
+
+commands:
+  serve                         run the local pipeline (HTTP, processor, jobs)
+  send --url URL --secret S FILE...
+                                sign files exactly as Chatwoot does and POST them
+  dlq list | show ID | redrive [ID|--all]
+                                inspect and redrive the dead-letter queue
+`)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	cmd, ok := commands[os.Args[1]]
+	if !ok {
+		usage()
+		os.Exit(2)
+	}
+	if err := cmd(context.Background(), os.Args[2:]); err != nil {
+		fmt.Fprintln(os.Stderr, "supportctl:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"supportpipe/internal/chatwoot"
+)
+
+func send(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	url := fs.String("url", envOr("SUPPORT_WEBHOOK_URL", "http://"+envOr("SUPPORT_ADDR", "127.0.0.1:8080")+"/webhooks/chatwoot"), "webhook URL")
+	secret := fs.String("secret", "", "signing secret (default: first of CHATWOOT_WEBHOOK_SECRET, else the local data dir's)")
+	delivery := fs.String("delivery", "", "X-Chatwoot-Delivery to send (default: a new UUID per file)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("send: no files")
+	}
+	key := *secret
+	if key == "" {
+		key = localSecret()
+	}
+	if key == "" {
+		return fmt.Errorf("send: no secret: pass --secret or set CHATWOOT_WEBHOOK_SECRET")
+	}
+	client := &http.Client{Timeout: 5 * time.Second} // Chatwoot's own timeout
+	failed := 0
+	for _, f := range fs.Args() {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		id := *delivery
+		if id == "" {
+			id = uuid()
+		}
+		status, resp, err := post(ctx, client, *url, []byte(key), id, body)
+		if err != nil {
+			fmt.Printf("%s\terror\t%v\n", f, err)
+			failed++
+			continue
+		}
+		fmt.Printf("%s\t%d\t%s\n", f, status, strings.TrimSpace(resp))
+		if status >= 300 {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("send: %d of %d not accepted", failed, fs.NArg())
+	}
+	return nil
+}
+
+// post sends body exactly as Chatwoot's Webhooks::Trigger does: the timestamp
+// is taken at send time and signed together with the raw body.
+func post(ctx context.Context, c *http.Client, url string, secret []byte, delivery string, body []byte) (int, string, error) {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-Chatwoot-Delivery", delivery)
+	req.Header.Set("X-Chatwoot-Timestamp", ts)
+	req.Header.Set("X-Chatwoot-Signature", chatwoot.Sign(secret, ts, body))
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(b), nil
+}
+
+func localSecret() string {
+	if s := chatwoot.ParseSecrets(os.Getenv("CHATWOOT_WEBHOOK_SECRET")); len(s) > 0 {
+		return s[0]
+	}
+	b, err := os.ReadFile(filepath.Join(envOr("SUPPORT_DATA_DIR", ".data"), "chatwoot_webhook_secret"))
+	if err != nil {
+		return ""
+	}
+	if s := chatwoot.ParseSecrets(string(b)); len(s) > 0 {
+		return s[0]
+	}
+	return ""
+}
+
+func uuid() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

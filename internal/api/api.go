@@ -1,0 +1,174 @@
+// Package api serves the read side under /support/*: stats, conversation
+// lookups and (later) health and queue views. It is the API function's logic
+// and the local server routes the same requests through it.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"supportpipe/internal/apigw"
+	"supportpipe/internal/conversation"
+	"supportpipe/internal/stats"
+	"supportpipe/internal/store"
+)
+
+// Handler serves /support/* as API Gateway HTTP API events.
+type Handler struct {
+	Store store.Store
+	// Token is the bearer token for reads; empty denies every protected read.
+	Token string
+	Log   *slog.Logger
+	Now   func() time.Time
+	// Extra routes (health, queue, tile) keyed by path; they decide on auth themselves.
+	Routes map[string]Route
+}
+
+// Route is an extra endpoint. Public routes skip the bearer check.
+type Route struct {
+	Public bool
+	Serve  func(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse
+}
+
+// Handle implements the API function.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	method := req.RequestContext.HTTP.Method
+	path := req.RawPath
+	if method != http.MethodGet && method != http.MethodHead {
+		r := apigw.JSON(http.StatusMethodNotAllowed, errorBody("method not allowed"))
+		r.Headers["allow"] = "GET"
+		return r, nil
+	}
+	if rt, ok := h.Routes[path]; ok {
+		if !rt.Public && !h.authorized(req) {
+			return unauthorized(), nil
+		}
+		return rt.Serve(ctx, req), nil
+	}
+	if !strings.HasPrefix(path, "/support/") {
+		return apigw.JSON(http.StatusNotFound, errorBody("not found")), nil
+	}
+	if !h.authorized(req) {
+		return unauthorized(), nil
+	}
+	switch {
+	case path == "/support/stats":
+		return h.stats(ctx, req), nil
+	case strings.HasPrefix(path, "/support/conversations/"):
+		return h.conversation(ctx, strings.TrimPrefix(path, "/support/conversations/")), nil
+	}
+	return apigw.JSON(http.StatusNotFound, errorBody("not found")), nil
+}
+
+// authorized compares hashes so the comparison takes the same time whatever
+// the token length.
+func (h *Handler) authorized(req events.APIGatewayV2HTTPRequest) bool {
+	if h.Token == "" {
+		return false
+	}
+	got, ok := strings.CutPrefix(apigw.Header(req, "authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(h.Token))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+func (h *Handler) stats(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	day := req.QueryStringParameters["date"]
+	if day == "" {
+		day = stats.Day(h.Now())
+	} else if _, err := time.Parse(time.DateOnly, day); err != nil {
+		return apigw.JSON(http.StatusBadRequest, errorBody("date must be YYYY-MM-DD"))
+	}
+	c, err := h.Store.Counters(ctx, day)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "stats read failed", "error", err)
+		return apigw.JSON(http.StatusInternalServerError, errorBody("stats unavailable"))
+	}
+	return apigw.JSON(http.StatusOK, stats.Summarise(day, c))
+}
+
+// ConversationView is the contract shape of GET /support/conversations/{a}/{c}.
+type ConversationView struct {
+	AccountID              int64              `json:"account_id"`
+	ConversationID         int64              `json:"conversation_id"`
+	InboxID                int64              `json:"inbox_id,omitempty"`
+	Status                 string             `json:"status"`
+	Priority               string             `json:"priority,omitempty"`
+	Labels                 []string           `json:"labels"`
+	Tags                   []string           `json:"tags"`
+	AppliedLabels          []string           `json:"applied_labels"`
+	AssigneeID             int64              `json:"assignee_id,omitempty"`
+	TeamID                 int64              `json:"team_id,omitempty"`
+	FirstCustomerMessageAt *time.Time         `json:"first_customer_message_at"`
+	FirstResponseAt        *time.Time         `json:"first_response_at"`
+	FirstResponseSeconds   *float64           `json:"first_response_seconds"`
+	SLA                    any                `json:"sla"`
+	EscalationReasons      []string           `json:"escalation_reasons"`
+	Actions                []any              `json:"actions"`
+	State                  conversation.State `json:"state"`
+}
+
+func (h *Handler) conversation(ctx context.Context, rest string) events.APIGatewayV2HTTPResponse {
+	parts := strings.Split(strings.Trim(rest, "/"), "/")
+	if len(parts) != 2 {
+		return apigw.JSON(http.StatusNotFound, errorBody("not found"))
+	}
+	a, err1 := strconv.ParseInt(parts[0], 10, 64)
+	c, err2 := strconv.ParseInt(parts[1], 10, 64)
+	if err1 != nil || err2 != nil || a <= 0 || c <= 0 {
+		return apigw.JSON(http.StatusBadRequest, errorBody("account and conversation ids must be positive integers"))
+	}
+	st, ok, err := h.Store.Conversation(ctx, conversation.Key{AccountID: a, ConversationID: c})
+	if err != nil {
+		h.Log.ErrorContext(ctx, "conversation read failed", "error", err)
+		return apigw.JSON(http.StatusInternalServerError, errorBody("conversation unavailable"))
+	}
+	if !ok {
+		return apigw.JSON(http.StatusNotFound, errorBody("conversation not found"))
+	}
+	return apigw.JSON(http.StatusOK, View(st))
+}
+
+// View renders a stored state in the contract shape.
+func View(st conversation.State) ConversationView {
+	v := ConversationView{
+		AccountID: st.AccountID, ConversationID: st.ConversationID, InboxID: st.InboxID,
+		Status: st.Status, Priority: st.Priority, Labels: nonNil(st.Labels), Tags: []string{}, AppliedLabels: []string{},
+		AssigneeID: st.AssigneeID, TeamID: st.TeamID, EscalationReasons: []string{}, Actions: []any{}, State: st,
+	}
+	if !st.FirstCustomerMessageAt.IsZero() {
+		t := st.FirstCustomerMessageAt
+		v.FirstCustomerMessageAt = &t
+	}
+	if !st.FirstResponseAt.IsZero() {
+		t := st.FirstResponseAt
+		secs := st.FirstResponseTime().Seconds()
+		v.FirstResponseAt, v.FirstResponseSeconds = &t, &secs
+	}
+	return v
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func errorBody(msg string) map[string]string { return map[string]string{"error": msg} }
+
+func unauthorized() events.APIGatewayV2HTTPResponse {
+	r := apigw.JSON(http.StatusUnauthorized, errorBody("missing or invalid bearer token"))
+	r.Headers["www-authenticate"] = `Bearer realm="support"`
+	return r
+}

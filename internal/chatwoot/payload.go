@@ -1,0 +1,333 @@
+package chatwoot
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Event names Chatwoot sends (Webhook::ALLOWED_WEBHOOK_EVENTS).
+const (
+	EventConversationCreated       = "conversation_created"
+	EventConversationStatusChanged = "conversation_status_changed"
+	EventConversationUpdated       = "conversation_updated"
+	EventMessageCreated            = "message_created"
+	EventMessageUpdated            = "message_updated"
+	EventContactCreated            = "contact_created"
+	EventContactUpdated            = "contact_updated"
+)
+
+// Kind groups events by payload root.
+type Kind int
+
+// Payload kinds.
+const (
+	KindUnknown Kind = iota
+	KindMessage
+	KindConversation
+	KindContact
+)
+
+// KindOf says which payload an event name carries. Events the pipeline has no
+// use for (typing, widget, inbox) are KindUnknown and are acknowledged but ignored.
+func KindOf(event string) Kind {
+	switch event {
+	case EventMessageCreated, EventMessageUpdated:
+		return KindMessage
+	case EventConversationCreated, EventConversationStatusChanged, EventConversationUpdated:
+		return KindConversation
+	case EventContactCreated, EventContactUpdated:
+		return KindContact
+	}
+	return KindUnknown
+}
+
+// Ref is an {id, name} pair (account, inbox, team).
+type Ref struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// Sender is a contact, user, agent bot or captain assistant. Contacts in the
+// top-level message payload carry no "type"; users and bots do.
+type Sender struct {
+	ID               int64          `json:"id"`
+	Name             string         `json:"name"`
+	Type             string         `json:"type"`
+	Email            string         `json:"email"`
+	PhoneNumber      string         `json:"phone_number"`
+	Identifier       string         `json:"identifier"`
+	CustomAttributes map[string]any `json:"custom_attributes"`
+}
+
+// Message is both the top-level message payload and the push format nested in
+// conversation.messages[]; the nested one fills AccountID/InboxID/ConversationID
+// and SenderType, the top-level one Account/Inbox/Conversation.
+type Message struct {
+	ID                int64           `json:"id"`
+	Content           string          `json:"content"`
+	ContentType       string          `json:"content_type"`
+	ContentAttributes json.RawMessage `json:"content_attributes"`
+	MessageType       MessageType     `json:"message_type"`
+	Private           bool            `json:"private"`
+	SourceID          string          `json:"source_id"`
+	CreatedAt         Time            `json:"created_at"`
+	UpdatedAt         Time            `json:"updated_at"`
+	Sender            *Sender         `json:"sender"`
+	SenderType        string          `json:"sender_type"`
+	SenderID          int64           `json:"sender_id"`
+	Account           *Ref            `json:"account"`
+	Inbox             *Ref            `json:"inbox"`
+	Conversation      *Conversation   `json:"conversation"`
+	AccountID         int64           `json:"account_id"`
+	InboxID           int64           `json:"inbox_id"`
+	ConversationID    int64           `json:"conversation_id"`
+	Attachments       []Attachment    `json:"attachments"`
+}
+
+// Attachment is the part of an attachment the pipeline reads.
+type Attachment struct {
+	ID       int64  `json:"id"`
+	FileType string `json:"file_type"`
+}
+
+// SenderKind normalises who wrote a message: "contact", "user", "agent_bot",
+// "captain_assistant" or "" when unknown (system messages).
+func (m *Message) SenderKind() string {
+	if m.Sender != nil && m.Sender.Type != "" {
+		return m.Sender.Type
+	}
+	switch m.SenderType {
+	case "Contact":
+		return "contact"
+	case "User":
+		return "user"
+	case "AgentBot":
+		return "agent_bot"
+	case "Captain::Assistant":
+		return "captain_assistant"
+	}
+	if m.MessageType == Incoming && m.Sender != nil {
+		return "contact"
+	}
+	return ""
+}
+
+// Conversation is the conversation webhook_data. ID is the display id.
+// contact_inbox is deliberately not decoded: it holds the live pubsub_token.
+type Conversation struct {
+	ID                  int64               `json:"id"`
+	InboxID             int64               `json:"inbox_id"`
+	Status              string              `json:"status"`
+	Priority            *string             `json:"priority"`
+	Labels              []string            `json:"labels"`
+	CustomAttributes    map[string]any      `json:"custom_attributes"`
+	Channel             string              `json:"channel"`
+	Messages            []Message           `json:"messages"`
+	Meta                ConversationMeta    `json:"meta"`
+	FirstReplyCreatedAt Time                `json:"first_reply_created_at"`
+	WaitingSince        Time                `json:"waiting_since"`
+	CreatedAt           Time                `json:"created_at"`
+	UpdatedAt           Time                `json:"updated_at"`
+	LastActivityAt      Time                `json:"last_activity_at"`
+	ChangedAttributes   []map[string]Change `json:"changed_attributes"`
+}
+
+// ConversationMeta holds the contact, assignee and team.
+type ConversationMeta struct {
+	Sender       *Sender `json:"sender"`
+	Assignee     *Sender `json:"assignee"`
+	AssigneeType string  `json:"assignee_type"`
+	Team         *Ref    `json:"team"`
+}
+
+// Change is one entry of changed_attributes.
+type Change struct {
+	Previous json.RawMessage `json:"previous_value"`
+	Current  json.RawMessage `json:"current_value"`
+}
+
+// Contact is the contact_created/contact_updated payload.
+type Contact struct {
+	ID                int64               `json:"id"`
+	Name              string              `json:"name"`
+	Email             string              `json:"email"`
+	PhoneNumber       string              `json:"phone_number"`
+	Identifier        string              `json:"identifier"`
+	CustomAttributes  map[string]any      `json:"custom_attributes"`
+	Account           *Ref                `json:"account"`
+	ChangedAttributes []map[string]Change `json:"changed_attributes"`
+}
+
+// Payload is a decoded webhook body. Exactly one of Message, Conversation and
+// Contact is set for known events.
+type Payload struct {
+	Event        string
+	Kind         Kind
+	Message      *Message
+	Conversation *Conversation
+	Contact      *Contact
+}
+
+// Decoding errors, reported as 400s at ingest.
+var (
+	ErrNotJSON    = errors.New("body is not a JSON object")
+	ErrNoEvent    = errors.New("body has no event name")
+	ErrBadPayload = errors.New("payload does not match the event's schema")
+)
+
+// EventName extracts the "event" field after checking the body is a UTF-8
+// JSON object. It does not decode the rest.
+func EventName(body []byte) (string, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' || !utf8.Valid(body) {
+		return "", ErrNotJSON
+	}
+	var head struct {
+		Event json.RawMessage `json:"event"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return "", ErrNotJSON
+	}
+	if len(head.Event) == 0 || string(head.Event) == "null" {
+		return "", ErrNoEvent
+	}
+	var name string
+	if err := json.Unmarshal(head.Event, &name); err != nil || name == "" || len(name) > 64 {
+		return "", ErrNoEvent
+	}
+	return name, nil
+}
+
+// Decode parses a webhook body. Unknown events decode to KindUnknown without error.
+func Decode(body []byte) (*Payload, error) {
+	name, err := EventName(body)
+	if err != nil {
+		return nil, err
+	}
+	p := &Payload{Event: name, Kind: KindOf(name)}
+	switch p.Kind {
+	case KindMessage:
+		p.Message = new(Message)
+		err = json.Unmarshal(body, p.Message)
+	case KindConversation:
+		p.Conversation = new(Conversation)
+		err = json.Unmarshal(body, p.Conversation)
+	case KindContact:
+		p.Contact = new(Contact)
+		err = json.Unmarshal(body, p.Contact)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrBadPayload, describe(err))
+	}
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrBadPayload, err)
+	}
+	return p, nil
+}
+
+// describe turns a json error into a message that names the field but never
+// quotes payload content.
+func describe(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("field %q: expected %s, got %s", te.Field, te.Type, te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at offset %d", se.Offset)
+	}
+	return err.Error()
+}
+
+func (p *Payload) validate() error {
+	switch p.Kind {
+	case KindMessage:
+		m := p.Message
+		if m.ID <= 0 {
+			return errors.New("message id missing")
+		}
+		if m.Conversation == nil || m.Conversation.ID <= 0 {
+			return errors.New("message without conversation id")
+		}
+	case KindConversation:
+		if p.Conversation.ID <= 0 {
+			return errors.New("conversation id missing")
+		}
+	case KindContact:
+		if p.Contact.ID <= 0 {
+			return errors.New("contact id missing")
+		}
+	}
+	return nil
+}
+
+// AccountID finds the account the payload belongs to. Conversation payloads
+// have none of their own (chatwoot#11753), so fall back to the nested
+// message's account_id; 0 means the caller must supply it (URL path or config).
+func (p *Payload) AccountID() int64 {
+	switch p.Kind {
+	case KindMessage:
+		if p.Message.Account != nil && p.Message.Account.ID > 0 {
+			return p.Message.Account.ID
+		}
+	case KindConversation:
+		for _, m := range p.Conversation.Messages {
+			if m.AccountID > 0 {
+				return m.AccountID
+			}
+		}
+	case KindContact:
+		if p.Contact.Account != nil {
+			return p.Contact.Account.ID
+		}
+	}
+	return 0
+}
+
+// ConversationID is the display id the payload refers to, or 0.
+func (p *Payload) ConversationID() int64 {
+	switch p.Kind {
+	case KindMessage:
+		return p.Message.Conversation.ID
+	case KindConversation:
+		return p.Conversation.ID
+	}
+	return 0
+}
+
+// ContentKey identifies the event's content independently of the delivery id,
+// because Chatwoot re-emits the same event with a new X-Chatwoot-Delivery when
+// its dispatcher job is retried. body is hashed only where the payload has no
+// natural version (message_updated, contact events).
+func (p *Payload) ContentKey(account int64, body []byte) string {
+	a := strconv.FormatInt(account, 10)
+	switch p.Kind {
+	case KindMessage:
+		if p.Event == EventMessageCreated {
+			return p.Event + ":" + a + ":" + strconv.FormatInt(p.Message.ID, 10)
+		}
+		return p.Event + ":" + a + ":" + strconv.FormatInt(p.Message.ID, 10) + ":" + bodyHash(body)
+	case KindConversation:
+		c := p.Conversation
+		key := p.Event + ":" + a + ":" + strconv.FormatInt(c.ID, 10) + ":" + c.Status + ":" +
+			strconv.FormatInt(c.UpdatedAt.UnixMicro(), 10)
+		if c.UpdatedAt.IsZero() {
+			key += ":" + bodyHash(body)
+		}
+		return key
+	case KindContact:
+		return p.Event + ":" + a + ":" + strconv.FormatInt(p.Contact.ID, 10) + ":" + bodyHash(body)
+	}
+	return p.Event + ":" + a + ":" + bodyHash(body)
+}
+
+func bodyHash(body []byte) string {
+	h := sha256.Sum256(body)
+	return hex.EncodeToString(h[:12])
+}

@@ -1,0 +1,78 @@
+package local
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"supportpipe/internal/chatwoot"
+)
+
+// Config is the local server's environment (design.md §5).
+type Config struct {
+	Addr           string
+	DataDir        string
+	WebhookSecrets []string
+	APIToken       string
+	DefaultAccount int64
+	// Generated lists the secrets this run generated, so the caller can print them once.
+	Generated map[string]string
+}
+
+// secretFile returns the value of env var name, or the value persisted in the
+// data dir, or a new random value that it persists (0600) and reports as generated.
+func secretFile(dir, name string, generated map[string]string) (string, error) {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v, nil
+	}
+	path := filepath.Join(dir, strings.ToLower(name))
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	// Alphanumeric-ish like Chatwoot's has_secure_token, so it pastes anywhere.
+	v := strings.NewReplacer("+", "A", "/", "B", "=", "").Replace(base64.StdEncoding.EncodeToString(raw[:]))
+	if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("persist %s: %w", path, err)
+	}
+	generated[name] = v
+	return v, nil
+}
+
+// LoadConfig reads the environment, creating the data dir and generating the
+// webhook secret and API token when they are not set.
+func LoadConfig() (Config, error) {
+	c := Config{Addr: os.Getenv("SUPPORT_ADDR"), DataDir: os.Getenv("SUPPORT_DATA_DIR"), Generated: map[string]string{}}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = ".data"
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return c, fmt.Errorf("data dir: %w", err)
+	}
+	secret, err := secretFile(c.DataDir, "CHATWOOT_WEBHOOK_SECRET", c.Generated)
+	if err != nil {
+		return c, err
+	}
+	c.WebhookSecrets = chatwoot.ParseSecrets(secret)
+	if c.APIToken, err = secretFile(c.DataDir, "SUPPORT_API_TOKEN", c.Generated); err != nil {
+		return c, err
+	}
+	if v := os.Getenv("CHATWOOT_ACCOUNT_ID"); v != "" {
+		if _, err := fmt.Sscan(v, &c.DefaultAccount); err != nil || c.DefaultAccount <= 0 {
+			return c, fmt.Errorf("CHATWOOT_ACCOUNT_ID must be a positive integer")
+		}
+	}
+	return c, nil
+}

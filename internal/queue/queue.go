@@ -1,0 +1,84 @@
+// Package queue is the port for the event queue: an SQS-like queue with
+// visibility timeouts and a dead-letter queue that the processor fills itself.
+// Drivers live in subpackages (sqlitequeue, sqsqueue); queuetest is the
+// conformance suite every driver must pass.
+package queue
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Message attribute names carried with every event.
+const (
+	AttrDelivery   = "delivery_id"
+	AttrTimestamp  = "chatwoot_timestamp"
+	AttrSignature  = "chatwoot_signature"
+	AttrReceivedAt = "received_at"
+	AttrAccount    = "account_id"
+	AttrEvent      = "event"
+	AttrBackfilled = "backfilled"
+	// Set on dead letters.
+	AttrDLQReason   = "dlq_reason"
+	AttrDLQAttempts = "dlq_attempts"
+	AttrDLQSource   = "dlq_source_message_id"
+	AttrDLQAt       = "dlq_at"
+)
+
+// ErrNotFound is returned for an unknown dead-letter id.
+var ErrNotFound = errors.New("queue: message not found")
+
+// Message is one received message.
+type Message struct {
+	ID            string
+	ReceiptHandle string
+	Body          []byte
+	Attributes    map[string]string
+	// ReceiveCount counts deliveries, including this one (ApproximateReceiveCount).
+	ReceiveCount int
+	SentAt       time.Time
+}
+
+// Depth is a point-in-time view of a queue.
+type Depth struct {
+	Visible  int64 `json:"visible"`
+	InFlight int64 `json:"in_flight"`
+	Delayed  int64 `json:"delayed"`
+	// OldestAge is the age of the oldest message not yet deleted.
+	OldestAge time.Duration `json:"oldest_age_ns"`
+}
+
+// DeadLetter is a message in the DLQ with why it is there.
+type DeadLetter struct {
+	ID         string
+	Body       []byte
+	Attributes map[string]string
+	Reason     string
+	Attempts   int
+	At         time.Time
+}
+
+// Queue is the event queue. Implementations must be safe for concurrent use.
+type Queue interface {
+	// Send stores the message durably and returns its id. Returning nil means
+	// the message survives a crash of this process.
+	Send(ctx context.Context, body []byte, attrs map[string]string) (string, error)
+	// Receive returns up to max visible messages and hides them for visibility.
+	Receive(ctx context.Context, max int, visibility time.Duration) ([]Message, error)
+	// Delete removes a received message.
+	Delete(ctx context.Context, receiptHandle string) error
+	// ChangeVisibility makes a received message visible again after d.
+	ChangeVisibility(ctx context.Context, receiptHandle string, d time.Duration) error
+	// DeadLetter moves a received message to the DLQ (send there, then delete here).
+	DeadLetter(ctx context.Context, m Message, reason string, attempts int) error
+	// Depth reports the main queue's depth.
+	Depth(ctx context.Context) (Depth, error)
+	// DLQDepth reports the dead-letter queue's depth.
+	DLQDepth(ctx context.Context) (Depth, error)
+	// ListDeadLetters returns up to max dead letters, oldest first.
+	ListDeadLetters(ctx context.Context, max int) ([]DeadLetter, error)
+	// Redrive moves one dead letter (by id) back to the main queue, or all
+	// when id is "". It returns how many were moved.
+	Redrive(ctx context.Context, id string) (int, error)
+}

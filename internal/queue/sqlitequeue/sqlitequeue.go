@@ -1,0 +1,367 @@
+// Package sqlitequeue implements queue.Queue on an embedded SQLite file with
+// SQS semantics: visibility timeouts, receive counts, receipt handles, a
+// redrive backstop and a dead-letter queue.
+package sqlitequeue
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"supportpipe/internal/queue"
+	"supportpipe/internal/sqlitedb"
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS messages (
+	id TEXT PRIMARY KEY,
+	queue TEXT NOT NULL,
+	body BLOB NOT NULL,
+	attrs TEXT NOT NULL,
+	sent_at INTEGER NOT NULL,
+	visible_at INTEGER NOT NULL,
+	receive_count INTEGER NOT NULL DEFAULT 0,
+	receipt TEXT,
+	reason TEXT,
+	attempts INTEGER,
+	dead_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, visible_at, sent_at);
+`
+
+// DefaultMaxReceives is the crash backstop: a message received this many times
+// without being deleted or dead-lettered by the processor goes to the DLQ,
+// like an SQS redrive policy's maxReceiveCount.
+const DefaultMaxReceives = 10
+
+// Queue is one named queue and its DLQ ("<name>-dlq") in a SQLite file.
+type Queue struct {
+	db          *sql.DB
+	name, dlq   string
+	maxReceives int
+	now         func() time.Time
+
+	sends    chan sendReq
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closeOne sync.Once
+}
+
+type sendReq struct {
+	id    string
+	body  []byte
+	attrs string
+	done  chan error
+}
+
+var _ queue.Queue = (*Queue)(nil)
+
+// Options tune a queue.
+type Options struct {
+	MaxReceives int
+	Now         func() time.Time
+}
+
+// Open opens the queue name in the SQLite file at path.
+func Open(ctx context.Context, path, name string, o Options) (*Queue, error) {
+	db, err := sqlitedb.Open(ctx, path, schema)
+	if err != nil {
+		return nil, err
+	}
+	if o.MaxReceives <= 0 {
+		o.MaxReceives = DefaultMaxReceives
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	q := &Queue{db: db, name: name, dlq: name + "-dlq", maxReceives: o.MaxReceives, now: o.Now,
+		sends: make(chan sendReq, 1024), stop: make(chan struct{})}
+	q.wg.Add(1)
+	go q.writer()
+	return q, nil
+}
+
+// Close stops the writer and closes the database.
+func (q *Queue) Close() error {
+	q.closeOne.Do(func() { close(q.stop) })
+	q.wg.Wait()
+	return q.db.Close()
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Send implements queue.Queue. Concurrent sends are committed together in one
+// transaction (group commit): one fsync acknowledges a whole batch.
+func (q *Queue) Send(ctx context.Context, body []byte, attrs map[string]string) (string, error) {
+	a, err := json.Marshal(attrs)
+	if err != nil {
+		return "", fmt.Errorf("encode attributes: %w", err)
+	}
+	r := sendReq{id: newID(), body: body, attrs: string(a), done: make(chan error, 1)}
+	select {
+	case q.sends <- r:
+	case <-q.stop:
+		return "", errors.New("queue closed")
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		if err != nil {
+			return "", err
+		}
+		return r.id, nil
+	case <-ctx.Done():
+		// The batch may still commit; the caller treats it as not durable and
+		// the duplicate, if any, is absorbed by the processor's dedup.
+		return "", ctx.Err()
+	}
+}
+
+func (q *Queue) writer() {
+	defer q.wg.Done()
+	batch := make([]sendReq, 0, 256)
+	for {
+		select {
+		case r := <-q.sends:
+			batch = append(batch[:0], r)
+		drain:
+			for len(batch) < cap(batch) {
+				select {
+				case r := <-q.sends:
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			err := q.insert(batch)
+			for _, r := range batch {
+				r.done <- err
+			}
+		case <-q.stop:
+			for {
+				select {
+				case r := <-q.sends:
+					r.done <- q.insert([]sendReq{r})
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (q *Queue) insert(batch []sendReq) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin send: %w", err)
+	}
+	defer tx.Rollback()
+	now := q.now().UnixNano()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO messages(id, queue, body, attrs, sent_at, visible_at) VALUES(?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("prepare send: %w", err)
+	}
+	defer stmt.Close()
+	for _, r := range batch {
+		if _, err := stmt.ExecContext(ctx, r.id, q.name, r.body, r.attrs, now, now); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit send: %w", err)
+	}
+	return nil
+}
+
+// Receive implements queue.Queue.
+func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) ([]queue.Message, error) {
+	if max <= 0 {
+		max = 10
+	}
+	now := q.now()
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin receive: %w", err)
+	}
+	defer tx.Rollback()
+	// Backstop for messages whose consumer died every time it held them.
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET queue=?, reason='max receives exceeded', attempts=receive_count, dead_at=?, receipt=NULL
+		WHERE queue=? AND visible_at<=? AND receive_count>=?`, q.dlq, now.UnixNano(), q.name, now.UnixNano(), q.maxReceives); err != nil {
+		return nil, fmt.Errorf("redrive backstop: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `UPDATE messages SET visible_at=?, receive_count=receive_count+1,
+			receipt=id || '.' || lower(hex(randomblob(8)))
+		WHERE id IN (SELECT id FROM messages WHERE queue=? AND visible_at<=? ORDER BY visible_at, sent_at LIMIT ?)
+		RETURNING id, body, attrs, receive_count, sent_at, receipt`,
+		now.Add(visibility).UnixNano(), q.name, now.UnixNano(), max)
+	if err != nil {
+		return nil, fmt.Errorf("receive: %w", err)
+	}
+	var out []queue.Message
+	for rows.Next() {
+		var m queue.Message
+		var attrs string
+		var sent int64
+		if err := rows.Scan(&m.ID, &m.Body, &attrs, &m.ReceiveCount, &sent, &m.ReceiptHandle); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(attrs), &m.Attributes); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("decode attributes: %w", err)
+		}
+		m.SentAt = time.Unix(0, sent).UTC()
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit receive: %w", err)
+	}
+	return out, nil
+}
+
+// Delete implements queue.Queue. A stale receipt (the message was received
+// again since) deletes nothing, so a slow consumer cannot delete a message
+// another consumer is working on.
+func (q *Queue) Delete(ctx context.Context, receipt string) error {
+	_, err := q.db.ExecContext(ctx, `DELETE FROM messages WHERE receipt=? AND queue=?`, receipt, q.name)
+	if err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	return nil
+}
+
+// ChangeVisibility implements queue.Queue.
+func (q *Queue) ChangeVisibility(ctx context.Context, receipt string, d time.Duration) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE messages SET visible_at=? WHERE receipt=? AND queue=?`,
+		q.now().Add(d).UnixNano(), receipt, q.name)
+	if err != nil {
+		return fmt.Errorf("change visibility: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("change visibility: %w", queue.ErrNotFound)
+	}
+	return nil
+}
+
+// DeadLetter implements queue.Queue.
+func (q *Queue) DeadLetter(ctx context.Context, m queue.Message, reason string, attempts int) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE messages SET queue=?, reason=?, attempts=?, dead_at=?, receipt=NULL
+		WHERE receipt=? AND queue=?`, q.dlq, reason, attempts, q.now().UnixNano(), m.ReceiptHandle, q.name)
+	if err != nil {
+		return fmt.Errorf("dead-letter: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("dead-letter: %w", queue.ErrNotFound)
+	}
+	return nil
+}
+
+// Depth implements queue.Queue.
+func (q *Queue) Depth(ctx context.Context) (queue.Depth, error) { return q.depth(ctx, q.name) }
+
+// DLQDepth implements queue.Queue.
+func (q *Queue) DLQDepth(ctx context.Context) (queue.Depth, error) { return q.depth(ctx, q.dlq) }
+
+func (q *Queue) depth(ctx context.Context, name string) (queue.Depth, error) {
+	now := q.now().UnixNano()
+	var d queue.Depth
+	var oldest sql.NullInt64
+	err := q.db.QueryRowContext(ctx, `SELECT
+			coalesce(sum(visible_at<=?),0), coalesce(sum(visible_at>? AND receive_count>0),0),
+			coalesce(sum(visible_at>? AND receive_count=0),0), min(sent_at)
+		FROM messages WHERE queue=?`, now, now, now, name).Scan(&d.Visible, &d.InFlight, &d.Delayed, &oldest)
+	if err != nil {
+		return d, fmt.Errorf("depth: %w", err)
+	}
+	if oldest.Valid {
+		d.OldestAge = time.Duration(now - oldest.Int64)
+	}
+	return d, nil
+}
+
+// ListDeadLetters implements queue.Queue.
+func (q *Queue) ListDeadLetters(ctx context.Context, max int) ([]queue.DeadLetter, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT id, body, attrs, coalesce(reason,''), coalesce(attempts,0), coalesce(dead_at,0)
+		FROM messages WHERE queue=? ORDER BY dead_at, id LIMIT ?`, q.dlq, max)
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	defer rows.Close()
+	var out []queue.DeadLetter
+	for rows.Next() {
+		var d queue.DeadLetter
+		var attrs string
+		var at int64
+		if err := rows.Scan(&d.ID, &d.Body, &attrs, &d.Reason, &d.Attempts, &at); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(attrs), &d.Attributes); err != nil {
+			return nil, fmt.Errorf("decode attributes: %w", err)
+		}
+		d.At = time.Unix(0, at).UTC()
+		d.Attributes[queue.AttrDLQReason] = d.Reason
+		d.Attributes[queue.AttrDLQAttempts] = strconv.Itoa(d.Attempts)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Redrive implements queue.Queue. A redriven message gets a new id, so the
+// processor grants it a fresh set of attempts.
+func (q *Queue) Redrive(ctx context.Context, id string) (int, error) {
+	now := q.now().UnixNano()
+	where, args := `queue=?`, []any{q.dlq}
+	if id != "" {
+		where, args = `queue=? AND id=?`, []any{q.dlq, id}
+	}
+	rows, err := q.db.QueryContext(ctx, `SELECT id FROM messages WHERE `+where, args...)
+	if err != nil {
+		return 0, fmt.Errorf("redrive: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, s)
+	}
+	rows.Close()
+	if id != "" && len(ids) == 0 {
+		return 0, queue.ErrNotFound
+	}
+	moved := 0
+	for _, old := range ids {
+		res, err := q.db.ExecContext(ctx, `UPDATE messages SET id=?, queue=?, visible_at=?, sent_at=?, receive_count=0, receipt=NULL,
+			reason=NULL, attempts=NULL, dead_at=NULL WHERE id=? AND queue=?`, newID(), q.name, now, now, old, q.dlq)
+		if err != nil {
+			return moved, fmt.Errorf("redrive %s: %w", old, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			moved++
+		}
+	}
+	return moved, nil
+}

@@ -1,0 +1,77 @@
+package stats
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// CounterStore is where counters end up (store.Store satisfies it).
+type CounterStore interface {
+	AddCounters(ctx context.Context, day string, deltas map[string]int64) error
+}
+
+// Recorder buffers counter increments and writes them in one call per day on
+// Flush. The ingest path uses it so that counting never sits between a
+// request and its acknowledgement: on Lambda the handler flushes before it
+// returns; locally a ticker flushes every interval, so a hard kill can lose at
+// most one interval of ingest counts (never events).
+type Recorder struct {
+	store   CounterStore
+	mu      sync.Mutex
+	pending map[string]map[string]int64
+}
+
+// NewRecorder returns a recorder writing to s.
+func NewRecorder(s CounterStore) *Recorder {
+	return &Recorder{store: s, pending: map[string]map[string]int64{}}
+}
+
+// Add counts n for name on day.
+func (r *Recorder) Add(day, name string, n int64) {
+	r.mu.Lock()
+	m := r.pending[day]
+	if m == nil {
+		m = map[string]int64{}
+		r.pending[day] = m
+	}
+	m[name] += n
+	r.mu.Unlock()
+}
+
+// Flush writes what is pending. On error the increments are put back.
+func (r *Recorder) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	p := r.pending
+	r.pending = map[string]map[string]int64{}
+	r.mu.Unlock()
+	var first error
+	for day, deltas := range p {
+		if err := r.store.AddCounters(ctx, day, deltas); err != nil {
+			if first == nil {
+				first = err
+			}
+			for k, v := range deltas {
+				r.Add(day, k, v)
+			}
+		}
+	}
+	return first
+}
+
+// Run flushes every interval until ctx ends, then flushes once more.
+func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			_ = r.Flush(ctx)
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = r.Flush(fctx)
+			cancel()
+			return
+		}
+	}
+}

@@ -1,0 +1,133 @@
+// Package stats names the pipeline's daily counters and turns the processing
+// time histogram, stored as counters, into percentiles.
+package stats
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Counter names. Rejections are also counted per reason as "rejected.<reason>".
+const (
+	Received        = "received"
+	Accepted        = "accepted"
+	Rejected        = "rejected"
+	Ignored         = "ignored"
+	Spooled         = "spooled"
+	Lost            = "lost"
+	Duplicates      = "duplicates"
+	Processed       = "processed"
+	Retried         = "retried"
+	Failed          = "failed"
+	DeadLettered    = "dead_lettered"
+	Redriven        = "redriven"
+	SlowMessages    = "processing_over_1s"
+	RejectedPrefix  = "rejected."
+	histogramPrefix = "processing_us."
+)
+
+// Day is the UTC calendar day of t as YYYY-MM-DD, the counters' partition.
+func Day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// Buckets are log-spaced upper bounds in microseconds, 10 per decade from
+// 10 µs to 100 s, so any percentile is known to within ~12 %.
+var bucketBounds = func() []float64 {
+	var b []float64
+	for e := 1.0; e <= 8.0+1e-9; e += 0.1 {
+		b = append(b, math.Round(math.Pow(10, e)))
+	}
+	return b
+}()
+
+// BucketCounter is the counter name for a processing time of d.
+func BucketCounter(d time.Duration) string {
+	us := float64(d.Microseconds())
+	i := sort.SearchFloat64s(bucketBounds, us)
+	if i >= len(bucketBounds) {
+		i = len(bucketBounds) - 1
+	}
+	return histogramPrefix + strconv.Itoa(i)
+}
+
+// Percentiles reads the histogram counters and returns the q-quantiles in
+// milliseconds. Each value is the upper bound of the bucket that holds it.
+func Percentiles(c map[string]int64, qs ...float64) []float64 {
+	counts := make([]int64, len(bucketBounds))
+	var total int64
+	for k, v := range c {
+		if rest, ok := strings.CutPrefix(k, histogramPrefix); ok {
+			if i, err := strconv.Atoi(rest); err == nil && i >= 0 && i < len(counts) && v > 0 {
+				counts[i] += v
+				total += v
+			}
+		}
+	}
+	out := make([]float64, len(qs))
+	if total == 0 {
+		return out
+	}
+	for j, q := range qs {
+		rank := int64(math.Ceil(q * float64(total)))
+		if rank < 1 {
+			rank = 1
+		}
+		var cum int64
+		for i, n := range counts {
+			cum += n
+			if cum >= rank {
+				out[j] = bucketBounds[i] / 1000
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Daily is the contract shape of GET /support/stats.
+type Daily struct {
+	Date         string           `json:"date"`
+	Received     int64            `json:"received"`
+	Accepted     int64            `json:"accepted"`
+	Rejected     int64            `json:"rejected"`
+	Duplicates   int64            `json:"duplicates"`
+	Ignored      int64            `json:"ignored"`
+	Processed    int64            `json:"processed"`
+	Retried      int64            `json:"retried"`
+	Failed       int64            `json:"failed"`
+	DeadLettered int64            `json:"dead_lettered"`
+	Spooled      int64            `json:"spooled"`
+	Lost         int64            `json:"lost"`
+	Slow         int64            `json:"processing_over_1s"`
+	RejectedBy   map[string]int64 `json:"rejected_by_reason,omitempty"`
+	ProcessingMS Percentile       `json:"processing_ms"`
+}
+
+// Percentile is p50/p95/p99 in milliseconds.
+type Percentile struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+}
+
+// Summarise builds the contract view of one day's counters.
+func Summarise(day string, c map[string]int64) Daily {
+	p := Percentiles(c, 0.50, 0.95, 0.99)
+	d := Daily{
+		Date: day, Received: c[Received], Accepted: c[Accepted], Rejected: c[Rejected],
+		Duplicates: c[Duplicates], Ignored: c[Ignored], Processed: c[Processed], Retried: c[Retried],
+		Failed: c[Failed], DeadLettered: c[DeadLettered], Spooled: c[Spooled], Lost: c[Lost], Slow: c[SlowMessages],
+		ProcessingMS: Percentile{P50: p[0], P95: p[1], P99: p[2]},
+	}
+	for k, v := range c {
+		if reason, ok := strings.CutPrefix(k, RejectedPrefix); ok && v > 0 {
+			if d.RejectedBy == nil {
+				d.RejectedBy = map[string]int64{}
+			}
+			d.RejectedBy[reason] = v
+		}
+	}
+	return d
+}

@@ -1,0 +1,279 @@
+// Package sqlitestore implements store.Store on an embedded SQLite file.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"supportpipe/internal/conversation"
+	"supportpipe/internal/sqlitedb"
+	"supportpipe/internal/store"
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS conversations (
+	account_id INTEGER NOT NULL,
+	conversation_id INTEGER NOT NULL,
+	version INTEGER NOT NULL,
+	state BLOB NOT NULL,
+	waiting_since INTEGER, -- first customer message (unix ns) while no first response; NULL otherwise
+	PRIMARY KEY (account_id, conversation_id)
+);
+CREATE INDEX IF NOT EXISTS conversations_waiting ON conversations(waiting_since) WHERE waiting_since IS NOT NULL;
+CREATE TABLE IF NOT EXISTS idempotency (
+	key TEXT PRIMARY KEY,
+	expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attempts (
+	message_id TEXT PRIMARY KEY,
+	attempts INTEGER NOT NULL,
+	last_error TEXT NOT NULL,
+	expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+	day TEXT NOT NULL,
+	name TEXT NOT NULL,
+	value INTEGER NOT NULL,
+	PRIMARY KEY (day, name)
+);
+`
+
+// Store is the SQLite store.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens the store at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	db, err := sqlitedb.Open(ctx, path, schema)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, now: time.Now}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping reads one row.
+func (s *Store) Ping(ctx context.Context) error {
+	var n int
+	return s.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM counters LIMIT 1)`).Scan(&n)
+}
+
+// Conversation implements store.Store.
+func (s *Store) Conversation(ctx context.Context, k conversation.Key) (conversation.State, bool, error) {
+	var blob []byte
+	var version int64
+	err := s.db.QueryRowContext(ctx, `SELECT version, state FROM conversations WHERE account_id=? AND conversation_id=?`,
+		k.AccountID, k.ConversationID).Scan(&version, &blob)
+	if errors.Is(err, sql.ErrNoRows) {
+		return conversation.State{}, false, nil
+	}
+	if err != nil {
+		return conversation.State{}, false, fmt.Errorf("read conversation: %w", err)
+	}
+	var st conversation.State
+	if err := json.Unmarshal(blob, &st); err != nil {
+		return conversation.State{}, false, fmt.Errorf("decode conversation: %w", err)
+	}
+	st.Version = version
+	return st, true, nil
+}
+
+// UpdateConversation implements store.Store with a compare-and-swap on version,
+// the same protocol the DynamoDB driver uses with a condition expression.
+func (s *Store) UpdateConversation(ctx context.Context, k conversation.Key, fn func(*conversation.State) bool) (conversation.State, error) {
+	for range 20 {
+		cur, found, err := s.Conversation(ctx, k)
+		if err != nil {
+			return conversation.State{}, err
+		}
+		if !found {
+			cur = conversation.State{Key: k}
+		}
+		next := cur
+		next.Labels = append([]string(nil), cur.Labels...)
+		next.Replies = append([]conversation.Reply(nil), cur.Replies...)
+		if !fn(&next) {
+			return cur, nil
+		}
+		next.Key = k
+		next.Version = cur.Version + 1
+		blob, err := json.Marshal(next)
+		if err != nil {
+			return conversation.State{}, fmt.Errorf("encode conversation: %w", err)
+		}
+		var waiting any
+		if next.WaitingForFirstResponse() {
+			waiting = next.FirstCustomerMessageAt.UnixNano()
+		}
+		var res sql.Result
+		if found {
+			res, err = s.db.ExecContext(ctx, `UPDATE conversations SET version=?, state=?, waiting_since=?
+				WHERE account_id=? AND conversation_id=? AND version=?`,
+				next.Version, blob, waiting, k.AccountID, k.ConversationID, cur.Version)
+		} else {
+			res, err = s.db.ExecContext(ctx, `INSERT INTO conversations(account_id, conversation_id, version, state, waiting_since)
+				VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING`, k.AccountID, k.ConversationID, next.Version, blob, waiting)
+		}
+		if err != nil {
+			return conversation.State{}, fmt.Errorf("write conversation: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return next, nil
+		}
+	}
+	return conversation.State{}, store.ErrConflict
+}
+
+// WaitingForFirstResponse implements store.Store using the partial index.
+func (s *Store) WaitingForFirstResponse(ctx context.Context, limit int) ([]conversation.State, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT version, state FROM conversations
+		WHERE waiting_since IS NOT NULL ORDER BY waiting_since LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("query waiting: %w", err)
+	}
+	defer rows.Close()
+	var out []conversation.State
+	for rows.Next() {
+		var blob []byte
+		var st conversation.State
+		if err := rows.Scan(&st.Version, &blob); err != nil {
+			return nil, err
+		}
+		v := st.Version
+		if err := json.Unmarshal(blob, &st); err != nil {
+			return nil, fmt.Errorf("decode conversation: %w", err)
+		}
+		st.Version = v
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// Seen implements store.Store.
+func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]bool, error) {
+	out := make(map[string]bool, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	args := []any{s.now().UnixNano()}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT key FROM idempotency WHERE expires_at > ? AND key IN (?`+
+		strings.Repeat(",?", len(keys)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query idempotency: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		out[k] = true
+	}
+	return out, rows.Err()
+}
+
+// Complete implements store.Store in one transaction.
+func (s *Store) Complete(ctx context.Context, c store.Completion) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	now := s.now().UnixNano()
+	for _, k := range c.Keys {
+		// An expired record is as good as absent, like a DynamoDB item past its TTL.
+		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency(key, expires_at) VALUES(?,?)
+			ON CONFLICT(key) DO UPDATE SET expires_at=excluded.expires_at WHERE idempotency.expires_at <= ?`,
+			k, c.ExpiresAt.UnixNano(), now)
+		if err != nil {
+			return fmt.Errorf("write idempotency: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrDuplicate
+		}
+	}
+	if err := addCounters(ctx, tx, c.Day, c.Counters); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// RecordFailure implements store.Store.
+func (s *Store) RecordFailure(ctx context.Context, messageID, reason string, expiresAt time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `INSERT INTO attempts(message_id, attempts, last_error, expires_at) VALUES(?,1,?,?)
+		ON CONFLICT(message_id) DO UPDATE SET attempts=attempts+1, last_error=excluded.last_error, expires_at=excluded.expires_at
+		RETURNING attempts`, messageID, reason, expiresAt.UnixNano()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("record failure: %w", err)
+	}
+	return n, nil
+}
+
+// AddCounters implements store.Store.
+func (s *Store) AddCounters(ctx context.Context, day string, deltas map[string]int64) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := addCounters(ctx, tx, day, deltas); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func addCounters(ctx context.Context, tx *sql.Tx, day string, deltas map[string]int64) error {
+	for name, d := range deltas {
+		if d == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO counters(day, name, value) VALUES(?,?,?)
+			ON CONFLICT(day, name) DO UPDATE SET value=value+excluded.value`, day, name, d); err != nil {
+			return fmt.Errorf("add counter: %w", err)
+		}
+	}
+	return nil
+}
+
+// Counters implements store.Store.
+func (s *Store) Counters(ctx context.Context, day string) (map[string]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, value FROM counters WHERE day=?`, day)
+	if err != nil {
+		return nil, fmt.Errorf("query counters: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var v int64
+		if err := rows.Scan(&name, &v); err != nil {
+			return nil, err
+		}
+		out[name] = v
+	}
+	return out, rows.Err()
+}
+
+// SetClock replaces the clock used for idempotency expiry (tests).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }

@@ -1,0 +1,60 @@
+// Package store is the port for pipeline state: conversations, idempotency
+// records, attempt counts and daily counters. Drivers live in subpackages
+// (sqlitestore, dynamostore); storetest is the conformance suite every driver
+// must pass.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"supportpipe/internal/conversation"
+)
+
+// ErrDuplicate is returned by Complete when any of its keys is already recorded.
+var ErrDuplicate = errors.New("store: already completed")
+
+// ErrConflict is returned when an optimistic update keeps losing races.
+var ErrConflict = errors.New("store: concurrent update conflict")
+
+// Completion records that an event reached a final outcome. Keys and counter
+// increments are written atomically, and only if none of the keys exists:
+// that is what makes counters exact under redelivery.
+type Completion struct {
+	Keys      []string
+	ExpiresAt time.Time
+	Day       string
+	Counters  map[string]int64
+}
+
+// Store is the state port. Implementations must be safe for concurrent use.
+type Store interface {
+	// Conversation returns the stored state, or ok=false.
+	Conversation(ctx context.Context, k conversation.Key) (conversation.State, bool, error)
+	// UpdateConversation applies fn to the current state (zero State if none)
+	// and stores the result if fn reports a change, retrying on concurrent
+	// writes. It returns the state as stored.
+	UpdateConversation(ctx context.Context, k conversation.Key, fn func(*conversation.State) bool) (conversation.State, error)
+	// WaitingForFirstResponse lists conversations with a customer message and
+	// no reply, oldest first, without scanning the whole store.
+	WaitingForFirstResponse(ctx context.Context, limit int) ([]conversation.State, error)
+
+	// Seen reports which of the keys are recorded and unexpired.
+	Seen(ctx context.Context, keys ...string) (map[string]bool, error)
+	// Complete records c atomically or returns ErrDuplicate and changes nothing.
+	Complete(ctx context.Context, c Completion) error
+
+	// RecordFailure counts a failed processing attempt of a queue message and
+	// returns the attempt number (1 for the first failure).
+	RecordFailure(ctx context.Context, messageID, reason string, expiresAt time.Time) (int, error)
+
+	// AddCounters atomically adds deltas to the day's counters.
+	AddCounters(ctx context.Context, day string, deltas map[string]int64) error
+	// Counters returns the day's counters (empty map if none).
+	Counters(ctx context.Context, day string) (map[string]int64, error)
+
+	// Ping is a cheap read for health checks.
+	Ping(ctx context.Context) error
+	Close() error
+}
