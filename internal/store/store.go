@@ -54,7 +54,58 @@ type Store interface {
 	// Counters returns the day's counters (empty map if none).
 	Counters(ctx context.Context, day string) (map[string]int64, error)
 
+	// ClaimAction records a side effect (a Chatwoot call, a draft request) as
+	// pending before it is performed. claimed is false, and existing is the
+	// stored record, when an action with the same conversation and ID exists.
+	ClaimAction(ctx context.Context, a Action) (claimed bool, existing Action, err error)
+	// FinishAction marks a claimed action done (or failed) with its result.
+	FinishAction(ctx context.Context, k conversation.Key, id, status, result string) error
+	// Actions lists a conversation's actions in claim order.
+	Actions(ctx context.Context, k conversation.Key) ([]Action, error)
+
+	// AddDayRecord stores a record under (day, kind, id); a second write with
+	// the same triple replaces the first, so writers can be idempotent.
+	AddDayRecord(ctx context.Context, r DayRecord) error
+	// DayRecords lists up to limit records of a kind for a day, by id.
+	DayRecords(ctx context.Context, day, kind string, limit int) ([]DayRecord, error)
+
+	// SetMark stores t under name if it is later than the stored time.
+	SetMark(ctx context.Context, name string, t time.Time) error
+	// Mark returns the stored time (zero if none).
+	Mark(ctx context.Context, name string) (time.Time, error)
+
 	// Ping is a cheap read for health checks.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Action statuses.
+const (
+	ActionPending = "pending"
+	ActionDone    = "done"
+	ActionFailed  = "failed"
+)
+
+// Action is one side effect on a conversation. ID is unique per conversation
+// and deterministic (e.g. "label:escalated", "note:escalation",
+// "draft:<message id>"), which is what makes effects happen once.
+type Action struct {
+	Key     conversation.Key `json:"-"`
+	ID      string           `json:"id"`
+	Kind    string           `json:"kind"`
+	Status  string           `json:"status"`
+	Detail  string           `json:"detail,omitempty"` // JSON, no PII
+	Result  string           `json:"result,omitempty"`
+	At      time.Time        `json:"at"`
+	Updated time.Time        `json:"updated_at"`
+}
+
+// DayRecord is a per-day fact the daily report lists (an SLA breach, an
+// escalation, a dead letter), read back with a key lookup, never a scan.
+type DayRecord struct {
+	Day  string    `json:"day"`
+	Kind string    `json:"kind"`
+	ID   string    `json:"id"`
+	Data string    `json:"data"` // JSON
+	At   time.Time `json:"at"`
 }

@@ -277,3 +277,38 @@ func (s *Store) Counters(ctx context.Context, day string) (map[string]int64, err
 
 // SetClock replaces the clock used for idempotency expiry (tests).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// ClaimAction implements store.Store. TODO(storetest): implemented by the store work.
+func (s *Store) ClaimAction(ctx context.Context, a store.Action) (bool, store.Action, error) {
+	return false, store.Action{}, errors.New("not implemented")
+}
+
+// FinishAction implements store.Store.
+func (s *Store) FinishAction(ctx context.Context, k conversation.Key, id, status, result string) error {
+	return errors.New("not implemented")
+}
+
+// Actions implements store.Store.
+func (s *Store) Actions(ctx context.Context, k conversation.Key) ([]store.Action, error) {
+	return nil, errors.New("not implemented")
+}
+
+// AddDayRecord implements store.Store.
+func (s *Store) AddDayRecord(ctx context.Context, r store.DayRecord) error {
+	return errors.New("not implemented")
+}
+
+// DayRecords implements store.Store.
+func (s *Store) DayRecords(ctx context.Context, day, kind string, limit int) ([]store.DayRecord, error) {
+	return nil, errors.New("not implemented")
+}
+
+// SetMark implements store.Store.
+func (s *Store) SetMark(ctx context.Context, name string, t time.Time) error {
+	return errors.New("not implemented")
+}
+
+// Mark implements store.Store.
+func (s *Store) Mark(ctx context.Context, name string) (time.Time, error) {
+	return time.Time{}, errors.New("not implemented")
+}
