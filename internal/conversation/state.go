@@ -125,11 +125,14 @@ func Observe(p *chatwoot.Payload, account int64) (Observation, bool) {
 	}
 	msgs = append(msgs, conv.Messages...)
 	for _, m := range msgs {
+		// The same message arrives with an ISO time in milliseconds (top level)
+		// and an integer epoch (nested); whole seconds make every copy agree,
+		// so the merge cannot depend on which copy came first.
 		if m.ID <= 0 || m.CreatedAt.IsZero() {
 			continue
 		}
 		o.Messages = append(o.Messages, MessageFact{
-			ID: m.ID, At: m.CreatedAt.Time, Type: m.MessageType, Private: m.Private, SenderKind: m.SenderKind(),
+			ID: m.ID, At: m.CreatedAt.Truncate(time.Second), Type: m.MessageType, Private: m.Private, SenderKind: m.SenderKind(),
 		})
 	}
 	return o, true

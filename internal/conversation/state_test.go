@@ -1,0 +1,121 @@
+package conversation
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"supportpipe/internal/chatwoot"
+)
+
+var story = []string{
+	"01_conversation_created.json",
+	"02_message_created_incoming.json",
+	"03_message_created_bot.json",
+	"04_message_created_private_note.json",
+	"05_message_created_agent_reply.json",
+	"06_message_created_attachment.json",
+	"07_conversation_status_changed.json",
+	"08_conversation_updated.json",
+}
+
+func observations(t *testing.T) []Observation {
+	t.Helper()
+	var out []Observation
+	for _, f := range story {
+		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "chatwoot", f))
+		require.NoError(t, err)
+		p, err := chatwoot.Decode(b)
+		require.NoError(t, err)
+		o, ok := Observe(p, 7)
+		require.True(t, ok, f)
+		out = append(out, o)
+	}
+	return out
+}
+
+func TestStoryState(t *testing.T) {
+	var s State
+	for _, o := range observations(t) {
+		s.Apply(o)
+	}
+	assert.Equal(t, Key{AccountID: 7, ConversationID: 1423}, s.Key)
+	assert.Equal(t, "resolved", s.Status)
+	assert.Equal(t, []string{"billing", "refund"}, s.Labels)
+	assert.Equal(t, "high", s.Priority)
+	assert.Equal(t, int64(31), s.AssigneeID)
+	assert.Equal(t, int64(4), s.InboxID)
+	// Message times are kept in whole seconds (09:14:27, 09:20:51).
+	assert.Equal(t, int64(98231), s.FirstCustomerMessageID)
+	// Bot greeting (09:14:30) and private note (09:16:05) are not responses.
+	assert.Equal(t, int64(98251), s.FirstResponseMessageID)
+	assert.Equal(t, time.Date(2026, 5, 12, 9, 20, 51, 0, time.UTC), s.FirstResponseAt)
+	assert.Equal(t, 6*time.Minute+24*time.Second, s.FirstResponseTime())
+	assert.Equal(t, int64(98260), s.LastCustomerMessageID)
+	assert.False(t, s.WaitingForFirstResponse())
+}
+
+// TestOrderInsensitive applies the story in many orders, with replays, and
+// expects one state.
+func TestOrderInsensitive(t *testing.T) {
+	obs := observations(t)
+	var want State
+	for _, o := range obs {
+		want.Apply(o)
+	}
+	perm := make([]int, len(obs))
+	for i := range perm {
+		perm[i] = i
+	}
+	n := 0
+	var permute func(k int)
+	permute = func(k int) {
+		if k == len(perm) {
+			n++
+			if n%97 != 0 { // 8! = 40320 orders; every 97th keeps the test fast
+				return
+			}
+			var got State
+			for _, i := range perm {
+				got.Apply(obs[i])
+			}
+			got.Apply(obs[perm[0]]) // a redelivery changes nothing
+			require.Equal(t, want, got, "order %v", perm)
+			return
+		}
+		for i := k; i < len(perm); i++ {
+			perm[k], perm[i] = perm[i], perm[k]
+			permute(k + 1)
+			perm[k], perm[i] = perm[i], perm[k]
+		}
+	}
+	permute(0)
+	assert.Equal(t, 40320, n)
+}
+
+func TestApplyReportsChange(t *testing.T) {
+	obs := observations(t)
+	var s State
+	assert.True(t, s.Apply(obs[0]))
+	assert.False(t, s.Apply(obs[0]), "replay is a no-op")
+	assert.True(t, s.Apply(obs[4]), "agent reply sets first response")
+}
+
+func TestReplyBeforeLateCustomerMessage(t *testing.T) {
+	t0 := time.Date(2026, 5, 12, 9, 0, 0, 0, time.UTC)
+	k := Key{AccountID: 1, ConversationID: 2}
+	reply := Observation{Key: k, Messages: []MessageFact{{ID: 11, At: t0.Add(5 * time.Minute), Type: chatwoot.Outgoing, SenderKind: "user"}}}
+	cust := Observation{Key: k, Messages: []MessageFact{{ID: 10, At: t0, Type: chatwoot.Incoming, SenderKind: "contact"}}}
+	var s State
+	s.Apply(reply)
+	assert.True(t, s.FirstResponseAt.IsZero(), "no customer message yet")
+	s.Apply(cust)
+	assert.Equal(t, 5*time.Minute, s.FirstResponseTime())
+	earlier := Observation{Key: k, Messages: []MessageFact{{ID: 12, At: t0.Add(-time.Hour), Type: chatwoot.Outgoing, SenderKind: "user"}}}
+	s.Apply(earlier)
+	assert.Equal(t, 5*time.Minute, s.FirstResponseTime(), "a reply before the customer wrote is not a response")
+}
