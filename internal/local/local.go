@@ -171,12 +171,17 @@ func (s *Server) ProcessOnce(ctx context.Context, max int) (int, error) {
 	for _, f := range resp.BatchItemFailures {
 		failed[f.ItemIdentifier] = true
 	}
+	var done []string
 	for _, m := range msgs {
 		if !failed[m.ID] {
-			if err := s.Queue.Delete(context.WithoutCancel(ctx), m.ReceiptHandle); err != nil {
-				return len(msgs), fmt.Errorf("delete: %w", err)
-			}
+			done = append(done, m.ReceiptHandle)
 		}
+	}
+	if err := s.Store.Sync(context.WithoutCancel(ctx)); err != nil {
+		return len(msgs), err
+	}
+	if err := s.Queue.DeleteBatch(context.WithoutCancel(ctx), done); err != nil {
+		return len(msgs), fmt.Errorf("delete: %w", err)
 	}
 	return len(msgs), nil
 }

@@ -7,20 +7,34 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"strings"
 
 	_ "modernc.org/sqlite" // pure-Go driver, no cgo
 )
 
-// Open opens (creating if needed) the database at path and applies schema.
-// WAL with synchronous=FULL: a committed transaction is on disk before the
-// commit returns, so an acknowledgement never outruns durability.
-func Open(ctx context.Context, path string, schema string) (*sql.DB, error) {
+// Sync levels for Open.
+const (
+	// Durable fsyncs the WAL on every commit: a committed transaction is on
+	// disk before Commit returns. Used where a commit is an acknowledgement.
+	Durable = "FULL"
+	// Fast leaves the fsync to the next Durable commit or checkpoint. A
+	// commit survives kill -9 (it is in the OS page cache) but not a power
+	// cut; callers that acknowledge on it must issue a Durable commit first.
+	Fast = "NORMAL"
+)
+
+// Open opens (creating if needed) the database at path in WAL mode with the
+// given sync level and applies schema.
+func Open(ctx context.Context, path, sync, schema string) (*DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(ON)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// The path is part of a URI: a '#' or '?' in a folder name would
+	// otherwise silently cut it short and open another file.
+	esc := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+	db, err := sql.Open("sqlite", "file:"+esc+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite open %s: %w", path, err)
 	}
@@ -31,5 +45,5 @@ func Open(ctx context.Context, path string, schema string) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite schema %s: %w", path, err)
 	}
-	return db, nil
+	return &DB{DB: db}, nil
 }

@@ -15,6 +15,9 @@ import (
 // ErrDuplicate is returned by Complete when any of its keys is already recorded.
 var ErrDuplicate = errors.New("store: already completed")
 
+// ErrNotFound is returned for an action or record that does not exist.
+var ErrNotFound = errors.New("store: not found")
+
 // ErrConflict is returned when an optimistic update keeps losing races.
 var ErrConflict = errors.New("store: concurrent update conflict")
 

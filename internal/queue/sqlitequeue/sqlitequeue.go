@@ -43,7 +43,10 @@ const DefaultMaxReceives = 10
 
 // Queue is one named queue and its DLQ ("<name>-dlq") in a SQLite file.
 type Queue struct {
-	db          *sql.DB
+	// db serves receives, deletes and moves without an fsync per commit;
+	// sendDB is Durable, and its fsync of the shared WAL also makes every
+	// earlier commit of db durable.
+	db, sendDB  *sqlitedb.DB
 	name, dlq   string
 	maxReceives int
 	now         func() time.Time
@@ -71,8 +74,13 @@ type Options struct {
 
 // Open opens the queue name in the SQLite file at path.
 func Open(ctx context.Context, path, name string, o Options) (*Queue, error) {
-	db, err := sqlitedb.Open(ctx, path, schema)
+	db, err := sqlitedb.Open(ctx, path, sqlitedb.Fast, schema)
 	if err != nil {
+		return nil, err
+	}
+	sendDB, err := sqlitedb.Open(ctx, path, sqlitedb.Durable, schema)
+	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	if o.MaxReceives <= 0 {
@@ -81,7 +89,7 @@ func Open(ctx context.Context, path, name string, o Options) (*Queue, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	q := &Queue{db: db, name: name, dlq: name + "-dlq", maxReceives: o.MaxReceives, now: o.Now,
+	q := &Queue{db: db, sendDB: sendDB, name: name, dlq: name + "-dlq", maxReceives: o.MaxReceives, now: o.Now,
 		sends: make(chan sendReq, 1024), stop: make(chan struct{})}
 	q.wg.Add(1)
 	go q.writer()
@@ -92,7 +100,7 @@ func Open(ctx context.Context, path, name string, o Options) (*Queue, error) {
 func (q *Queue) Close() error {
 	q.closeOne.Do(func() { close(q.stop) })
 	q.wg.Wait()
-	return q.db.Close()
+	return errors.Join(q.sendDB.Close(), q.db.Close())
 }
 
 func newID() string {
@@ -168,19 +176,15 @@ func (q *Queue) writer() {
 func (q *Queue) insert(batch []sendReq) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tx, err := q.db.BeginTx(ctx, nil)
+	tx, err := q.sendDB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin send: %w", err)
 	}
 	defer tx.Rollback()
 	now := q.now().UnixNano()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO messages(id, queue, body, attrs, sent_at, visible_at) VALUES(?,?,?,?,?,?)`)
-	if err != nil {
-		return fmt.Errorf("prepare send: %w", err)
-	}
-	defer stmt.Close()
 	for _, r := range batch {
-		if _, err := stmt.ExecContext(ctx, r.id, q.name, r.body, r.attrs, now, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages(id, queue, body, attrs, sent_at, visible_at) VALUES(?,?,?,?,?,?)`,
+			r.id, q.name, r.body, r.attrs, now, now); err != nil {
 			return fmt.Errorf("send: %w", err)
 		}
 	}
@@ -201,9 +205,11 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 		return nil, fmt.Errorf("begin receive: %w", err)
 	}
 	defer tx.Rollback()
-	// Backstop for messages whose consumer died every time it held them.
+	// Backstop for messages whose consumer died every time it held them;
+	// only the candidates of this receive are checked, so it never scans.
 	if _, err := tx.ExecContext(ctx, `UPDATE messages SET queue=?, reason='max receives exceeded', attempts=receive_count, dead_at=?, receipt=NULL
-		WHERE queue=? AND visible_at<=? AND receive_count>=?`, q.dlq, now.UnixNano(), q.name, now.UnixNano(), q.maxReceives); err != nil {
+		WHERE id IN (SELECT id FROM messages WHERE queue=? AND visible_at<=? ORDER BY visible_at, sent_at LIMIT ?) AND receive_count>=?`,
+		q.dlq, now.UnixNano(), q.name, now.UnixNano(), max, q.maxReceives); err != nil {
 		return nil, fmt.Errorf("redrive backstop: %w", err)
 	}
 	rows, err := tx.QueryContext(ctx, `UPDATE messages SET visible_at=?, receive_count=receive_count+1,
@@ -249,6 +255,25 @@ func (q *Queue) Delete(ctx context.Context, receipt string) error {
 		return fmt.Errorf("delete: %w", err)
 	}
 	return nil
+}
+
+// DeleteBatch deletes received messages in one transaction, as the Lambda
+// event source mapping deletes a batch's successes together.
+func (q *Queue) DeleteBatch(ctx context.Context, receipts []string) error {
+	if len(receipts) == 0 {
+		return nil
+	}
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin delete: %w", err)
+	}
+	defer tx.Rollback()
+	for _, r := range receipts {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE receipt=? AND queue=?`, r, q.name); err != nil {
+			return fmt.Errorf("delete: %w", err)
+		}
+	}
+	return tx.Commit()
 }
 
 // ChangeVisibility implements queue.Queue.

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS attempts (
 	last_error TEXT NOT NULL,
 	expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sync_barrier (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (
 	day TEXT NOT NULL,
 	name TEXT NOT NULL,
@@ -43,25 +44,42 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 `
 
-// Store is the SQLite store.
+// Store is the SQLite store. Commits go through db without waiting for an
+// fsync; Sync makes everything committed so far durable with one.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db, syncDB *sqlitedb.DB
+	now        func() time.Time
 }
 
 var _ store.Store = (*Store)(nil)
 
 // Open opens the store at path.
 func Open(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlitedb.Open(ctx, path, schema)
+	db, err := sqlitedb.Open(ctx, path, sqlitedb.Fast, schema)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, now: time.Now}, nil
+	syncDB, err := sqlitedb.Open(ctx, path, sqlitedb.Durable, schema)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{db: db, syncDB: syncDB, now: time.Now}, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.syncDB.Close(), s.db.Close()) }
+
+// Sync makes every commit so far durable: a Durable commit fsyncs the WAL,
+// which holds all earlier frames. The local processor loop calls it once per
+// batch before deleting the batch from the queue, so processing results are
+// on disk before the messages that produced them are gone.
+func (s *Store) Sync(ctx context.Context) error {
+	if _, err := s.syncDB.ExecContext(ctx, `INSERT INTO sync_barrier(id, n) VALUES(1, 1) ON CONFLICT(id) DO UPDATE SET n=n+1`); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	return nil
+}
 
 // Ping reads one row.
 func (s *Store) Ping(ctx context.Context) error {
@@ -243,7 +261,7 @@ func (s *Store) AddCounters(ctx context.Context, day string, deltas map[string]i
 	return tx.Commit()
 }
 
-func addCounters(ctx context.Context, tx *sql.Tx, day string, deltas map[string]int64) error {
+func addCounters(ctx context.Context, tx *sqlitedb.Tx, day string, deltas map[string]int64) error {
 	for name, d := range deltas {
 		if d == 0 {
 			continue

@@ -1,0 +1,56 @@
+# The README's two commands are `make run` and `make test`; everything else
+# here is for operators and developers.
+SHELL := /bin/bash
+export CGO_ENABLED := 0
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := true
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+GO ?= go
+FUNCTIONS := webhook processor api report sweeper
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
+
+.PHONY: run test test-short vet bench build build-local tools clean
+
+## run: the whole pipeline locally (embedded SQLite store and queue, mock Chatwoot)
+run:
+	$(GO) run ./cmd/supportctl serve
+
+## test: vet and every test, as CI runs them
+test: vet tools
+	$(GO) test -count=1 -timeout 15m ./...
+
+test-short: vet
+	$(GO) test -short ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+## bench: the benchmark figures of docs/benchmarks.md, ratios measured in one run
+bench:
+	$(GO) run ./cmd/bench
+
+## build: arm64 Lambda bootstraps under dist/<function>/bootstrap
+build:
+	@for f in $(FUNCTIONS); do \
+	  echo "build $$f"; \
+	  GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
+## build-local: amd64 bootstraps for the Lambda Runtime Interface Emulator on this machine
+build-local:
+	@for f in $(FUNCTIONS); do \
+	  GOOS=linux GOARCH=amd64 $(GO) build $(LAMBDA_FLAGS) -o dist-amd64/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
+## tools: the pinned Node tools (CDK CLI, dynalite) under _tools/, when node is present
+tools:
+	@if command -v npm >/dev/null 2>&1 && [ -f _tools/package.json ]; then \
+	  if [ ! -d _tools/node_modules ] || [ _tools/package-lock.json -nt _tools/node_modules ]; then \
+	    (cd _tools && npm ci --no-audit --no-fund --loglevel=error) && touch _tools/node_modules; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf dist dist-amd64 cdk.out

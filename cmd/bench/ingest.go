@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/local"
+)
+
+const benchSecret = "bench-secret"
+
+type ingestResult struct{ ingest, bare float64 }
+
+// startLocal runs the real local server on a temp data dir.
+func startLocal(ctx context.Context, log *slog.Logger) (url string, srv *local.Server, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "bench-")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cfg := local.Config{Addr: "127.0.0.1:0", DataDir: dir, WebhookSecrets: []string{benchSecret}, APIToken: "t", DefaultAccount: 1}
+	ctx, cancel := context.WithCancel(ctx)
+	s, err := local.Open(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		return "", nil, nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		cancel()
+		return "", nil, nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	return "http://" + ln.Addr().String(), s, func() {
+		cancel()
+		<-done
+		s.Close()
+		os.RemoveAll(dir)
+	}, nil
+}
+
+// startBare runs a handler that does nothing but answer 202: the ceiling of
+// net/http plus the load generator on this machine.
+func startBare() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{"status":"accepted"}`))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+var seq atomic.Int64
+
+// payload is a distinct message_created so each request is a new event.
+func payload() ([]byte, string) {
+	n := seq.Add(1)
+	return []byte(fmt.Sprintf(`{"event":"message_created","id":%d,"content":"Hi, I was charged twice for order #A-%d, can someone help?",`+
+		`"message_type":"incoming","private":false,"created_at":"2026-05-12T09:14:27.512Z","account":{"id":7,"name":"Northwind"},`+
+		`"inbox":{"id":4,"name":"Web"},"sender":{"id":5512,"name":"Priya"},`+
+		`"conversation":{"id":%d,"inbox_id":4,"status":"open","labels":[],"updated_at":1778577267.604113,"created_at":1778577267,"messages":[]}}`,
+		n, n, n%5000+1)), "bench-" + strconv.FormatInt(n, 10)
+}
+
+func signedRequest(ctx context.Context, url string) *http.Request {
+	body, delivery := payload()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/webhooks/chatwoot", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Chatwoot-Delivery", delivery)
+	req.Header.Set("X-Chatwoot-Timestamp", ts)
+	req.Header.Set("X-Chatwoot-Signature", chatwoot.Sign([]byte(benchSecret), ts, body))
+	return req
+}
+
+func newClient() *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
+}
+
+// closedLoop runs 64 clients back to back for d and returns accepted req/s.
+func closedLoop(ctx context.Context, url string, d time.Duration) (float64, error) {
+	client := newClient()
+	var ok, bad atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				resp, err := client.Do(signedRequest(ctx, url))
+				if err != nil {
+					bad.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusAccepted {
+					ok.Add(1)
+				} else {
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if bad.Load() > 0 {
+		return 0, fmt.Errorf("%d requests failed at %s", bad.Load(), url)
+	}
+	return float64(ok.Load()) / d.Seconds(), nil
+}
+
+func ingestThroughput(ctx context.Context, log *slog.Logger, d time.Duration) (ingestResult, error) {
+	bareURL, stopBare, err := startBare()
+	if err != nil {
+		return ingestResult{}, err
+	}
+	bare, err := closedLoop(ctx, bareURL, d)
+	stopBare()
+	if err != nil {
+		return ingestResult{}, err
+	}
+	url, srv, stop, err := startLocal(ctx, log)
+	if err != nil {
+		return ingestResult{}, err
+	}
+	defer stop()
+	// Measure the edge alone: the processor would otherwise share the CPU.
+	srv.Workers = 0
+	ing, err := closedLoop(ctx, url, d)
+	return ingestResult{ingest: ing, bare: bare}, err
+}
+
+type latencyResult struct {
+	p50, p99, max time.Duration
+	sent, errors  int
+}
+
+// ackLatency sends at a fixed rate (open loop: a slow answer does not slow
+// the sender, as with Chatwoot) with the processor running.
+func ackLatency(ctx context.Context, log *slog.Logger, rate int, d time.Duration) (latencyResult, error) {
+	url, _, stop, err := startLocal(ctx, log)
+	if err != nil {
+		return latencyResult{}, err
+	}
+	defer stop()
+	client := newClient()
+	interval := time.Second / time.Duration(rate)
+	n := int(d / interval)
+	lat := make([]time.Duration, n)
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+			time.Sleep(wait)
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			req := signedRequest(ctx, url)
+			t0 := time.Now()
+			resp, err := client.Do(req)
+			lat[i] = time.Since(t0)
+			if err != nil {
+				errs.Add(1)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				errs.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	return latencyResult{p50: lat[n/2], p99: lat[n*99/100], max: lat[n-1], sent: n, errors: int(errs.Load())}, nil
+}

@@ -1,0 +1,65 @@
+// Command bench prints the figures of docs/benchmarks.md. Every ratio is
+// measured against a baseline taken in the same run on the same machine, so
+// the numbers compare like with like.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	dur := flag.Duration("duration", 5*time.Second, "length of each throughput run")
+	rateDur := flag.Duration("rate-duration", 10*time.Second, "length of the fixed-rate latency run")
+	rate := flag.Int("rate", 1000, "requests per second for the latency run")
+	drainN := flag.Int("drain", 5000, "messages for the drain-rate run")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
+	ctx := context.Background()
+	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	fmt.Fprintln(w, "FIGURE\tVALUE\tBASELINE\tRATIO\tTARGET")
+
+	ing, err := ingestThroughput(ctx, quiet, *dur)
+	check(err)
+	fmt.Fprintf(w, "ingest throughput, 64 clients (verify + durable enqueue)\t%.0f req/s\t%.0f req/s (bare 202 handler)\t%.2f\t≥ 0.50\n",
+		ing.ingest, ing.bare, ing.ingest/ing.bare)
+
+	lat, err := ackLatency(ctx, quiet, *rate, *rateDur)
+	check(err)
+	fmt.Fprintf(w, "ack latency at %d req/s for %s\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\t%d sent, %d errors\t\tp99 < 10 ms\n",
+		*rate, *rateDur, ms(lat.p50), ms(lat.p99), ms(lat.max), lat.sent, lat.errors)
+
+	pipe, base := pipelineCost()
+	fmt.Fprintf(w, "pipeline CPU per message (decode, dedup, merge, counters; in-memory store)\t%.1f µs\t%.1f µs (json.Unmarshal into any)\t%.2f×\t≤ 5×\n",
+		us(pipe), us(base), float64(pipe)/float64(base))
+
+	rateMsgs, err := drainRate(ctx, quiet, *drainN)
+	check(err)
+	fmt.Fprintf(w, "local drain rate (queue → stored state, SQLite)\t%.0f msg/s\t%d messages\t\t\n", rateMsgs, *drainN)
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

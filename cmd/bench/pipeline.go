@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"supportpipe/internal/local"
+	"supportpipe/internal/processor"
+	"supportpipe/internal/queue"
+	"supportpipe/internal/store/memstore"
+)
+
+type nopQueue struct{}
+
+func (nopQueue) ChangeVisibility(context.Context, string, time.Duration) error { return nil }
+func (nopQueue) DeadLetter(context.Context, queue.Message, string, int) error  { return nil }
+
+// pipelineCost returns the per-message CPU time of the processor against an
+// in-memory store, and of json.Unmarshal of the same payload into any.
+func pipelineCost() (pipe, base time.Duration) {
+	p := &processor.Processor{Store: memstore.New(), Queue: nopQueue{}, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now}
+	body, _ := payload()
+	r := testing.Benchmark(func(b *testing.B) {
+		recs := make([]events.SQSMessage, b.N)
+		for i := range recs {
+			body, delivery := payload()
+			recs[i] = processor.Record(queue.Message{ID: delivery, ReceiptHandle: delivery, Body: body,
+				Attributes: map[string]string{queue.AttrDelivery: delivery, queue.AttrAccount: "7"}, ReceiveCount: 1, SentAt: time.Now()})
+		}
+		b.ResetTimer()
+		for i := range b.N {
+			resp, _ := p.Handle(context.Background(), events.SQSEvent{Records: recs[i : i+1]})
+			if len(resp.BatchItemFailures) > 0 {
+				b.Fatal("processing failed")
+			}
+		}
+	})
+	d := testing.Benchmark(func(b *testing.B) {
+		for range b.N {
+			var v any
+			if err := json.Unmarshal(body, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	return time.Duration(r.NsPerOp()), time.Duration(d.NsPerOp())
+}
+
+// drainRate fills the local queue and times the local processor loop until
+// every message is stored.
+func drainRate(ctx context.Context, log *slog.Logger, n int) (float64, error) {
+	_, srv, stop, err := startLocal(ctx, log)
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
+	srv.Workers = 0 // filled first, then drained by the loop below
+	for range n {
+		body, delivery := payload()
+		if _, err := srv.Queue.Send(ctx, body, map[string]string{queue.AttrDelivery: delivery, queue.AttrAccount: "7"}); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	if err := drain(ctx, srv); err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+func drain(ctx context.Context, srv *local.Server) error {
+	errc := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for {
+				got, err := srv.ProcessOnce(ctx, 10)
+				if err != nil || got == 0 {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	var first error
+	for range 4 {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

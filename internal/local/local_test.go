@@ -1,0 +1,162 @@
+package local_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/local"
+)
+
+const secret = "local-test-secret"
+
+type server struct {
+	url, token string
+	s          *local.Server
+}
+
+func start(t *testing.T) *server {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("SUPPORT_DATA_DIR", dir)
+	t.Setenv("CHATWOOT_WEBHOOK_SECRET", secret)
+	t.Setenv("SUPPORT_API_TOKEN", "")
+	cfg, err := local.LoadConfig()
+	require.NoError(t, err)
+	require.Contains(t, cfg.Generated, "SUPPORT_API_TOKEN", "an unset token is generated")
+	persisted, err := os.ReadFile(filepath.Join(dir, "support_api_token"))
+	require.NoError(t, err)
+	assert.Equal(t, cfg.APIToken+"\n", string(persisted))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := local.Open(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-done)
+		s.Close()
+	})
+	return &server{url: "http://" + ln.Addr().String(), token: cfg.APIToken, s: s}
+}
+
+func (s *server) post(t *testing.T, body []byte, delivery string) int {
+	t.Helper()
+	return s.postSigned(t, body, delivery, secret)
+}
+
+func (s *server) postSigned(t *testing.T, body []byte, delivery, secret string) int {
+	t.Helper()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/webhooks/chatwoot", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Chatwoot-Delivery", delivery)
+	req.Header.Set("X-Chatwoot-Timestamp", ts)
+	req.Header.Set("X-Chatwoot-Signature", chatwoot.Sign([]byte(secret), ts, body))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (s *server) get(t *testing.T, path, token string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.url+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	if out != nil && resp.StatusCode == 200 {
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(out))
+	}
+	return resp.StatusCode
+}
+
+func TestEndToEnd(t *testing.T) {
+	s := start(t)
+	files, err := filepath.Glob("../../testdata/chatwoot/*.json")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 10)
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.Equal(t, 202, s.post(t, b, "delivery-"+strconv.Itoa(i)), f)
+	}
+	b, _ := os.ReadFile(files[1])
+	require.Equal(t, 202, s.post(t, b, "delivery-1"), "a duplicate is acknowledged")
+	require.Equal(t, 401, s.postSigned(t, b, "x", "not-our-secret"), "a forged one is not")
+
+	var st struct {
+		Received, Accepted, Rejected, Duplicates, Ignored, Processed int64
+		ProcessingMS                                                 struct{ P50, P99 float64 } `json:"processing_ms"`
+	}
+	require.Eventually(t, func() bool {
+		s.get(t, "/support/stats", s.token, &st)
+		return st.Processed+st.Duplicates == 10 && st.Received == 12 // ingest counters flush every 200 ms
+	}, 10*time.Second, 50*time.Millisecond, "stats: %+v", st)
+	assert.Equal(t, int64(12), st.Received)
+	assert.Equal(t, int64(10), st.Accepted)
+	assert.Equal(t, int64(1), st.Ignored, "typing event")
+	assert.Equal(t, int64(1), st.Rejected)
+	assert.Equal(t, int64(1), st.Duplicates)
+	assert.Equal(t, int64(9), st.Processed)
+	assert.Greater(t, st.ProcessingMS.P99, 0.0)
+
+	var conv struct {
+		Status               string
+		Labels               []string
+		FirstResponseSeconds float64   `json:"first_response_seconds"`
+		FirstResponseAt      time.Time `json:"first_response_at"`
+	}
+	require.Equal(t, 200, s.get(t, "/support/conversations/7/1423", s.token, &conv))
+	assert.Equal(t, "resolved", conv.Status)
+	assert.Equal(t, []string{"billing", "refund"}, conv.Labels)
+	assert.Equal(t, 384.0, conv.FirstResponseSeconds, "09:14:27 → 09:20:51")
+	assert.Equal(t, 404, s.get(t, "/support/conversations/7/999", s.token, nil))
+	assert.Equal(t, 401, s.get(t, "/support/stats", "", nil))
+	assert.Equal(t, 401, s.get(t, "/support/stats", "wrong", nil))
+	assert.Equal(t, 400, s.get(t, "/support/stats?date=yesterday", s.token, nil))
+}
+
+func TestOversizeIsRejectedWithoutReadingEverything(t *testing.T) {
+	s := start(t)
+	// 8 MiB of body: the server reads 1 MiB + 1 and answers 413.
+	body := io.MultiReader(bytes.NewReader([]byte(`{"event":"message_created","content":"`)), io.LimitReader(zeroReader{}, 8<<20))
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/webhooks/chatwoot", body)
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		defer resp.Body.Close()
+		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	}
+	// The server may also close the connection mid-upload; either way nothing is queued.
+	d, err := s.s.Queue.Depth(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, d.Visible+d.InFlight)
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'a'
+	}
+	return len(p), nil
+}

@@ -1,0 +1,103 @@
+package sqlitedb
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// DB is a *sql.DB whose Exec/Query calls reuse prepared statements. SQLite
+// spends more time parsing a short statement than running it, and the
+// pipeline runs the same dozen statements for every message.
+type DB struct {
+	*sql.DB
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+func (d *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s, ok := d.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := d.DB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if d.stmts == nil {
+		d.stmts = map[string]*sql.Stmt{}
+	}
+	d.stmts[query] = s
+	return s, nil
+}
+
+// ExecContext runs a cached prepared statement.
+func (d *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := d.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+// QueryContext runs a cached prepared statement.
+func (d *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := d.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a cached prepared statement.
+func (d *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := d.stmt(ctx, query)
+	if err != nil {
+		// Let the driver report the same error through the Row.
+		return d.DB.QueryRowContext(ctx, query, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// BeginTx starts a transaction whose statements also come from the cache.
+func (d *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
+	tx, err := d.DB.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Tx: tx, db: d}, nil
+}
+
+// Tx is a transaction on a DB.
+type Tx struct {
+	*sql.Tx
+	db *DB
+}
+
+// ExecContext runs a cached prepared statement in the transaction.
+func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := t.db.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return t.Tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+}
+
+// QueryContext runs a cached prepared statement in the transaction.
+func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := t.db.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return t.Tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a cached prepared statement in the transaction.
+func (t *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := t.db.stmt(ctx, query)
+	if err != nil {
+		return t.Tx.QueryRowContext(ctx, query, args...)
+	}
+	return t.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+}
