@@ -9,10 +9,20 @@ import (
 	"supportpipe/internal/chatwoot"
 )
 
-// maxReplies bounds the remembered agent replies; only the earliest matter for
-// first-response time, and we keep a few in case an earlier customer message
-// arrives late and moves the window.
-const maxReplies = 16
+// Bounds on what one conversation remembers. Only recent waiting periods
+// matter for SLAs and the report; the caps keep a runaway conversation's item
+// far below DynamoDB's 400 KB.
+const (
+	maxMessages    = 64
+	maxResolutions = 16
+)
+
+// Message kinds kept in the timeline.
+const (
+	KindCustomer = "customer" // public incoming message
+	KindHuman    = "human"    // public outgoing message by a user
+	KindBot      = "bot"      // public outgoing message by a bot or automation
+)
 
 // Key identifies a conversation: the account and the display id.
 type Key struct {
@@ -20,15 +30,35 @@ type Key struct {
 	ConversationID int64 `json:"conversation_id"`
 }
 
-// Reply is a public message by a human agent.
-type Reply struct {
-	MessageID int64     `json:"message_id"`
+// Fact is one message in the timeline.
+type Fact struct {
+	MessageID int64     `json:"id"`
 	At        time.Time `json:"at"`
+	Kind      string    `json:"kind"`
 }
 
-// State is what we know about a conversation. Every field is a merge of
-// observations that gives the same result in any order: snapshots of the
-// conversation record win by Chatwoot's updated_at; message facts are min/max.
+// Period is one stretch in which the customer waits for an answer: it starts
+// at the first customer message after the conversation was (re)opened and is
+// answered by the first human reply after that. Resolving the conversation
+// ends it; the next customer message starts a new one.
+type Period struct {
+	Start            time.Time `json:"start"`
+	StartMessageID   int64     `json:"start_message_id"`
+	RespondedAt      time.Time `json:"responded_at,omitzero"`
+	ResponseID       int64     `json:"response_message_id,omitempty"`
+	ResolvedAt       time.Time `json:"resolved_at,omitzero"`
+	LastCustomerAt   time.Time `json:"last_customer_at"`
+	LastCustomerID   int64     `json:"last_customer_message_id"`
+	CustomerMessages int       `json:"customer_messages"`
+}
+
+// Answered reports whether the period has its first response.
+func (p Period) Answered() bool { return !p.RespondedAt.IsZero() }
+
+// State is what we know about a conversation. Every stored field is a merge
+// that gives the same result in any order: the conversation record wins by
+// Chatwoot's updated_at, messages and resolutions are sets. Periods and the
+// first-response fields are derived from them.
 type State struct {
 	Key
 	InboxID    int64     `json:"inbox_id,omitempty"`
@@ -42,15 +72,15 @@ type State struct {
 	// SnapshotAt is the updated_at of the conversation record last applied.
 	SnapshotAt time.Time `json:"snapshot_at,omitzero"`
 
+	Messages    []Fact      `json:"messages,omitempty"`
+	Resolutions []time.Time `json:"resolutions,omitempty"`
+
+	// Derived on every Apply.
 	FirstCustomerMessageID int64     `json:"first_customer_message_id,omitempty"`
 	FirstCustomerMessageAt time.Time `json:"first_customer_message_at,omitzero"`
-	LastCustomerMessageID  int64     `json:"last_customer_message_id,omitempty"`
-	LastCustomerMessageAt  time.Time `json:"last_customer_message_at,omitzero"`
-	Replies                []Reply   `json:"replies,omitempty"`
-	// FirstResponseAt is derived: the earliest reply at or after the first
-	// customer message.
-	FirstResponseAt        time.Time `json:"first_response_at,omitzero"`
 	FirstResponseMessageID int64     `json:"first_response_message_id,omitempty"`
+	FirstResponseAt        time.Time `json:"first_response_at,omitzero"`
+	Periods                []Period  `json:"periods,omitempty"`
 
 	// Version is the store's optimistic-lock counter; not part of the merge.
 	Version int64 `json:"version"`
@@ -69,21 +99,13 @@ type Snapshot struct {
 	CreatedAt  time.Time
 }
 
-// MessageFact is what the merge needs from one message.
-type MessageFact struct {
-	ID      int64
-	At      time.Time
-	Type    chatwoot.MessageType
-	Private bool
-	// SenderKind is "contact", "user", "agent_bot", … (chatwoot.Message.SenderKind).
-	SenderKind string
-}
-
 // Observation is everything one payload tells about one conversation.
 type Observation struct {
 	Key
 	Snapshot *Snapshot
-	Messages []MessageFact
+	Messages []Fact
+	// ResolvedAt is set by a conversation_status_changed to resolved.
+	ResolvedAt time.Time
 }
 
 // Observe extracts the observation from a decoded payload. ok is false when
@@ -122,40 +144,51 @@ func Observe(p *chatwoot.Payload, account int64) (Observation, bool) {
 			s.ContactID = conv.Meta.Sender.ID
 		}
 		o.Snapshot = s
+		if p.Event == chatwoot.EventConversationStatusChanged && conv.Status == "resolved" {
+			o.ResolvedAt = conv.UpdatedAt.Truncate(time.Second)
+		}
 	}
 	msgs = append(msgs, conv.Messages...)
 	for _, m := range msgs {
-		// The same message arrives with an ISO time in milliseconds (top level)
-		// and an integer epoch (nested); whole seconds make every copy agree,
-		// so the merge cannot depend on which copy came first.
 		if m.ID <= 0 || m.CreatedAt.IsZero() {
 			continue
 		}
-		o.Messages = append(o.Messages, MessageFact{
-			ID: m.ID, At: m.CreatedAt.Truncate(time.Second), Type: m.MessageType, Private: m.Private, SenderKind: m.SenderKind(),
-		})
+		if kind := factKind(&m); kind != "" {
+			// The same message arrives with an ISO time in milliseconds (top
+			// level) and an integer epoch (nested); whole seconds make every
+			// copy agree, so the merge cannot depend on which came first.
+			o.Messages = append(o.Messages, Fact{MessageID: m.ID, At: m.CreatedAt.Truncate(time.Second), Kind: kind})
+		}
 	}
 	return o, true
 }
 
-// IsCustomerMessage reports a message the customer wrote.
-func (f MessageFact) IsCustomerMessage() bool {
-	return f.Type == chatwoot.Incoming && !f.Private
+// factKind classifies a message for the timeline; "" means it does not
+// matter for waiting (private notes, activity, templates).
+func factKind(m *chatwoot.Message) string {
+	if m.Private {
+		return ""
+	}
+	switch m.MessageType {
+	case chatwoot.Incoming:
+		return KindCustomer
+	case chatwoot.Outgoing:
+		if m.SenderKind() == "user" {
+			return KindHuman
+		}
+		return KindBot
+	}
+	return ""
 }
 
-// IsHumanReply reports a public outgoing message by a user. Bots, automation
-// and private notes do not answer the customer (Chatwoot's valid_first_reply?).
-func (f MessageFact) IsHumanReply() bool {
-	return f.Type == chatwoot.Outgoing && !f.Private && f.SenderKind == "user"
-}
-
-// Apply merges o into s and reports whether anything changed.
-func (s *State) Apply(o Observation) bool {
+// Apply merges o into s and reports whether anything changed. countBots makes
+// bot replies answer a waiting customer (off by default, as in Chatwoot).
+func (s *State) Apply(o Observation, countBots bool) bool {
 	before := s.fingerprint()
 	if s.Key == (Key{}) {
 		s.Key = o.Key
 	}
-	if snap := o.Snapshot; snap != nil && newer(snap.UpdatedAt, s.SnapshotAt) {
+	if snap := o.Snapshot; snap != nil && snap.UpdatedAt.After(s.SnapshotAt) {
 		s.SnapshotAt = snap.UpdatedAt
 		s.InboxID, s.Status, s.Priority = snap.InboxID, snap.Status, snap.Priority
 		s.Labels = snap.Labels
@@ -168,68 +201,109 @@ func (s *State) Apply(o Observation) bool {
 		}
 	}
 	for _, m := range o.Messages {
-		switch {
-		case m.IsCustomerMessage():
-			if s.FirstCustomerMessageAt.IsZero() || earlier(m.At, m.ID, s.FirstCustomerMessageAt, s.FirstCustomerMessageID) {
-				s.FirstCustomerMessageAt, s.FirstCustomerMessageID = m.At, m.ID
-			}
-			if s.LastCustomerMessageAt.IsZero() || earlier(s.LastCustomerMessageAt, s.LastCustomerMessageID, m.At, m.ID) {
-				s.LastCustomerMessageAt, s.LastCustomerMessageID = m.At, m.ID
-			}
-		case m.IsHumanReply():
-			s.addReply(Reply{MessageID: m.ID, At: m.At})
+		s.addMessage(m)
+	}
+	if !o.ResolvedAt.IsZero() && !slices.ContainsFunc(s.Resolutions, o.ResolvedAt.Equal) {
+		s.Resolutions = append(s.Resolutions, o.ResolvedAt)
+		slices.SortFunc(s.Resolutions, time.Time.Compare)
+		if len(s.Resolutions) > maxResolutions {
+			s.Resolutions = s.Resolutions[len(s.Resolutions)-maxResolutions:]
 		}
 	}
-	s.deriveFirstResponse()
+	s.derive(countBots)
 	return s.fingerprint() != before
 }
 
-// newer orders snapshots; equal times keep the stored one so replays are no-ops.
-func newer(a, b time.Time) bool { return a.After(b) }
-
-// earlier orders (time, id) pairs so ties resolve the same way in any order.
-func earlier(at time.Time, id int64, than time.Time, thanID int64) bool {
-	if !at.Equal(than) {
-		return at.Before(than)
-	}
-	return id < thanID
-}
-
-func (s *State) addReply(r Reply) {
-	for _, x := range s.Replies {
-		if x.MessageID == r.MessageID {
-			return
-		}
-	}
-	s.Replies = append(s.Replies, r)
-	slices.SortFunc(s.Replies, func(a, b Reply) int {
-		if earlier(a.At, a.MessageID, b.At, b.MessageID) {
-			return -1
-		}
-		return 1
-	})
-	if len(s.Replies) > maxReplies {
-		s.Replies = s.Replies[:maxReplies]
-	}
-}
-
-func (s *State) deriveFirstResponse() {
-	s.FirstResponseAt, s.FirstResponseMessageID = time.Time{}, 0
-	if s.FirstCustomerMessageAt.IsZero() {
+func (s *State) addMessage(m Fact) {
+	i, found := slices.BinarySearchFunc(s.Messages, m, compareFacts)
+	if found {
 		return
 	}
-	for _, r := range s.Replies {
-		if !r.At.Before(s.FirstCustomerMessageAt) {
-			s.FirstResponseAt, s.FirstResponseMessageID = r.At, r.MessageID
+	for _, x := range s.Messages {
+		if x.MessageID == m.MessageID { // same id, another kind: keep the first classification
 			return
 		}
 	}
+	s.Messages = slices.Insert(s.Messages, i, m)
+	if len(s.Messages) > maxMessages {
+		s.Messages = s.Messages[len(s.Messages)-maxMessages:]
+	}
 }
 
-// WaitingForFirstResponse reports a customer message with no reply yet.
-func (s *State) WaitingForFirstResponse() bool {
-	return !s.FirstCustomerMessageAt.IsZero() && s.FirstResponseAt.IsZero()
+func compareFacts(a, b Fact) int {
+	if c := a.At.Compare(b.At); c != 0 {
+		return c
+	}
+	switch {
+	case a.MessageID < b.MessageID:
+		return -1
+	case a.MessageID > b.MessageID:
+		return 1
+	}
+	return 0
 }
+
+// derive rebuilds the waiting periods and first-response fields from the
+// timeline. Deterministic in the sets, so the merge stays order-insensitive.
+func (s *State) derive(countBots bool) {
+	s.Periods = s.Periods[:0]
+	res := 0 // index of the next resolution not yet passed
+	var cur *Period
+	for _, m := range s.Messages {
+		for res < len(s.Resolutions) && !s.Resolutions[res].After(m.At) {
+			if cur != nil {
+				cur.ResolvedAt = s.Resolutions[res]
+				cur = nil
+			}
+			res++
+		}
+		switch {
+		case m.Kind == KindCustomer:
+			if cur == nil {
+				s.Periods = append(s.Periods, Period{Start: m.At, StartMessageID: m.MessageID})
+				cur = &s.Periods[len(s.Periods)-1]
+			}
+			cur.LastCustomerAt, cur.LastCustomerID = m.At, m.MessageID
+			cur.CustomerMessages++
+		case cur != nil && !cur.Answered() && (m.Kind == KindHuman || (countBots && m.Kind == KindBot)):
+			cur.RespondedAt, cur.ResponseID = m.At, m.MessageID
+		}
+	}
+	if cur != nil && res < len(s.Resolutions) {
+		cur.ResolvedAt = s.Resolutions[res]
+	}
+	if len(s.Periods) == 0 {
+		s.Periods = nil
+	}
+	s.FirstCustomerMessageID, s.FirstCustomerMessageAt = 0, time.Time{}
+	s.FirstResponseMessageID, s.FirstResponseAt = 0, time.Time{}
+	if len(s.Periods) > 0 {
+		p := s.Periods[0]
+		s.FirstCustomerMessageID, s.FirstCustomerMessageAt = p.StartMessageID, p.Start
+		s.FirstResponseMessageID, s.FirstResponseAt = p.ResponseID, p.RespondedAt
+	}
+}
+
+// Current is the latest waiting period, if any.
+func (s *State) Current() (Period, bool) {
+	if len(s.Periods) == 0 {
+		return Period{}, false
+	}
+	return s.Periods[len(s.Periods)-1], true
+}
+
+// WaitingSince is the start of the current unanswered, unresolved period, or
+// zero. The stores index conversations by it so SLA sweeps never scan.
+func (s *State) WaitingSince() time.Time {
+	p, ok := s.Current()
+	if !ok || p.Answered() || !p.ResolvedAt.IsZero() {
+		return time.Time{}
+	}
+	return p.Start
+}
+
+// WaitingForFirstResponse reports a customer waiting for an answer.
+func (s *State) WaitingForFirstResponse() bool { return !s.WaitingSince().IsZero() }
 
 // FirstResponseTime is the wall-clock first response time, or 0 if none.
 func (s *State) FirstResponseTime() time.Duration {
@@ -239,20 +313,31 @@ func (s *State) FirstResponseTime() time.Duration {
 	return s.FirstResponseAt.Sub(s.FirstCustomerMessageAt)
 }
 
-type fingerprint struct {
-	snap, fc, lc, fr      time.Time
-	fcID, lcID, frID      int64
-	replies               int
-	status, labels, prio  string
-	inbox, assignee, team int64
+// Clone returns a deep copy, so a store can hand out states safely.
+func (s State) Clone() State {
+	s.Labels = slices.Clone(s.Labels)
+	s.Messages = slices.Clone(s.Messages)
+	s.Resolutions = slices.Clone(s.Resolutions)
+	s.Periods = slices.Clone(s.Periods)
+	return s
 }
 
+type fingerprint struct {
+	snap, firstResolution time.Time
+	messages, resolutions int
+	firstMessage          Fact
+}
+
+// fingerprint changes whenever Apply changed something: the snapshot time
+// moves with every snapshot change, and the sets only grow (a capped set
+// drops its oldest entry, which changes its first element).
 func (s *State) fingerprint() fingerprint {
-	f := fingerprint{s.SnapshotAt, s.FirstCustomerMessageAt, s.LastCustomerMessageAt, s.FirstResponseAt,
-		s.FirstCustomerMessageID, s.LastCustomerMessageID, s.FirstResponseMessageID,
-		len(s.Replies), s.Status, "", s.Priority, s.InboxID, s.AssigneeID, s.TeamID}
-	for _, l := range s.Labels {
-		f.labels += l + "\x00"
+	f := fingerprint{snap: s.SnapshotAt, messages: len(s.Messages), resolutions: len(s.Resolutions)}
+	if len(s.Messages) > 0 {
+		f.firstMessage = s.Messages[0]
+	}
+	if len(s.Resolutions) > 0 {
+		f.firstResolution = s.Resolutions[0]
 	}
 	return f
 }

@@ -41,7 +41,7 @@ func observations(t *testing.T) []Observation {
 func TestStoryState(t *testing.T) {
 	var s State
 	for _, o := range observations(t) {
-		s.Apply(o)
+		s.Apply(o, false)
 	}
 	assert.Equal(t, Key{AccountID: 7, ConversationID: 1423}, s.Key)
 	assert.Equal(t, "resolved", s.Status)
@@ -55,7 +55,11 @@ func TestStoryState(t *testing.T) {
 	assert.Equal(t, int64(98251), s.FirstResponseMessageID)
 	assert.Equal(t, time.Date(2026, 5, 12, 9, 20, 51, 0, time.UTC), s.FirstResponseAt)
 	assert.Equal(t, 6*time.Minute+24*time.Second, s.FirstResponseTime())
-	assert.Equal(t, int64(98260), s.LastCustomerMessageID)
+	require.Len(t, s.Periods, 1)
+	p := s.Periods[0]
+	assert.Equal(t, int64(98260), p.LastCustomerID)
+	assert.Equal(t, 2, p.CustomerMessages)
+	assert.Equal(t, time.Date(2026, 5, 12, 10, 41, 5, 0, time.UTC), p.ResolvedAt)
 	assert.False(t, s.WaitingForFirstResponse())
 }
 
@@ -65,7 +69,7 @@ func TestOrderInsensitive(t *testing.T) {
 	obs := observations(t)
 	var want State
 	for _, o := range obs {
-		want.Apply(o)
+		want.Apply(o, false)
 	}
 	perm := make([]int, len(obs))
 	for i := range perm {
@@ -81,9 +85,9 @@ func TestOrderInsensitive(t *testing.T) {
 			}
 			var got State
 			for _, i := range perm {
-				got.Apply(obs[i])
+				got.Apply(obs[i], false)
 			}
-			got.Apply(obs[perm[0]]) // a redelivery changes nothing
+			got.Apply(obs[perm[0]], false) // a redelivery changes nothing
 			require.Equal(t, want, got, "order %v", perm)
 			return
 		}
@@ -100,22 +104,52 @@ func TestOrderInsensitive(t *testing.T) {
 func TestApplyReportsChange(t *testing.T) {
 	obs := observations(t)
 	var s State
-	assert.True(t, s.Apply(obs[0]))
-	assert.False(t, s.Apply(obs[0]), "replay is a no-op")
-	assert.True(t, s.Apply(obs[4]), "agent reply sets first response")
+	assert.True(t, s.Apply(obs[0], false))
+	assert.False(t, s.Apply(obs[0], false), "replay is a no-op")
+	assert.True(t, s.Apply(obs[4], false), "agent reply sets first response")
 }
 
 func TestReplyBeforeLateCustomerMessage(t *testing.T) {
 	t0 := time.Date(2026, 5, 12, 9, 0, 0, 0, time.UTC)
 	k := Key{AccountID: 1, ConversationID: 2}
-	reply := Observation{Key: k, Messages: []MessageFact{{ID: 11, At: t0.Add(5 * time.Minute), Type: chatwoot.Outgoing, SenderKind: "user"}}}
-	cust := Observation{Key: k, Messages: []MessageFact{{ID: 10, At: t0, Type: chatwoot.Incoming, SenderKind: "contact"}}}
+	reply := Observation{Key: k, Messages: []Fact{{MessageID: 11, At: t0.Add(5 * time.Minute), Kind: KindHuman}}}
+	cust := Observation{Key: k, Messages: []Fact{{MessageID: 10, At: t0, Kind: KindCustomer}}}
 	var s State
-	s.Apply(reply)
+	s.Apply(reply, false)
 	assert.True(t, s.FirstResponseAt.IsZero(), "no customer message yet")
-	s.Apply(cust)
+	s.Apply(cust, false)
 	assert.Equal(t, 5*time.Minute, s.FirstResponseTime())
-	earlier := Observation{Key: k, Messages: []MessageFact{{ID: 12, At: t0.Add(-time.Hour), Type: chatwoot.Outgoing, SenderKind: "user"}}}
-	s.Apply(earlier)
+	earlier := Observation{Key: k, Messages: []Fact{{MessageID: 12, At: t0.Add(-time.Hour), Kind: KindHuman}}}
+	s.Apply(earlier, false)
 	assert.Equal(t, 5*time.Minute, s.FirstResponseTime(), "a reply before the customer wrote is not a response")
+}
+
+func TestReopenStartsNewPeriod(t *testing.T) {
+	t0 := time.Date(2026, 5, 12, 9, 0, 0, 0, time.UTC)
+	k := Key{AccountID: 1, ConversationID: 2}
+	obs := []Observation{
+		{Key: k, Messages: []Fact{{MessageID: 1, At: t0, Kind: KindCustomer}}},
+		{Key: k, Messages: []Fact{{MessageID: 2, At: t0.Add(time.Minute), Kind: KindBot}}},
+		{Key: k, Messages: []Fact{{MessageID: 3, At: t0.Add(10 * time.Minute), Kind: KindHuman}}},
+		{Key: k, ResolvedAt: t0.Add(time.Hour)},
+		{Key: k, Messages: []Fact{{MessageID: 4, At: t0.Add(2 * time.Hour), Kind: KindCustomer}}},
+		{Key: k, Messages: []Fact{{MessageID: 5, At: t0.Add(2*time.Hour + time.Minute), Kind: KindCustomer}}},
+	}
+	var s State
+	for i := len(obs) - 1; i >= 0; i-- { // reverse order on purpose
+		s.Apply(obs[i], false)
+	}
+	require.Len(t, s.Periods, 2)
+	assert.Equal(t, t0.Add(10*time.Minute), s.Periods[0].RespondedAt, "the bot did not answer")
+	assert.Equal(t, t0.Add(time.Hour), s.Periods[0].ResolvedAt)
+	assert.Equal(t, t0.Add(2*time.Hour), s.Periods[1].Start, "reopened by the customer")
+	assert.Equal(t, 2, s.Periods[1].CustomerMessages)
+	assert.Equal(t, t0.Add(2*time.Hour), s.WaitingSince())
+	assert.Equal(t, 10*time.Minute, s.FirstResponseTime())
+
+	var withBots State
+	for _, o := range obs {
+		withBots.Apply(o, true)
+	}
+	assert.Equal(t, t0.Add(time.Minute), withBots.Periods[0].RespondedAt, "count_bots: the bot answers")
 }

@@ -79,6 +79,8 @@ type Processor struct {
 	Backoff     []time.Duration
 	// Concurrency is how many records of a batch run at once.
 	Concurrency int
+	// CountBots lets bot replies answer a waiting customer (sla.count_bots).
+	CountBots bool
 }
 
 // Outcomes of one record.
@@ -250,7 +252,7 @@ func (p *Processor) process(ctx context.Context, msg queue.Message, start time.T
 	}
 
 	if obs, ok := conversation.Observe(payload, ev.AccountID); ok {
-		st, err := p.Store.UpdateConversation(ctx, obs.Key, func(s *conversation.State) bool { return s.Apply(obs) })
+		st, err := p.Store.UpdateConversation(ctx, obs.Key, func(s *conversation.State) bool { return s.Apply(obs, p.CountBots) })
 		if err != nil {
 			return ev, "", fmt.Errorf("update conversation: %w", err)
 		}

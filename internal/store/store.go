@@ -39,8 +39,8 @@ type Store interface {
 	// and stores the result if fn reports a change, retrying on concurrent
 	// writes. It returns the state as stored.
 	UpdateConversation(ctx context.Context, k conversation.Key, fn func(*conversation.State) bool) (conversation.State, error)
-	// WaitingForFirstResponse lists conversations with a customer message and
-	// no reply, oldest first, without scanning the whole store.
+	// WaitingForFirstResponse lists conversations whose customer waits for an
+	// answer (State.WaitingSince), longest-waiting first, without scanning.
 	WaitingForFirstResponse(ctx context.Context, limit int) ([]conversation.State, error)
 
 	// Seen reports which of the keys are recorded and unexpired.

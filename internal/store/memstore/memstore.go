@@ -43,11 +43,7 @@ func (s *Store) Close() error { return nil }
 // Ping implements store.Store.
 func (s *Store) Ping(context.Context) error { return nil }
 
-func clone(st conversation.State) conversation.State {
-	st.Labels = slices.Clone(st.Labels)
-	st.Replies = slices.Clone(st.Replies)
-	return st
-}
+func clone(st conversation.State) conversation.State { return st.Clone() }
 
 // Conversation implements store.Store.
 func (s *Store) Conversation(_ context.Context, k conversation.Key) (conversation.State, bool, error) {
@@ -86,8 +82,8 @@ func (s *Store) WaitingForFirstResponse(_ context.Context, limit int) ([]convers
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		if !a.FirstCustomerMessageAt.Equal(b.FirstCustomerMessageAt) {
-			return a.FirstCustomerMessageAt.Before(b.FirstCustomerMessageAt)
+		if wa, wb := a.WaitingSince(), b.WaitingSince(); !wa.Equal(wb) {
+			return wa.Before(wb)
 		}
 		if a.AccountID != b.AccountID {
 			return a.AccountID < b.AccountID

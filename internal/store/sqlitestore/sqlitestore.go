@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS conversations (
 	conversation_id INTEGER NOT NULL,
 	version INTEGER NOT NULL,
 	state BLOB NOT NULL,
-	waiting_since INTEGER, -- first customer message (unix ns) while no first response; NULL otherwise
+	waiting_since INTEGER, -- State.WaitingSince() in unix ns; NULL when nobody waits
 	PRIMARY KEY (account_id, conversation_id)
 );
 CREATE INDEX IF NOT EXISTS conversations_waiting ON conversations(waiting_since) WHERE waiting_since IS NOT NULL;
@@ -118,9 +118,7 @@ func (s *Store) UpdateConversation(ctx context.Context, k conversation.Key, fn f
 		if !found {
 			cur = conversation.State{Key: k}
 		}
-		next := cur
-		next.Labels = append([]string(nil), cur.Labels...)
-		next.Replies = append([]conversation.Reply(nil), cur.Replies...)
+		next := cur.Clone()
 		if !fn(&next) {
 			return cur, nil
 		}
@@ -131,8 +129,8 @@ func (s *Store) UpdateConversation(ctx context.Context, k conversation.Key, fn f
 			return conversation.State{}, fmt.Errorf("encode conversation: %w", err)
 		}
 		var waiting any
-		if next.WaitingForFirstResponse() {
-			waiting = next.FirstCustomerMessageAt.UnixNano()
+		if w := next.WaitingSince(); !w.IsZero() {
+			waiting = w.UnixNano()
 		}
 		var res sql.Result
 		if found {
