@@ -1,0 +1,48 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Lease is how long a pending claim belongs to the worker that made it. It
+// must exceed the longest effect (a Chatwoot call with its retries, ~40 s)
+// and stay below the queue's visibility timeout, so that the redelivery of a
+// message whose worker crashed finds the lease expired and takes over.
+const Lease = 60 * time.Second
+
+// Once performs an effect once per (conversation, a.ID) in effect. It claims
+// the action (a.At is the claim time), runs fn and records the outcome:
+//   - done: later calls skip it;
+//   - failed: the next call runs fn again (the message is being retried);
+//   - pending, younger than Lease: another worker is on it, skip;
+//   - pending, older than Lease: its worker died, run fn again.
+//
+// fn must tolerate a second run after a crash between the call and the
+// record (label merges and priority do; a note is the residual risk).
+func Once(ctx context.Context, s Store, a Action, fn func(ctx context.Context) (result string, err error)) (ran bool, err error) {
+	claimed, existing, err := s.ClaimAction(ctx, a)
+	if err != nil {
+		return false, fmt.Errorf("claim %s: %w", a.ID, err)
+	}
+	if !claimed {
+		switch {
+		case existing.Status == ActionDone:
+			return false, nil
+		case existing.Status == ActionPending && a.At.Sub(existing.At) < Lease:
+			return false, nil
+		}
+	}
+	result, err := fn(ctx)
+	if err != nil {
+		if ferr := s.FinishAction(ctx, a.Key, a.ID, ActionFailed, err.Error()); ferr != nil {
+			return true, fmt.Errorf("%s: %w (and recording the failure: %v)", a.ID, err, ferr)
+		}
+		return true, fmt.Errorf("%s: %w", a.ID, err)
+	}
+	if err := s.FinishAction(ctx, a.Key, a.ID, ActionDone, result); err != nil {
+		return true, fmt.Errorf("finish %s: %w", a.ID, err)
+	}
+	return true, nil
+}
