@@ -45,7 +45,14 @@ type Event struct {
 	ReceivedAt   time.Time
 	Backfilled   bool
 	Payload      *chatwoot.Payload
-	Conversation *conversation.State // nil for events without a conversation
+	Conversation *conversation.State // after the merge; nil for events without a conversation
+	Previous     *conversation.State // before the merge
+
+	// Filled by the triage stages for the ones after them.
+	Customer bool     // a public message the customer wrote
+	Tags     []string // tags of the message text
+	Anger    float64  // anger score of the message text
+	VIP      bool
 }
 
 // Stage is one step of support logic after the state merge (tagging, SLA,
@@ -252,11 +259,15 @@ func (p *Processor) process(ctx context.Context, msg queue.Message, start time.T
 	}
 
 	if obs, ok := conversation.Observe(payload, ev.AccountID); ok {
-		st, err := p.Store.UpdateConversation(ctx, obs.Key, func(s *conversation.State) bool { return s.Apply(obs, p.CountBots) })
+		var prev conversation.State
+		st, err := p.Store.UpdateConversation(ctx, obs.Key, func(s *conversation.State) bool {
+			prev = s.Clone()
+			return s.Apply(obs, p.CountBots)
+		})
 		if err != nil {
 			return ev, "", fmt.Errorf("update conversation: %w", err)
 		}
-		ev.Conversation = &st
+		ev.Conversation, ev.Previous = &st, &prev
 	}
 	for _, s := range p.Stages {
 		if err := s.Run(ctx, ev); err != nil {
