@@ -7,8 +7,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +19,8 @@ import (
 
 	"supportpipe/internal/apigw"
 	"supportpipe/internal/conversation"
+	"supportpipe/internal/escalation"
+	"supportpipe/internal/sla"
 	"supportpipe/internal/stats"
 	"supportpipe/internal/store"
 )
@@ -30,6 +34,8 @@ type Handler struct {
 	Now   func() time.Time
 	// Extra routes (health, queue, tile) keyed by path; they decide on auth themselves.
 	Routes map[string]Route
+	// Policy evaluates the conversation's SLA in lookups.
+	Policy sla.Policy
 }
 
 // Route is an extra endpoint. Public routes skip the bearer check.
@@ -99,23 +105,25 @@ func (h *Handler) stats(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 
 // ConversationView is the contract shape of GET /support/conversations/{a}/{c}.
 type ConversationView struct {
-	AccountID              int64              `json:"account_id"`
-	ConversationID         int64              `json:"conversation_id"`
-	InboxID                int64              `json:"inbox_id,omitempty"`
-	Status                 string             `json:"status"`
-	Priority               string             `json:"priority,omitempty"`
-	Labels                 []string           `json:"labels"`
-	Tags                   []string           `json:"tags"`
-	AppliedLabels          []string           `json:"applied_labels"`
-	AssigneeID             int64              `json:"assignee_id,omitempty"`
-	TeamID                 int64              `json:"team_id,omitempty"`
-	FirstCustomerMessageAt *time.Time         `json:"first_customer_message_at"`
-	FirstResponseAt        *time.Time         `json:"first_response_at"`
-	FirstResponseSeconds   *float64           `json:"first_response_seconds"`
-	SLA                    any                `json:"sla"`
-	EscalationReasons      []string           `json:"escalation_reasons"`
-	Actions                []any              `json:"actions"`
-	State                  conversation.State `json:"state"`
+	AccountID              int64          `json:"account_id"`
+	ConversationID         int64          `json:"conversation_id"`
+	InboxID                int64          `json:"inbox_id,omitempty"`
+	Status                 string         `json:"status"`
+	Priority               string         `json:"priority,omitempty"`
+	Labels                 []string       `json:"labels"`
+	Tags                   []string       `json:"tags"`
+	AppliedLabels          []string       `json:"applied_labels"`
+	AssigneeID             int64          `json:"assignee_id,omitempty"`
+	TeamID                 int64          `json:"team_id,omitempty"`
+	FirstCustomerMessageAt *time.Time     `json:"first_customer_message_at"`
+	FirstResponseAt        *time.Time     `json:"first_response_at"`
+	FirstResponseSeconds   *float64       `json:"first_response_seconds"`
+	SLA                    *sla.Record    `json:"sla"`
+	SLAPeriods             []sla.Record   `json:"sla_periods"`
+	EscalationReasons      []string       `json:"escalation_reasons"`
+	Actions                []store.Action `json:"actions"`
+	Waiting                bool           `json:"waiting"`
+	SnapshotAt             *time.Time     `json:"snapshot_at"`
 }
 
 func (h *Handler) conversation(ctx context.Context, rest string) events.APIGatewayV2HTTPResponse {
@@ -128,7 +136,8 @@ func (h *Handler) conversation(ctx context.Context, rest string) events.APIGatew
 	if err1 != nil || err2 != nil || a <= 0 || c <= 0 {
 		return apigw.JSON(http.StatusBadRequest, errorBody("account and conversation ids must be positive integers"))
 	}
-	st, ok, err := h.Store.Conversation(ctx, conversation.Key{AccountID: a, ConversationID: c})
+	k := conversation.Key{AccountID: a, ConversationID: c}
+	st, ok, err := h.Store.Conversation(ctx, k)
 	if err != nil {
 		h.Log.ErrorContext(ctx, "conversation read failed", "error", err)
 		return apigw.JSON(http.StatusInternalServerError, errorBody("conversation unavailable"))
@@ -136,15 +145,39 @@ func (h *Handler) conversation(ctx context.Context, rest string) events.APIGatew
 	if !ok {
 		return apigw.JSON(http.StatusNotFound, errorBody("conversation not found"))
 	}
-	return apigw.JSON(http.StatusOK, View(st))
+	acts, err := h.Store.Actions(ctx, k)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "actions read failed", "error", err)
+		return apigw.JSON(http.StatusInternalServerError, errorBody("conversation unavailable"))
+	}
+	return apigw.JSON(http.StatusOK, View(st, acts, h.Policy, h.Now()))
 }
 
-// View renders a stored state in the contract shape.
-func View(st conversation.State) ConversationView {
+// View renders a stored state and its actions in the contract shape.
+func View(st conversation.State, acts []store.Action, policy sla.Policy, now time.Time) ConversationView {
 	v := ConversationView{
 		AccountID: st.AccountID, ConversationID: st.ConversationID, InboxID: st.InboxID,
 		Status: st.Status, Priority: st.Priority, Labels: nonNil(st.Labels), Tags: []string{}, AppliedLabels: []string{},
-		AssigneeID: st.AssigneeID, TeamID: st.TeamID, EscalationReasons: []string{}, Actions: []any{}, State: st,
+		AssigneeID: st.AssigneeID, TeamID: st.TeamID, EscalationReasons: nonNil(escalation.Reasons(acts)),
+		Actions: acts, Waiting: st.WaitingForFirstResponse(), SLAPeriods: []sla.Record{},
+	}
+	if v.Actions == nil {
+		v.Actions = []store.Action{}
+	}
+	for _, a := range acts {
+		var d struct {
+			Add []string `json:"add"`
+		}
+		if a.Kind == "label" && json.Unmarshal([]byte(a.Detail), &d) == nil {
+			for _, l := range d.Add {
+				if !slices.Contains(v.AppliedLabels, l) {
+					v.AppliedLabels = append(v.AppliedLabels, l)
+				}
+				if l != escalation.Label && !slices.Contains(v.Tags, l) {
+					v.Tags = append(v.Tags, l)
+				}
+			}
+		}
 	}
 	if !st.FirstCustomerMessageAt.IsZero() {
 		t := st.FirstCustomerMessageAt
@@ -154,6 +187,17 @@ func View(st conversation.State) ConversationView {
 		t := st.FirstResponseAt
 		secs := st.FirstResponseTime().Seconds()
 		v.FirstResponseAt, v.FirstResponseSeconds = &t, &secs
+	}
+	if !st.SnapshotAt.IsZero() {
+		t := st.SnapshotAt
+		v.SnapshotAt = &t
+	}
+	if policy.Calendar != nil {
+		v.SLAPeriods = policy.Track(&st, now)
+		if n := len(v.SLAPeriods); n > 0 {
+			cur := v.SLAPeriods[n-1]
+			v.SLA = &cur
+		}
 	}
 	return v
 }

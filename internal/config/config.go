@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"supportpipe/internal/escalation"
 	"supportpipe/internal/sla"
 )
 
@@ -28,6 +29,32 @@ type Config struct {
 	SLA           SLA           `yaml:"sla"`
 	Queue         Queue         `yaml:"queue"`
 	Health        Health        `yaml:"health"`
+	Escalation    Escalation    `yaml:"escalation"`
+}
+
+// Escalation holds the VIP rules, the anger threshold and the optional team.
+type Escalation struct {
+	escalation.Config `yaml:",inline"`
+}
+
+// DefaultAngerThreshold is used until a file sets escalation.anger_threshold.
+var DefaultAngerThreshold = 0.5
+
+func (e *Escalation) setDefaults() { e.AngerThreshold = DefaultAngerThreshold }
+
+func (e *Escalation) check(key string) error {
+	if !(e.AngerThreshold > 0 && e.AngerThreshold <= 1) {
+		return fmt.Errorf("%s.anger_threshold: %v is not in (0, 1]", key, e.AngerThreshold)
+	}
+	if e.TeamID < 0 {
+		return fmt.Errorf("%s.team_id: %d is negative", key, e.TeamID)
+	}
+	for i, d := range e.VIP.Domains {
+		if strings.TrimSpace(d) == "" || strings.Contains(d, " ") {
+			return fmt.Errorf("%s.vip.domains[%d]: %q is not a domain", key, i, d)
+		}
+	}
+	return nil
 }
 
 // A section with defaults sets them before the file is decoded over it, so

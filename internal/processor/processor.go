@@ -53,6 +53,18 @@ type Event struct {
 	Tags     []string // tags of the message text
 	Anger    float64  // anger score of the message text
 	VIP      bool
+
+	counters map[string]int64
+}
+
+// Count adds to a daily counter when the event completes, in the same
+// transaction as its idempotency keys, so the count is exact under
+// redelivery and duplicates.
+func (e *Event) Count(name string, n int64) {
+	if e.counters == nil {
+		e.counters = map[string]int64{}
+	}
+	e.counters[name] += n
 }
 
 // Stage is one step of support logic after the state merge (tagging, SLA,
@@ -278,6 +290,9 @@ func (p *Processor) process(ctx context.Context, msg queue.Message, start time.T
 	now := p.Now()
 	elapsed := time.Since(start)
 	counters := map[string]int64{stats.Processed: 1, stats.BucketCounter(elapsed): 1}
+	for k, v := range ev.counters {
+		counters[k] += v
+	}
 	if elapsed > slowThreshold {
 		counters[stats.SlowMessages] = 1
 	}

@@ -25,6 +25,11 @@ const (
 	DeadLettered    = "dead_lettered"
 	Redriven        = "redriven"
 	SlowMessages    = "processing_over_1s"
+	Backfilled      = "backfilled"
+	Opened          = "conversations_opened"
+	Resolved        = "conversations_resolved"
+	Breaches        = "sla_breaches"
+	TagPrefix       = "tag."
 	RejectedPrefix  = "rejected."
 	histogramPrefix = "processing_us."
 )

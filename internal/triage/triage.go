@@ -19,6 +19,7 @@ import (
 	"supportpipe/internal/escalation"
 	"supportpipe/internal/processor"
 	"supportpipe/internal/sla"
+	"supportpipe/internal/stats"
 	"supportpipe/internal/store"
 )
 
@@ -75,6 +76,15 @@ func customerMessage(ev *processor.Event) *chatwoot.Message {
 }
 
 func (t *Triage) classify(_ context.Context, ev *processor.Event) error {
+	switch p := ev.Payload; {
+	case p.Event == chatwoot.EventConversationCreated:
+		ev.Count(stats.Opened, 1)
+	case p.Event == chatwoot.EventConversationStatusChanged && p.Conversation.Status == "resolved":
+		ev.Count(stats.Resolved, 1)
+	}
+	if ev.Backfilled {
+		ev.Count(stats.Backfilled, 1)
+	}
 	m := customerMessage(ev)
 	if m == nil {
 		return nil
@@ -84,6 +94,9 @@ func (t *Triage) classify(_ context.Context, ev *processor.Event) error {
 	if text != "" {
 		ev.Tags = t.Tagger.Tags(text)
 		ev.Anger = t.Anger.Score(text)
+		for _, tag := range ev.Tags {
+			ev.Count(stats.TagPrefix+tag, 1)
+		}
 	}
 	contact := m.Sender
 	if contact == nil && m.Conversation != nil {
