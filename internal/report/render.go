@@ -62,8 +62,16 @@ func Render(d *Data) []byte {
 	p("| messages over 1 s | %d |\n", c[stats.SlowMessages])
 
 	p("\n## First response\n\n| | conversations | average | median | p90 |\n|---|---:|---:|---:|---:|\n")
-	p("| business hours | %d | %s | %s | %s |\n", d.FRTBusiness.N, dur(d.FRTBusiness.Avg), dur(d.FRTBusiness.Median), dur(d.FRTBusiness.P90))
-	p("| wall clock | %d | %s | %s | %s |\n", d.FRTWall.N, dur(d.FRTWall.Avg), dur(d.FRTWall.Median), dur(d.FRTWall.P90))
+	for _, row := range []struct {
+		name string
+		s    Summary
+	}{{"business hours", d.FRTBusiness}, {"wall clock", d.FRTWall}} {
+		if row.s.N == 0 {
+			p("| %s | 0 | — | — | — |\n", row.name)
+			continue
+		}
+		p("| %s | %d | %s | %s | %s |\n", row.name, row.s.N, dur(row.s.Avg), dur(row.s.Median), dur(row.s.P90))
+	}
 
 	p("\n## SLA (first response)\n\n")
 	p("- Compliance: %s (%d met, %d breached; %d closed unanswered are not counted)\n", pct(d.CompliancePct), d.SLAMet, d.SLABreached, d.SLAClosed)
@@ -151,9 +159,6 @@ func verdict(v *float64, target float64) string {
 func msf(ms float64) string { return fmt.Sprintf("%.2f ms", ms) }
 
 func dur(secs float64) string {
-	if secs == 0 {
-		return "—"
-	}
 	return (time.Duration(secs * float64(time.Second))).Round(time.Second).String()
 }
 

@@ -158,6 +158,7 @@ func Build(ctx context.Context, src Source, day string) (*Data, error) {
 	if d.Alerts, err = src.Store.DayRecords(ctx, day, AlertKind, 100); err != nil {
 		return nil, fmt.Errorf("read alerts: %w", err)
 	}
+	d.DepthErr = src.Queue == nil
 	if src.Queue != nil {
 		qd, err1 := src.Queue.Depth(ctx)
 		dd, err2 := src.Queue.DLQDepth(ctx)
