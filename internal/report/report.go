@@ -195,3 +195,26 @@ func summarise(xs []float64) Summary {
 	rank := func(q float64) float64 { return s[int(math.Ceil(q*float64(len(s))))-1] }
 	return Summary{N: len(s), Avg: sum / float64(len(s)), Median: rank(0.5), P90: rank(0.9)}
 }
+
+// Bucket is where reports are written (blob.Bucket satisfies it).
+type Bucket interface {
+	Put(ctx context.Context, key string, data []byte, contentType string) error
+}
+
+// Write builds, renders and stores the report for day and returns its key.
+func Write(ctx context.Context, src Source, dst Bucket, day string) (string, error) {
+	d, err := Build(ctx, src, day)
+	if err != nil {
+		return "", err
+	}
+	key := Key(day)
+	if err := dst.Put(ctx, key, Render(d), "text/markdown; charset=utf-8"); err != nil {
+		return "", fmt.Errorf("write %s: %w", key, err)
+	}
+	return key, nil
+}
+
+// Yesterday is the day the scheduled 09:00 UTC run reports on.
+func Yesterday(now time.Time) string {
+	return now.UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+}
