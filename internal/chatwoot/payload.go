@@ -181,34 +181,24 @@ var (
 	ErrBadPayload = errors.New("payload does not match the event's schema")
 )
 
-// EventName extracts the "event" field after checking the body is a UTF-8
-// JSON object. It does not decode the rest.
-func EventName(body []byte) (string, error) {
+// Decode parses a webhook body: a UTF-8 JSON object with no duplicate keys,
+// no extreme nesting and an "event" name. Unknown events decode to
+// KindUnknown without error.
+func Decode(body []byte) (*Payload, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' || !utf8.Valid(body) {
-		return "", ErrNotJSON
+		return nil, ErrNotJSON
 	}
-	var head struct {
-		Event json.RawMessage `json:"event"`
-	}
-	if err := json.Unmarshal(body, &head); err != nil {
-		return "", ErrNotJSON
-	}
-	if len(head.Event) == 0 || string(head.Event) == "null" {
-		return "", ErrNoEvent
-	}
-	var name string
-	if err := json.Unmarshal(head.Event, &name); err != nil || name == "" || len(name) > 64 {
-		return "", ErrNoEvent
-	}
-	return name, nil
-}
-
-// Decode parses a webhook body. Unknown events decode to KindUnknown without error.
-func Decode(body []byte) (*Payload, error) {
-	name, err := EventName(body)
+	raw, err := scan(body)
 	if err != nil {
 		return nil, err
+	}
+	var name string
+	if raw == nil || json.Unmarshal(raw, &name) != nil || name == "" || len(name) > 64 {
+		if !json.Valid(body) {
+			return nil, ErrNotJSON
+		}
+		return nil, ErrNoEvent
 	}
 	p := &Payload{Event: name, Kind: KindOf(name)}
 	switch p.Kind {
@@ -221,6 +211,15 @@ func Decode(body []byte) (*Payload, error) {
 	case KindContact:
 		p.Contact = new(Contact)
 		err = json.Unmarshal(body, p.Contact)
+	default:
+		if !json.Valid(body) {
+			return nil, ErrNotJSON
+		}
+		return p, nil
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return nil, ErrNotJSON
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrBadPayload, describe(err))

@@ -2,8 +2,10 @@ package chatwoot
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,4 +203,44 @@ func TestContentKey(t *testing.T) {
 	u1, _ := Decode(fixture(t, "08_conversation_updated.json"))
 	assert.NotEqual(t, s1.ContentKey(7, nil), u1.ContentKey(7, nil), "status_changed and updated are distinct events")
 	assert.Equal(t, "conversation_status_changed:7:1423:resolved:1778582465917402", s1.ContentKey(7, nil))
+}
+
+func TestValidate(t *testing.T) {
+	deep := func(n int) string {
+		return `{"event":"x","a":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}`
+	}
+	tests := []struct {
+		name, body string
+		want       error
+	}{
+		{"fixture-like", `{"event":"message_created","id":1,"conversation":{"id":2,"messages":[{"id":3},{"id":4}],"meta":{}},"labels":[]}`, nil},
+		{"same key in sibling objects", `{"a":{"id":1},"b":{"id":2},"c":[{"id":1},{"id":1}]}`, nil},
+		{"duplicate at top", `{"event":"message_created","event":"contact_created"}`, ErrDuplicateKey},
+		{"duplicate nested", `{"event":"x","conversation":{"id":1,"id":2}}`, ErrDuplicateKey},
+		{"duplicate in array element", `{"m":[{"id":1},{"id":1,"id":2}]}`, ErrDuplicateKey},
+		{"depth 60 fine", deep(60), nil},
+		{"depth 100", deep(100), ErrTooDeep},
+		{"depth 100k", deep(100000), ErrTooDeep},
+		{"broken", `{"a":`, ErrNotJSON},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.ErrorIs(t, Validate([]byte(tt.body)), tt.want)
+		})
+	}
+	for _, f := range []string{"01_conversation_created.json", "02_message_created_incoming.json", "08_conversation_updated.json"} {
+		assert.NoError(t, Validate(fixture(t, f)), f)
+	}
+}
+
+func TestValidateEscapedDuplicateAndManyKeys(t *testing.T) {
+	assert.ErrorIs(t, Validate([]byte(`{"id":1,"\u0069d":2}`)), ErrDuplicateKey, "escapes do not hide a duplicate")
+	var b strings.Builder
+	b.WriteString(`{`)
+	for i := range 5000 {
+		fmt.Fprintf(&b, `"k%d":1,`, i)
+	}
+	b.WriteString(`"k17":2}`)
+	assert.ErrorIs(t, Validate([]byte(b.String())), ErrDuplicateKey)
+	assert.NoError(t, Validate([]byte(`{"s":"a \"quoted\" {not} [structure], \\"}`)))
 }

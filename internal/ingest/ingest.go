@@ -57,6 +57,14 @@ type Handler struct {
 	DefaultAccount int64
 	// OnAccepted, if set, is called with the receive time of each durable event.
 	OnAccepted func(time.Time)
+	// Replays, if set, rejects a signature seen before (per process).
+	Replays *ReplayCache
+}
+
+func isJSON(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
 type response struct {
@@ -104,8 +112,20 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if len(body) == 0 {
 		return reject(http.StatusBadRequest, "empty", "empty body")
 	}
+	if ct := apigw.Header(req, "content-type"); ct != "" && !isJSON(ct) {
+		return reject(http.StatusUnsupportedMediaType, "content_type", "content type must be application/json")
+	}
+	if h.Replays != nil && h.Replays.Seen(sigs, now) {
+		// The same signature means the same timestamp and body: a captured
+		// request sent again. Chatwoot re-signs every attempt it makes.
+		return reject(http.StatusConflict, "replay", "request already received")
+	}
 	p, err := chatwoot.Decode(body)
 	switch {
+	case errors.Is(err, chatwoot.ErrDuplicateKey):
+		return reject(http.StatusBadRequest, "duplicate_key", err.Error())
+	case errors.Is(err, chatwoot.ErrTooDeep):
+		return reject(http.StatusBadRequest, "too_deep", err.Error())
 	case errors.Is(err, chatwoot.ErrNoEvent):
 		return reject(http.StatusBadRequest, "no_event", err.Error())
 	case errors.Is(err, chatwoot.ErrBadPayload):
