@@ -106,12 +106,19 @@ func Write(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) error {
 	return err
 }
 
-// HTTP adapts a Lambda HTTP handler to net/http.
-func HTTP(h Handler, maxBody int64) http.Handler {
+// HTTP adapts a Lambda HTTP handler to net/http. onReadError, if set, is
+// told when a body could not be read (a client that stalls past the
+// server's read timeout: the slow-loris case API Gateway absorbs on AWS).
+func HTTP(h Handler, maxBody int64, onReadError func()) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ev, err := Request(r, maxBody)
 		if err != nil {
-			http.Error(w, `{"error":"could not read body"}`, http.StatusBadRequest)
+			if onReadError != nil {
+				onReadError()
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestTimeout)
+			_, _ = w.Write([]byte(`{"status":"rejected","error":"request body not received in time"}`))
 			return
 		}
 		resp, err := h(r.Context(), ev)
