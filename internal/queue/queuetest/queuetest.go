@@ -93,8 +93,8 @@ type suite struct {
 	unit time.Duration
 }
 
-// EventAttributes returns the attributes the webhook puts on every event.
-func EventAttributes() map[string]string {
+// eventAttributes returns the attributes the webhook puts on every event.
+func eventAttributes() map[string]string {
 	return map[string]string{
 		queue.AttrDelivery:   "7d8f7f5e-2c4b-4b43-9d1e-5c1f4b2a9e10",
 		queue.AttrTimestamp:  "1764325200",
@@ -200,16 +200,16 @@ func (s *suite) sendReceive(t *testing.T) {
 		body  string
 		attrs map[string]string
 	}{
-		{"plain JSON", `{"event":"message_created","id":1}`, EventAttributes()},
-		{"emoji", `{"content":"thanks 👍🏽 ✅ 🇫🇷"}`, EventAttributes()},
-		{"escaped in JSON", `{"content":"\u003cb\u003ehi\u003c/b\u003e \u00e9 \ud83d\ude00"}`, EventAttributes()},
-		{"raw markup", `{"content":"<b>\"hi\" & 'bye'</b> \\ /"}`, EventAttributes()},
-		{"scripts", `{"content":"Grüße, 你好, مرحبا, שלום, Привет"}`, EventAttributes()},
-		{"whitespace", "{\n\t\"content\": \"line1\\nline2\"\r\n}\n", EventAttributes()},
-		{"large", large, EventAttributes()},
-		{"unicode attribute values", `{}`, with(EventAttributes(), queue.AttrEvent, "Grüße 👋 <&>")},
-		{"backfilled", `{}`, with(EventAttributes(), queue.AttrBackfilled, "true")},
-		{"empty attribute value", `{}`, with(EventAttributes(), queue.AttrSignature, "")},
+		{"plain JSON", `{"event":"message_created","id":1}`, eventAttributes()},
+		{"emoji", `{"content":"thanks 👍🏽 ✅ 🇫🇷"}`, eventAttributes()},
+		{"escaped in JSON", `{"content":"\u003cb\u003ehi\u003c/b\u003e \u00e9 \ud83d\ude00"}`, eventAttributes()},
+		{"raw markup", `{"content":"<b>\"hi\" & 'bye'</b> \\ /"}`, eventAttributes()},
+		{"scripts", `{"content":"Grüße, 你好, مرحبا, שלום, Привет"}`, eventAttributes()},
+		{"whitespace", "{\n\t\"content\": \"line1\\nline2\"\r\n}\n", eventAttributes()},
+		{"large", large, eventAttributes()},
+		{"unicode attribute values", `{}`, with(eventAttributes(), queue.AttrEvent, "Grüße 👋 <&>")},
+		{"backfilled", `{}`, with(eventAttributes(), queue.AttrBackfilled, "true")},
+		{"empty attribute value", `{}`, with(eventAttributes(), queue.AttrSignature, "")},
 		{"no attributes", `{}`, nil},
 	}
 	for _, tc := range tests {
@@ -241,7 +241,7 @@ func (s *suite) durability(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			id, err := q.Send(t.Context(), []byte(fmt.Sprintf(`{"n":%d}`, i)), EventAttributes())
+			id, err := q.Send(t.Context(), []byte(fmt.Sprintf(`{"n":%d}`, i)), eventAttributes())
 			assert.NoError(t, err)
 			ids[i] = id
 		})
@@ -278,7 +278,7 @@ func (s *suite) receiveMax(t *testing.T) {
 
 func (s *suite) visibility(t *testing.T) {
 	q := s.open(t)
-	id := send(t, q, `{"v":1}`, EventAttributes())
+	id := send(t, q, `{"v":1}`, eventAttributes())
 	first := receiveOne(t, q, s.unit)
 	assert.Equal(t, 1, first.ReceiveCount)
 	assertNone(t, q, "a received message is hidden for its visibility")
@@ -288,7 +288,7 @@ func (s *suite) visibility(t *testing.T) {
 	assert.Equal(t, 2, second.ReceiveCount)
 	assert.NotEqual(t, first.ReceiptHandle, second.ReceiptHandle, "each receive gets a new receipt handle")
 	assert.Equal(t, `{"v":1}`, string(second.Body))
-	assert.Equal(t, EventAttributes(), second.Attributes)
+	assert.Equal(t, eventAttributes(), second.Attributes)
 }
 
 func (s *suite) delete(t *testing.T) {
@@ -371,8 +371,8 @@ func (s *suite) deadLetter(t *testing.T) {
 		name  string
 		attrs map[string]string
 	}{
-		{"event attributes", EventAttributes()},
-		{"backfilled event", with(EventAttributes(), queue.AttrBackfilled, "true")},
+		{"event attributes", eventAttributes()},
+		{"backfilled event", with(eventAttributes(), queue.AttrBackfilled, "true")},
 		{"ten attributes", ten},
 		{"no attributes", nil},
 	}
@@ -412,7 +412,7 @@ func (s *suite) deadLetter(t *testing.T) {
 // message another consumer now holds.
 func (s *suite) deadLetterStale(t *testing.T) {
 	q := s.open(t)
-	send(t, q, `{}`, EventAttributes())
+	send(t, q, `{}`, eventAttributes())
 	slow := receiveOne(t, q, s.unit)
 	time.Sleep(s.unit + s.unit/2)
 	current := receiveOne(t, q, long)
@@ -459,8 +459,8 @@ func (s *suite) checkAge(t *testing.T, d queue.Depth, atLeast time.Duration) {
 func (s *suite) dlqDepth(t *testing.T) {
 	q := s.open(t)
 	assert.Equal(t, queue.Depth{}, depth(t, q.DLQDepth), "empty DLQ")
-	deadLetter(t, q, `{"n":1}`, EventAttributes(), "bad", 5)
-	deadLetter(t, q, `{"n":2}`, EventAttributes(), "bad", 5)
+	deadLetter(t, q, `{"n":1}`, eventAttributes(), "bad", 5)
+	deadLetter(t, q, `{"n":2}`, eventAttributes(), "bad", 5)
 	wait := s.unit / 3
 	time.Sleep(wait)
 	d := depth(t, q.DLQDepth)
@@ -479,7 +479,7 @@ func (s *suite) listDeadLetters(t *testing.T) {
 	for i := range 3 {
 		b := fmt.Sprintf(`{"n":%d}`, i)
 		bodies = append(bodies, b)
-		deadLetter(t, q, b, with(EventAttributes(), queue.AttrDelivery, "d"+strconv.Itoa(i)), "reason "+strconv.Itoa(i), i+1)
+		deadLetter(t, q, b, with(eventAttributes(), queue.AttrDelivery, "d"+strconv.Itoa(i)), "reason "+strconv.Itoa(i), i+1)
 		time.Sleep(10 * time.Millisecond)
 	}
 	all, err := q.ListDeadLetters(t.Context(), 10)
@@ -515,7 +515,7 @@ func (s *suite) redriveOne(t *testing.T) {
 	var orig []string
 	for i := range 3 {
 		orig = append(orig, deadLetter(t, q, fmt.Sprintf(`{"n":%d}`, i),
-			with(EventAttributes(), queue.AttrDelivery, "d"+strconv.Itoa(i)), "bad", 5))
+			with(eventAttributes(), queue.AttrDelivery, "d"+strconv.Itoa(i)), "bad", 5))
 	}
 	dls, err := q.ListDeadLetters(t.Context(), 10)
 	require.NoError(t, err)
@@ -536,7 +536,7 @@ func (s *suite) redriveOne(t *testing.T) {
 
 	m := receiveOne(t, q, long)
 	assert.Equal(t, `{"n":1}`, string(m.Body))
-	assert.Equal(t, with(EventAttributes(), queue.AttrDelivery, "d1"), m.Attributes, "original attributes, no dlq_*")
+	assert.Equal(t, with(eventAttributes(), queue.AttrDelivery, "d1"), m.Attributes, "original attributes, no dlq_*")
 	assert.NotContains(t, orig, m.ID, "a redriven message gets a new id")
 	assert.NotEqual(t, target.ID, m.ID)
 	assert.Equal(t, 1, m.ReceiveCount)
@@ -565,7 +565,7 @@ func (s *suite) redriveAll(t *testing.T) {
 	for i := range 3 {
 		b := fmt.Sprintf(`{"n":%d}`, i)
 		bodies[b] = true
-		orig[deadLetter(t, q, b, EventAttributes(), "bad", 5)] = true
+		orig[deadLetter(t, q, b, eventAttributes(), "bad", 5)] = true
 	}
 	dls, err := q.ListDeadLetters(t.Context(), 10)
 	require.NoError(t, err)
@@ -583,7 +583,7 @@ func (s *suite) redriveAll(t *testing.T) {
 		got[string(m.Body)] = true
 		assert.False(t, orig[m.ID], "a redriven message gets a new id")
 		assert.Equal(t, 1, m.ReceiveCount)
-		for k, v := range EventAttributes() {
+		for k, v := range eventAttributes() {
 			assert.Equal(t, v, m.Attributes[k], "original attribute %s", k)
 		}
 	}
@@ -604,7 +604,7 @@ func (s *suite) concurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				body := fmt.Sprintf(`{"worker":%d,"n":%d}`, w, i)
-				id, err := q.Send(t.Context(), []byte(body), EventAttributes())
+				id, err := q.Send(t.Context(), []byte(body), eventAttributes())
 				if !assert.NoError(t, err) {
 					return
 				}
