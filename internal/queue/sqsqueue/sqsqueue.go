@@ -81,7 +81,8 @@ func seconds(d time.Duration) int32 {
 }
 
 // Send implements queue.Queue. The body must be valid UTF-8: SQS carries text,
-// and an invalid byte would not come back as sent.
+// and an invalid byte would not come back as sent. SQS takes at most ten
+// attributes and 1 MiB for body and attributes together.
 func (q *Queue) Send(ctx context.Context, body []byte, attrs map[string]string) (string, error) {
 	return q.send(ctx, q.cfg.QueueURL, body, attrs)
 }
