@@ -69,11 +69,16 @@ func (s *Spool) Put(ctx context.Context, body []byte, attrs map[string]string) (
 	return id, nil
 }
 
+// stopAfter is how many sends in a row may fail before Drain gives up: by
+// then the queue is most likely down, and one event that the queue refuses
+// (too large, say) must not block the ones behind it.
+const stopAfter = 3
+
 // Drain sends up to max spooled events (all when max is zero or less),
-// oldest first, deleting each once send has returned nil. It stops at the
-// first failing send, which most likely means the queue is still down, and
-// returns how many were sent. An object that is not a spool record is left in
-// place and reported in the error, without stopping the drain. Drains running
+// oldest first, deleting each once send has returned nil, and returns how
+// many were sent. An event whose send fails stays in place, and the drain goes
+// on until stopAfter sends in a row have failed. An object that is not a spool
+// record is left in place too. All failures are in the error. Drains running
 // at once may both send an event; the processor deduplicates.
 func (s *Spool) Drain(ctx context.Context, send func(ctx context.Context, body []byte, attrs map[string]string) (string, error), max int) (int, error) {
 	keys, err := s.b.List(ctx, s.prefix, 0)
@@ -81,9 +86,9 @@ func (s *Spool) Drain(ctx context.Context, send func(ctx context.Context, body [
 		return 0, fmt.Errorf("spool: drain: %w", err)
 	}
 	var errs []error
-	n := 0
+	n, failed := 0, 0
 	for _, key := range keys {
-		if max > 0 && n >= max {
+		if max > 0 && n >= max || failed >= stopAfter {
 			break
 		}
 		data, err := s.b.Get(ctx, key)
@@ -99,9 +104,12 @@ func (s *Spool) Drain(ctx context.Context, send func(ctx context.Context, body [
 			continue
 		}
 		if _, err := send(ctx, []byte(r.Body), r.Attributes); err != nil {
-			return n, errors.Join(append(errs, fmt.Errorf("spool: drain: send %s: %w", r.ID, err))...)
+			errs = append(errs, fmt.Errorf("spool: drain: send %s: %w", r.ID, err))
+			failed++
+			continue
 		}
 		n++
+		failed = 0
 		if err := s.b.Delete(ctx, key); err != nil {
 			return n, errors.Join(append(errs, fmt.Errorf("spool: drain: sent %s but %w", r.ID, err))...)
 		}

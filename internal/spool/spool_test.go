@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,19 +71,21 @@ type sent struct {
 	attrs map[string]string
 }
 
-// recorder is a send func that records, and fails from the failAt-th call on
-// (never when failAt is 0).
+// recorder is a send func that records what it sends and fails when fail
+// says so for the body and the number of the call (from 1).
 type recorder struct {
-	got    []sent
-	failAt int
+	got   []sent
+	calls int
+	fail  func(body string, call int) bool
 }
 
 func (r *recorder) send(_ context.Context, body []byte, attrs map[string]string) (string, error) {
-	if r.failAt > 0 && len(r.got)+1 >= r.failAt {
+	r.calls++
+	if r.fail != nil && r.fail(string(body), r.calls) {
 		return "", errors.New("queue unavailable")
 	}
 	r.got = append(r.got, sent{string(body), attrs})
-	return "msg-" + string(rune('a'+len(r.got))), nil
+	return "msg-" + strconv.Itoa(r.calls), nil
 }
 
 func attrs(delivery string) map[string]string {
@@ -127,18 +131,22 @@ func TestDrain(t *testing.T) {
 		`{"n":2,"content":"` + strings.Repeat("long ", 20000) + `"}`,
 		`{"n":3}`,
 	}
+	from := func(first int) func(string, int) bool { return func(_ string, call int) bool { return call >= first } }
 	tests := []struct {
-		name     string
-		max      int
-		failAt   int
-		wantSent int
-		wantErr  string
+		name      string
+		max       int
+		fail      func(body string, call int) bool
+		wantSent  []int // indexes into bodies
+		wantCalls int
+		wantErr   string
 	}{
-		{"all", 0, 0, 4, ""},
-		{"max", 2, 0, 2, ""},
-		{"max beyond", 10, 0, 4, ""},
-		{"first send fails", 0, 1, 0, "queue unavailable"},
-		{"third send fails", 0, 3, 2, "queue unavailable"},
+		{"all", 0, nil, []int{0, 1, 2, 3}, 4, ""},
+		{"max", 2, nil, []int{0, 1}, 2, ""},
+		{"max beyond", 10, nil, []int{0, 1, 2, 3}, 4, ""},
+		{"queue down: stops after three failures", 0, from(1), nil, 3, "queue unavailable"},
+		{"queue goes down", 0, from(3), []int{0, 1}, 4, "queue unavailable"},
+		{"one refused event does not block the rest", 0,
+			func(body string, _ int) bool { return body == bodies[1] }, []int{0, 2, 3}, 4, "queue unavailable"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,31 +155,36 @@ func TestDrain(t *testing.T) {
 					if i == 2 {
 						*clock = clock.Add(2 * time.Hour) // the next UTC day
 					}
-					_, err := s.Put(t.Context(), []byte(body), attrs("d"+string(rune('0'+i))))
+					_, err := s.Put(t.Context(), []byte(body), attrs("d"+strconv.Itoa(i)))
 					require.NoError(t, err)
 					*clock = clock.Add(time.Millisecond)
 				}
-				r := &recorder{failAt: tc.failAt}
+				r := &recorder{fail: tc.fail}
 				n, err := s.Drain(t.Context(), r.send, tc.max)
 				if tc.wantErr != "" {
 					assert.ErrorContains(t, err, tc.wantErr)
 				} else {
 					assert.NoError(t, err)
 				}
-				assert.Equal(t, tc.wantSent, n)
-				require.Len(t, r.got, tc.wantSent)
+				assert.Equal(t, len(tc.wantSent), n)
+				assert.Equal(t, tc.wantCalls, r.calls)
+				require.Len(t, r.got, len(tc.wantSent))
+				left := map[int]bool{0: true, 1: true, 2: true, 3: true}
 				for i, g := range r.got {
-					assert.Equal(t, bodies[i], g.body, "oldest first, byte for byte")
-					assert.Equal(t, attrs("d"+string(rune('0'+i))), g.attrs)
+					assert.Equal(t, bodies[tc.wantSent[i]], g.body, "oldest first, byte for byte")
+					assert.Equal(t, attrs("d"+strconv.Itoa(tc.wantSent[i])), g.attrs)
+					delete(left, tc.wantSent[i])
 				}
 
 				// What was not sent is still there, and a later drain sends it.
 				r = &recorder{}
 				n, err = s.Drain(t.Context(), r.send, 0)
 				require.NoError(t, err)
-				assert.Equal(t, len(bodies)-tc.wantSent, n)
-				for i, g := range r.got {
-					assert.Equal(t, bodies[tc.wantSent+i], g.body)
+				assert.Equal(t, len(left), n)
+				for _, g := range r.got {
+					i := slices.Index(bodies, g.body)
+					assert.True(t, left[i], "only what was left is sent again")
+					delete(left, i)
 				}
 				keys, err := b.List(t.Context(), "", 0)
 				require.NoError(t, err)
