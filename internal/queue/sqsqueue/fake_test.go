@@ -1,0 +1,465 @@
+package sqsqueue_test
+
+import (
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// fakeSQS speaks the AWS JSON 1.0 protocol of SQS (POST /, X-Amz-Target:
+// AmazonSQS.<Op>) for the operations sqsqueue uses, over in-memory queues
+// with visibility timeouts, receive counts and receipt handles. No SQS
+// emulator speaks this protocol, so the tests bring their own. Where the SQS
+// documentation leaves behaviour open, the fake picks the strict reading:
+// a stale receipt handle deletes nothing (as documented) and cannot change
+// visibility (ReceiptHandleIsInvalid).
+type fakeSQS struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	queues   map[string]*fakeQueue // by URL
+	byARN    map[string]*fakeQueue
+	receipts map[string]bool // every handle ever issued
+	calls    []call
+	fail     map[string]apiError // op -> error to answer once
+}
+
+type call struct {
+	Op   string
+	Body map[string]any
+}
+
+type fakeQueue struct {
+	url, arn string
+	// dlq is set on queues that a RedrivePolicy names as dead-letter target.
+	dlq  bool
+	msgs []*fakeMsg // in send order
+}
+
+type fakeMsg struct {
+	id, body  string
+	attrs     map[string]attrValue
+	sent      time.Time
+	visibleAt time.Time
+	receives  int
+	receipt   string
+}
+
+type attrValue struct {
+	DataType    string
+	StringValue *string `json:",omitempty"`
+}
+
+type apiError struct {
+	Type, Message string
+}
+
+// newFakeSQS starts a fake with a main queue "events" and its DLQ "events-dlq".
+func newFakeSQS(t *testing.T) *fakeSQS {
+	f := &fakeSQS{queues: map[string]*fakeQueue{}, byARN: map[string]*fakeQueue{},
+		receipts: map[string]bool{}, fail: map[string]apiError{}}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	f.addQueue("events", false)
+	f.addQueue("events-dlq", true)
+	return f
+}
+
+func (f *fakeSQS) addQueue(name string, dlq bool) {
+	q := &fakeQueue{url: f.srv.URL + "/000000000000/" + name, arn: "arn:aws:sqs:us-east-1:000000000000:" + name, dlq: dlq}
+	f.queues[q.url] = q
+	f.byARN[q.arn] = q
+}
+
+func (f *fakeSQS) queue(name string) *fakeQueue { return f.queues[f.srv.URL+"/000000000000/"+name] }
+
+// failNext makes the next call of op answer with the error.
+func (f *fakeSQS) failNext(op string, e apiError) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail[op] = e
+}
+
+// takeCalls returns the calls so far, in order, and forgets them.
+func (f *fakeSQS) takeCalls() []call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func (f *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.")
+	switch {
+	case r.Method != http.MethodPost || r.URL.Path != "/":
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	case !ok || r.Header.Get("Content-Type") != "application/x-amz-json-1.0":
+		writeError(w, apiError{"com.amazonaws.sqs#UnsupportedOperation", "not an AWS JSON 1.0 SQS request"})
+		return
+	case !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 "):
+		writeError(w, apiError{"com.amazonaws.sqs#InvalidSecurity", "request is not signed"})
+		return
+	}
+	var body map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeError(w, apiError{"com.amazonaws.sqs#InvalidParameterValue", "body: " + err.Error()})
+		return
+	}
+	raw, _ := json.Marshal(body)
+
+	f.mu.Lock()
+	f.calls = append(f.calls, call{op, body})
+	e, failing := f.fail[op]
+	delete(f.fail, op)
+	f.mu.Unlock()
+	if failing {
+		writeError(w, e)
+		return
+	}
+
+	var resp any
+	var err *apiError
+	switch op {
+	case "SendMessage":
+		resp, err = f.sendMessage(raw)
+	case "ReceiveMessage":
+		resp, err = f.receiveMessage(r, raw)
+	case "DeleteMessage":
+		resp, err = f.deleteMessage(raw)
+	case "ChangeMessageVisibility":
+		resp, err = f.changeMessageVisibility(raw)
+	case "GetQueueAttributes":
+		resp, err = f.getQueueAttributes(raw)
+	case "StartMessageMoveTask":
+		resp, err = f.startMessageMoveTask(raw)
+	default:
+		err = &apiError{"com.amazonaws.sqs#UnsupportedOperation", "operation " + op + " is not faked"}
+	}
+	if err != nil {
+		writeError(w, *err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	json.NewEncoder(w).Encode(resp)
+}
+
+func writeError(w http.ResponseWriter, e apiError) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.WriteHeader(http.StatusBadRequest)
+	json.NewEncoder(w).Encode(map[string]string{"__type": e.Type, "message": e.Message})
+}
+
+func invalid(format string, args ...any) *apiError {
+	return &apiError{"com.amazonaws.sqs#InvalidParameterValue", fmt.Sprintf(format, args...)}
+}
+
+// decode reads the request into v, refusing fields the fake does not know:
+// the tests should notice when the SDK sends something new.
+func decode(raw []byte, v any) *apiError {
+	d := json.NewDecoder(strings.NewReader(string(raw)))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return invalid("%v", err)
+	}
+	return nil
+}
+
+// lookup returns the queue with the URL; the caller holds f.mu.
+func (f *fakeSQS) lookup(url string) (*fakeQueue, *apiError) {
+	q, ok := f.queues[url]
+	if !ok {
+		return nil, &apiError{"com.amazonaws.sqs#QueueDoesNotExist", "The specified queue does not exist."}
+	}
+	return q, nil
+}
+
+var attrName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,256}$`)
+
+// validText reports whether s holds only the characters SQS accepts.
+func validText(s string) bool {
+	for _, r := range s {
+		ok := r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
+			(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+		if !ok || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *fakeSQS) sendMessage(raw []byte) (any, *apiError) {
+	var in struct {
+		QueueUrl          string
+		MessageBody       string
+		MessageAttributes map[string]attrValue
+	}
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	if in.MessageBody == "" || !validText(in.MessageBody) {
+		return nil, &apiError{"com.amazonaws.sqs#InvalidMessageContents", "Invalid characters found or empty body."}
+	}
+	if n := len(in.MessageAttributes); n > 10 {
+		return nil, invalid("Number of message attributes [%d] exceeds the allowed maximum [10].", n)
+	}
+	size := len(in.MessageBody)
+	for k, v := range in.MessageAttributes {
+		if !attrName.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws.") || strings.HasPrefix(strings.ToLower(k), "amazon.") {
+			return nil, invalid("Message attribute name '%s' is invalid.", k)
+		}
+		if v.DataType != "String" || v.StringValue == nil || *v.StringValue == "" || !validText(*v.StringValue) {
+			return nil, invalid("Message attribute '%s' must contain a non-empty value of type 'String'.", k)
+		}
+		size += len(k) + len(v.DataType) + len(*v.StringValue)
+	}
+	if size > 1<<20 {
+		return nil, invalid("Message must be shorter than 1048576 bytes.")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q, err := f.lookup(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	m := &fakeMsg{id: newID(), body: in.MessageBody, attrs: in.MessageAttributes, sent: now, visibleAt: now}
+	q.msgs = append(q.msgs, m)
+	sum := md5.Sum([]byte(in.MessageBody))
+	return map[string]string{"MessageId": m.id, "MD5OfMessageBody": hex.EncodeToString(sum[:])}, nil
+}
+
+func (f *fakeSQS) receiveMessage(r *http.Request, raw []byte) (any, *apiError) {
+	in := struct {
+		QueueUrl                    string
+		MaxNumberOfMessages         *int
+		VisibilityTimeout           *int
+		WaitTimeSeconds             int
+		MessageAttributeNames       []string
+		MessageSystemAttributeNames []string
+	}{}
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	n, vis := 1, 30 // the defaults of a queue created without attributes
+	if in.MaxNumberOfMessages != nil {
+		n = *in.MaxNumberOfMessages
+	}
+	if in.VisibilityTimeout != nil {
+		vis = *in.VisibilityTimeout
+	}
+	switch {
+	case n < 1 || n > 10:
+		return nil, invalid("Value %d for parameter MaxNumberOfMessages is invalid.", n)
+	case vis < 0 || vis > 43200:
+		return nil, invalid("Value %d for parameter VisibilityTimeout is invalid.", vis)
+	case in.WaitTimeSeconds < 0 || in.WaitTimeSeconds > 20:
+		return nil, invalid("Value %d for parameter WaitTimeSeconds is invalid.", in.WaitTimeSeconds)
+	}
+	deadline := time.Now().Add(time.Duration(in.WaitTimeSeconds) * time.Second)
+	for {
+		out, err := f.take(in.QueueUrl, n, time.Duration(vis)*time.Second, in.MessageAttributeNames, in.MessageSystemAttributeNames)
+		if err != nil || len(out) > 0 || !time.Now().Before(deadline) || r.Context().Err() != nil {
+			return map[string]any{"Messages": out}, err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// take receives up to n visible messages from the queue.
+func (f *fakeSQS) take(url string, n int, vis time.Duration, attrNames, sysNames []string) ([]map[string]any, *apiError) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q, err := f.lookup(url)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	var out []map[string]any
+	for _, m := range q.msgs {
+		if len(out) == n {
+			break
+		}
+		if m.visibleAt.After(now) {
+			continue
+		}
+		m.receives++
+		m.visibleAt = now.Add(vis)
+		m.receipt = newID() + "#" + m.id
+		f.receipts[m.receipt] = true
+		sum := md5.Sum([]byte(m.body))
+		msg := map[string]any{"MessageId": m.id, "ReceiptHandle": m.receipt, "Body": m.body, "MD5OfBody": hex.EncodeToString(sum[:])}
+		sys := map[string]string{}
+		for _, name := range sysNames {
+			switch name {
+			case "All", "ApproximateReceiveCount":
+				sys["ApproximateReceiveCount"] = strconv.Itoa(m.receives)
+			}
+			switch name {
+			case "All", "SentTimestamp":
+				sys["SentTimestamp"] = strconv.FormatInt(m.sent.UnixMilli(), 10)
+			}
+		}
+		if len(sys) > 0 {
+			msg["Attributes"] = sys
+		}
+		if len(attrNames) > 0 && len(m.attrs) > 0 {
+			// The fake knows only "All"; sqsqueue asks for nothing else.
+			msg["MessageAttributes"] = m.attrs
+		}
+		out = append(out, msg)
+	}
+	return out, nil
+}
+
+// find returns the message a receipt handle currently holds; the caller holds f.mu.
+func (q *fakeQueue) find(receipt string) (int, *fakeMsg) {
+	for i, m := range q.msgs {
+		if m.receipt == receipt {
+			return i, m
+		}
+	}
+	return -1, nil
+}
+
+func (f *fakeSQS) deleteMessage(raw []byte) (any, *apiError) {
+	var in struct{ QueueUrl, ReceiptHandle string }
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q, err := f.lookup(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	if !f.receipts[in.ReceiptHandle] {
+		return nil, &apiError{"com.amazonaws.sqs#ReceiptHandleIsInvalid", "The input receipt handle is invalid."}
+	}
+	// A stale handle, or a message already deleted: success, nothing deleted.
+	if i, m := q.find(in.ReceiptHandle); m != nil {
+		q.msgs = append(q.msgs[:i], q.msgs[i+1:]...)
+	}
+	return struct{}{}, nil
+}
+
+func (f *fakeSQS) changeMessageVisibility(raw []byte) (any, *apiError) {
+	var in struct {
+		QueueUrl, ReceiptHandle string
+		VisibilityTimeout       *int
+	}
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	if in.VisibilityTimeout == nil || *in.VisibilityTimeout < 0 || *in.VisibilityTimeout > 43200 {
+		return nil, invalid("VisibilityTimeout is missing or out of range.")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q, err := f.lookup(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	_, m := q.find(in.ReceiptHandle)
+	if m == nil {
+		return nil, &apiError{"com.amazonaws.sqs#ReceiptHandleIsInvalid", "The input receipt handle is invalid."}
+	}
+	now := time.Now()
+	if !m.visibleAt.After(now) {
+		return nil, &apiError{"com.amazonaws.sqs#MessageNotInflight", "The message referred to isn't in flight."}
+	}
+	m.visibleAt = now.Add(time.Duration(*in.VisibilityTimeout) * time.Second)
+	return struct{}{}, nil
+}
+
+func (f *fakeSQS) getQueueAttributes(raw []byte) (any, *apiError) {
+	var in struct {
+		QueueUrl       string
+		AttributeNames []string
+	}
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q, err := f.lookup(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	var visible, notVisible, delayed int
+	now := time.Now()
+	for _, m := range q.msgs {
+		switch {
+		case !m.visibleAt.After(now):
+			visible++
+		case m.receives > 0:
+			notVisible++
+		default:
+			delayed++
+		}
+	}
+	all := map[string]string{
+		"ApproximateNumberOfMessages":           strconv.Itoa(visible),
+		"ApproximateNumberOfMessagesNotVisible": strconv.Itoa(notVisible),
+		"ApproximateNumberOfMessagesDelayed":    strconv.Itoa(delayed),
+		"QueueArn":                              q.arn,
+	}
+	out := map[string]string{}
+	for _, name := range in.AttributeNames {
+		v, ok := all[name]
+		if !ok {
+			return nil, &apiError{"com.amazonaws.sqs#InvalidAttributeName", "Unknown Attribute " + name + "."}
+		}
+		out[name] = v
+	}
+	return map[string]any{"Attributes": out}, nil
+}
+
+// startMessageMoveTask moves every visible message at once; SQS does it in
+// the background, which the tests allow for by waiting.
+func (f *fakeSQS) startMessageMoveTask(raw []byte) (any, *apiError) {
+	var in struct{ SourceArn, DestinationArn string }
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	src, dst := f.byARN[in.SourceArn], f.byARN[in.DestinationArn]
+	switch {
+	case src == nil || dst == nil:
+		return nil, &apiError{"com.amazonaws.sqs#ResourceNotFoundException", "The resource that you specified for the SourceArn or DestinationArn parameter doesn't exist."}
+	case !src.dlq:
+		return nil, &apiError{"com.amazonaws.sqs#UnsupportedOperation", "Source queue must be configured as a Dead Letter Queue."}
+	}
+	now := time.Now()
+	var keep []*fakeMsg
+	for _, m := range src.msgs {
+		if m.visibleAt.After(now) {
+			keep = append(keep, m)
+			continue
+		}
+		// Redriven messages are new messages: new id, receive count and enqueue time.
+		dst.msgs = append(dst.msgs, &fakeMsg{id: newID(), body: m.body, attrs: m.attrs, sent: now, visibleAt: now})
+	}
+	src.msgs = keep
+	return map[string]string{"TaskHandle": newID()}, nil
+}
