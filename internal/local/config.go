@@ -19,6 +19,12 @@ type Config struct {
 	WebhookSecrets []string
 	APIToken       string
 	DefaultAccount int64
+	// ReportsRoot is the folder reports/support/<day>.md is written under.
+	ReportsRoot string
+	// Live is CHATWOOT_LIVE=true; ChatwootURL and ChatwootToken are then required.
+	Live          bool
+	ChatwootURL   string
+	ChatwootToken string
 	// Generated lists the secrets this run generated, so the caller can print them once.
 	Generated map[string]string
 }
@@ -69,6 +75,13 @@ func LoadConfig() (Config, error) {
 	if c.APIToken, err = secretFile(c.DataDir, "SUPPORT_API_TOKEN", c.Generated); err != nil {
 		return c, err
 	}
+	c.ReportsRoot = os.Getenv("SUPPORT_REPORTS_ROOT")
+	if c.ReportsRoot == "" {
+		c.ReportsRoot = "."
+	}
+	c.Live = os.Getenv("CHATWOOT_LIVE") == "true"
+	c.ChatwootURL = strings.TrimRight(os.Getenv("CHATWOOT_BASE_URL"), "/")
+	c.ChatwootToken = os.Getenv("CHATWOOT_API_TOKEN")
 	if v := os.Getenv("CHATWOOT_ACCOUNT_ID"); v != "" {
 		if _, err := fmt.Sscan(v, &c.DefaultAccount); err != nil || c.DefaultAccount <= 0 {
 			return c, fmt.Errorf("CHATWOOT_ACCOUNT_ID must be a positive integer")

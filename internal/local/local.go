@@ -1,7 +1,8 @@
 // Package local is the all-in-one local mode: the webhook and API handlers
 // behind net/http with synthesized API Gateway events, a processor loop that
 // feeds them SQS events built from the embedded queue, and the background
-// jobs. Only adapters differ from AWS; every handler is the Lambda one.
+// jobs (SLA sweep, queue monitoring, spool drain, daily report). Only
+// adapters differ from AWS; every handler is the Lambda one, built by app.
 package local
 
 import (
@@ -19,104 +20,181 @@ import (
 
 	"supportpipe/internal/api"
 	"supportpipe/internal/apigw"
+	"supportpipe/internal/app"
+	"supportpipe/internal/blob/fileblob"
 	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/chatwootapi"
+	"supportpipe/internal/config"
+	"supportpipe/internal/health"
 	"supportpipe/internal/ingest"
+	"supportpipe/internal/monitor"
 	"supportpipe/internal/processor"
 	"supportpipe/internal/queue/sqlitequeue"
+	"supportpipe/internal/report"
+	"supportpipe/internal/spool"
 	"supportpipe/internal/stats"
 	"supportpipe/internal/store/sqlitestore"
+	"supportpipe/internal/triage"
 )
+
+// Classifiers are the text models the triage stages use.
+type Classifiers struct {
+	Tagger triage.Tagger
+	Anger  triage.Scorer
+}
 
 // Server is the local pipeline.
 type Server struct {
-	Config    Config
+	Env       Config
+	Config    *config.Config
 	Log       *slog.Logger
 	Store     *sqlitestore.Store
 	Queue     *sqlitequeue.Queue
+	Drafts    *sqlitequeue.Queue
+	Spool     *spool.Spool
+	Reports   report.Bucket
 	Recorder  *stats.Recorder
+	Deps      *app.Deps
 	Ingest    *ingest.Handler
 	Processor *processor.Processor
 	API       *api.Handler
+	Health    *health.Checker
+	Triage    *triage.Triage
+	Monitor   *monitor.Monitor
 
 	// Workers is the number of concurrent processor loops.
 	Workers int
-	// Visibility is how long a received batch stays hidden (the processor
-	// function's timeout × 6 on AWS).
+	// Visibility is how long a received batch stays hidden; it exceeds
+	// store.Lease so a crashed worker's effects are taken over on redelivery.
 	Visibility time.Duration
 	// Poll is the idle wait between empty receives.
 	Poll time.Duration
+	// JobEvery is the period of the background jobs (1 min).
+	JobEvery time.Duration
+	// ReadTimeout bounds how long a client may take to send a request.
+	ReadTimeout time.Duration
+	Now         func() time.Time
 }
 
 // Open builds the server on the data dir.
-func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
-	st, err := sqlitestore.Open(ctx, filepath.Join(cfg.DataDir, "store.db"))
-	if err != nil {
+func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, log *slog.Logger) (*Server, error) {
+	s := &Server{Env: env, Config: cfg, Log: log, Workers: 4, Visibility: 2 * time.Minute, Poll: 50 * time.Millisecond,
+		JobEvery: time.Minute, ReadTimeout: 10 * time.Second, Now: time.Now,
+		Monitor: &monitor.Monitor{AlertDepth: cfg.Queue.AlertDepth, EscalateDepth: cfg.Queue.EscalateDepth}}
+	var err error
+	if s.Store, err = sqlitestore.Open(ctx, filepath.Join(env.DataDir, "store.db")); err != nil {
 		return nil, err
 	}
-	q, err := sqlitequeue.Open(ctx, filepath.Join(cfg.DataDir, "queue.db"), "events", sqlitequeue.Options{})
-	if err != nil {
-		st.Close()
-		return nil, err
+	qpath := filepath.Join(env.DataDir, "queue.db")
+	if s.Queue, err = sqlitequeue.Open(ctx, qpath, "events", sqlitequeue.Options{}); err != nil {
+		return nil, errors.Join(err, s.Close())
 	}
-	s := &Server{Config: cfg, Log: log, Store: st, Queue: q, Recorder: stats.NewRecorder(st),
-		Workers: 4, Visibility: 30 * time.Second, Poll: 50 * time.Millisecond}
+	if s.Drafts, err = sqlitequeue.Open(ctx, qpath, "drafts", sqlitequeue.Options{}); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	spoolDir, err := fileblob.New(filepath.Join(env.DataDir, "spool"))
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	s.Spool = spool.New(spoolDir, "spool/")
+	if s.Reports, err = fileblob.New(env.ReportsRoot); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	client, err := chatwootClient(env, s.Store)
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	s.Recorder = stats.NewRecorder(s.Store)
+	now := func() time.Time { return s.Now() }
+	s.Deps = &app.Deps{Config: cfg, Store: s.Store, Queue: s.Queue, Drafts: s.Drafts, Chatwoot: client, Live: env.Live,
+		Tagger: cls.Tagger, Anger: cls.Anger, Log: log, Now: now}
 	s.Ingest = &ingest.Handler{
-		Verifier: chatwoot.NewVerifier(cfg.WebhookSecrets, chatwoot.DefaultTolerance),
-		Queue:    q, Counters: s.Recorder, Log: log, Now: time.Now,
-		EnqueueTimeout: 2 * time.Second, DefaultAccount: cfg.DefaultAccount,
+		Verifier: chatwoot.NewVerifier(env.WebhookSecrets, chatwoot.DefaultTolerance),
+		Queue:    s.Queue, Spool: s.Spool, Counters: s.Recorder, Log: log, Now: now,
+		EnqueueTimeout: 2 * time.Second, DefaultAccount: env.DefaultAccount,
+		Replays:    ingest.NewReplayCache(2*chatwoot.DefaultTolerance, 100_000),
+		OnAccepted: func(t time.Time) { s.Recorder.Mark(app.MarkLastAccepted, t) },
 	}
-	s.Processor = &processor.Processor{Store: st, Queue: q, Log: log, Now: time.Now, Concurrency: 1}
-	s.API = &api.Handler{Store: st, Token: cfg.APIToken, Log: log, Now: time.Now}
+	s.Triage = s.Deps.Triage()
+	s.Processor = s.Deps.Processor()
+	s.Health = s.Deps.Health()
+	s.API = s.Deps.API(env.APIToken, s.Health)
 	return s, nil
+}
+
+func chatwootClient(env Config, st *sqlitestore.Store) (chatwootapi.Client, error) {
+	if !env.Live {
+		return chatwootapi.NewRecorder(st), nil
+	}
+	if env.ChatwootURL == "" || env.ChatwootToken == "" {
+		return nil, errors.New("CHATWOOT_LIVE=true needs CHATWOOT_BASE_URL and CHATWOOT_API_TOKEN")
+	}
+	return chatwootapi.NewHTTPClient(env.ChatwootURL, env.ChatwootToken, chatwootapi.Options{})
 }
 
 // Close releases the databases.
 func (s *Server) Close() error {
-	return errors.Join(s.Queue.Close(), s.Store.Close())
+	var errs []error
+	if s.Queue != nil {
+		errs = append(errs, s.Queue.Close())
+	}
+	if s.Drafts != nil {
+		errs = append(errs, s.Drafts.Close())
+	}
+	if s.Store != nil {
+		errs = append(errs, s.Store.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Handler is the HTTP surface: the same paths as behind API Gateway.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	webhook := apigw.HTTP(s.Ingest.Handle, ingest.MaxBody)
+	webhook := apigw.HTTP(s.Ingest.Handle, ingest.MaxBody, func() {
+		day := stats.Day(s.Now())
+		s.Recorder.Add(day, stats.Received, 1)
+		s.Recorder.Add(day, stats.Rejected, 1)
+		s.Recorder.Add(day, stats.RejectedPrefix+"timeout", 1)
+	})
 	mux.Handle("/webhooks/chatwoot", webhook)
 	mux.Handle("/webhooks/chatwoot/{account_id}", webhook)
-	mux.Handle("/support/", apigw.HTTP(s.API.Handle, 0))
+	mux.Handle("/support/", apigw.HTTP(s.API.Handle, 0, nil))
 	return mux
 }
 
-// Run serves on the configured address until ctx ends, then shuts down
-// gracefully: stop accepting, finish in-flight requests and batches, flush.
+// Run serves on the configured address until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.Config.Addr)
+	ln, err := net.Listen("tcp", s.Env.Addr)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", s.Config.Addr, err)
+		return fmt.Errorf("listen %s: %w", s.Env.Addr, err)
 	}
 	return s.Serve(ctx, ln)
 }
 
-// Serve is Run on an existing listener.
+// Serve is Run on an existing listener. On cancellation it shuts down
+// gracefully: stop accepting, finish in-flight requests and batches, flush.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler: s.Handler(),
 		// Slow-loris protection: a client must send headers and body promptly.
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
+		ReadTimeout:       s.ReadTimeout,
 		WriteTimeout:      15 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); s.Recorder.Run(bg, 200*time.Millisecond) }()
-	for range max(s.Workers, 1) {
+	go func() { defer wg.Done(); s.jobs(bg) }()
+	for range s.Workers {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.processLoop(bg) }()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.Log.Info("serving", "addr", ln.Addr().String())
+	s.Log.Info("serving", "addr", ln.Addr().String(), "chatwoot_live", s.Env.Live)
 
 	select {
 	case <-ctx.Done():
@@ -134,8 +212,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// processLoop is the local event source mapping: receive a batch, invoke the
-// processor with an SQSEvent, delete what it did not report as failed.
+// processLoop is the local event source mapping.
 func (s *Server) processLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		n, err := s.ProcessOnce(ctx, 10)
@@ -151,7 +228,9 @@ func (s *Server) processLoop(ctx context.Context) {
 	}
 }
 
-// ProcessOnce runs one batch and returns how many messages it received.
+// ProcessOnce receives a batch, invokes the processor with an SQSEvent, and
+// deletes what it did not report as failed — after making the batch's
+// results durable. It returns how many messages it received.
 func (s *Server) ProcessOnce(ctx context.Context, max int) (int, error) {
 	msgs, err := s.Queue.Receive(ctx, max, s.Visibility)
 	if err != nil || len(msgs) == 0 {
@@ -163,7 +242,8 @@ func (s *Server) ProcessOnce(ctx context.Context, max int) (int, error) {
 	}
 	// A batch in flight finishes even during shutdown; its messages would
 	// otherwise wait out the visibility timeout.
-	resp, err := s.Processor.Handle(context.WithoutCancel(ctx), ev)
+	work := context.WithoutCancel(ctx)
+	resp, err := s.Processor.Handle(work, ev)
 	if err != nil {
 		return len(msgs), fmt.Errorf("processor: %w", err)
 	}
@@ -177,16 +257,16 @@ func (s *Server) ProcessOnce(ctx context.Context, max int) (int, error) {
 			done = append(done, m.ReceiptHandle)
 		}
 	}
-	if err := s.Store.Sync(context.WithoutCancel(ctx)); err != nil {
+	if err := s.Store.Sync(work); err != nil {
 		return len(msgs), err
 	}
-	if err := s.Queue.DeleteBatch(context.WithoutCancel(ctx), done); err != nil {
+	if err := s.Queue.DeleteBatch(work, done); err != nil {
 		return len(msgs), fmt.Errorf("delete: %w", err)
 	}
 	return len(msgs), nil
 }
 
-// Drained reports whether the queue has nothing visible or in flight.
+// Drained reports whether the events queue has nothing visible or in flight.
 func (s *Server) Drained(ctx context.Context) (bool, error) {
 	d, err := s.Queue.Depth(ctx)
 	if err != nil {

@@ -26,7 +26,8 @@ const (
 	AttrDLQAt       = "dlq_at"
 )
 
-// ErrNotFound is returned for an unknown dead-letter id.
+// ErrNotFound is returned for an unknown dead-letter id, and for a stale
+// receipt handle (the message was deleted or received again since).
 var ErrNotFound = errors.New("queue: message not found")
 
 // Message is one received message.

@@ -9,6 +9,7 @@ import (
 // CounterStore is where counters end up (store.Store satisfies it).
 type CounterStore interface {
 	AddCounters(ctx context.Context, day string, deltas map[string]int64) error
+	SetMark(ctx context.Context, name string, t time.Time) error
 }
 
 // Recorder buffers counter increments and writes them in one call per day on
@@ -20,6 +21,7 @@ type Recorder struct {
 	store   CounterStore
 	mu      sync.Mutex
 	pending map[string]map[string]int64
+	marks   map[string]time.Time
 }
 
 // NewRecorder returns a recorder writing to s.
@@ -39,13 +41,33 @@ func (r *Recorder) Add(day, name string, n int64) {
 	r.mu.Unlock()
 }
 
+// Mark records t under name, keeping the latest, for the next Flush.
+func (r *Recorder) Mark(name string, t time.Time) {
+	r.mu.Lock()
+	if r.marks == nil {
+		r.marks = map[string]time.Time{}
+	}
+	if t.After(r.marks[name]) {
+		r.marks[name] = t
+	}
+	r.mu.Unlock()
+}
+
 // Flush writes what is pending. On error the increments are put back.
 func (r *Recorder) Flush(ctx context.Context) error {
 	r.mu.Lock()
-	p := r.pending
-	r.pending = map[string]map[string]int64{}
+	p, marks := r.pending, r.marks
+	r.pending, r.marks = map[string]map[string]int64{}, nil
 	r.mu.Unlock()
 	var first error
+	for name, t := range marks {
+		if err := r.store.SetMark(ctx, name, t); err != nil {
+			if first == nil {
+				first = err
+			}
+			r.Mark(name, t)
+		}
+	}
 	for day, deltas := range p {
 		if err := r.store.AddCounters(ctx, day, deltas); err != nil {
 			if first == nil {

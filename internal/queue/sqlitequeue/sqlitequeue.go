@@ -207,9 +207,9 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 	defer tx.Rollback()
 	// Backstop for messages whose consumer died every time it held them;
 	// only the candidates of this receive are checked, so it never scans.
-	if _, err := tx.ExecContext(ctx, `UPDATE messages SET queue=?, reason='max receives exceeded', attempts=receive_count, dead_at=?, receipt=NULL
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET queue=?, reason='max receives exceeded', attempts=receive_count, dead_at=?, visible_at=?, receipt=NULL
 		WHERE id IN (SELECT id FROM messages WHERE queue=? AND visible_at<=? ORDER BY visible_at, sent_at LIMIT ?) AND receive_count>=?`,
-		q.dlq, now.UnixNano(), q.name, now.UnixNano(), max, q.maxReceives); err != nil {
+		q.dlq, now.UnixNano(), now.UnixNano(), q.name, now.UnixNano(), max, q.maxReceives); err != nil {
 		return nil, fmt.Errorf("redrive backstop: %w", err)
 	}
 	rows, err := tx.QueryContext(ctx, `UPDATE messages SET visible_at=?, receive_count=receive_count+1,
@@ -291,8 +291,9 @@ func (q *Queue) ChangeVisibility(ctx context.Context, receipt string, d time.Dur
 
 // DeadLetter implements queue.Queue.
 func (q *Queue) DeadLetter(ctx context.Context, m queue.Message, reason string, attempts int) error {
-	res, err := q.db.ExecContext(ctx, `UPDATE messages SET queue=?, reason=?, attempts=?, dead_at=?, receipt=NULL
-		WHERE receipt=? AND queue=?`, q.dlq, reason, attempts, q.now().UnixNano(), m.ReceiptHandle, q.name)
+	now := q.now().UnixNano()
+	res, err := q.db.ExecContext(ctx, `UPDATE messages SET queue=?, reason=?, attempts=?, dead_at=?, visible_at=?, receipt=NULL
+		WHERE receipt=? AND queue=?`, q.dlq, reason, attempts, now, now, m.ReceiptHandle, q.name)
 	if err != nil {
 		return fmt.Errorf("dead-letter: %w", err)
 	}
@@ -345,6 +346,9 @@ func (q *Queue) ListDeadLetters(ctx context.Context, max int) ([]queue.DeadLette
 			return nil, fmt.Errorf("decode attributes: %w", err)
 		}
 		d.At = time.Unix(0, at).UTC()
+		if d.Attributes == nil {
+			d.Attributes = map[string]string{}
+		}
 		d.Attributes[queue.AttrDLQReason] = d.Reason
 		d.Attributes[queue.AttrDLQAttempts] = strconv.Itoa(d.Attempts)
 		out = append(out, d)

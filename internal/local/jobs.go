@@ -1,0 +1,100 @@
+package local
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"supportpipe/internal/report"
+	"supportpipe/internal/store"
+)
+
+// jobs runs what EventBridge schedules on AWS: every JobEvery the SLA sweep,
+// the queue alarms and the spool drain; the daily report at 09:00 UTC
+// (and at start, if yesterday's is missing).
+func (s *Server) jobs(ctx context.Context) {
+	t := time.NewTicker(s.JobEvery)
+	defer t.Stop()
+	for {
+		s.RunJobs(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunJobs runs one round of the periodic jobs.
+func (s *Server) RunJobs(ctx context.Context) {
+	if n, err := s.Triage.Sweep(ctx, 10000); err != nil {
+		s.Log.Error("sla sweep", "error", err)
+	} else if n > 0 {
+		s.Log.Info("sla sweep", "breaches", n)
+	}
+	s.checkQueues(ctx)
+	if n, err := s.Spool.Drain(ctx, s.Queue.Send, 1000); err != nil {
+		s.Log.Error("spool drain", "error", err, "sent", n)
+	} else if n > 0 {
+		s.Log.Info("spool drained", "sent", n)
+	}
+	s.reportIfDue(ctx)
+}
+
+// checkQueues logs a structured alert once per threshold crossing and files
+// it for the daily report.
+func (s *Server) checkQueues(ctx context.Context) {
+	q, err1 := s.Queue.Depth(ctx)
+	d, err2 := s.Queue.DLQDepth(ctx)
+	if err1 != nil || err2 != nil {
+		s.Log.Error("queue depth unavailable")
+		return
+	}
+	now := s.Now()
+	for _, e := range s.Monitor.Observe(q, d) {
+		level := slog.LevelWarn
+		if e.Level == "ok" {
+			level = slog.LevelInfo
+		}
+		s.Log.LogAttrs(ctx, level, "queue alarm", slog.String("alarm", e.Alarm), slog.String("level", e.Level),
+			slog.String("from", e.From), slog.Int64("value", e.Value), slog.String("detail", e.Detail))
+		if e.Level == "ok" {
+			continue
+		}
+		rec := store.DayRecord{Day: now.UTC().Format(time.DateOnly), Kind: report.AlertKind,
+			ID: now.UTC().Format(time.RFC3339Nano) + ":" + e.Alarm, Data: e.Detail, At: now}
+		if err := s.Store.AddDayRecord(ctx, rec); err != nil {
+			s.Log.Error("file queue alarm", "error", err)
+		}
+	}
+}
+
+// reportIfDue writes yesterday's report from 09:00 UTC on, once: the file's
+// existence is the record that it was written, so a server started after
+// 09:00, or one whose 09:00 run failed, catches up.
+func (s *Server) reportIfDue(ctx context.Context) {
+	now := s.Now().UTC()
+	if now.Hour() < 9 {
+		return
+	}
+	day := report.Yesterday(now)
+	if _, err := os.Stat(filepath.Join(s.Env.ReportsRoot, report.Key(day))); err == nil {
+		return
+	}
+	if _, err := s.WriteReport(ctx, day); err != nil {
+		s.Log.Error("daily report", "day", day, "error", err)
+	}
+}
+
+// WriteReport writes the report for day and returns its key.
+func (s *Server) WriteReport(ctx context.Context, day string) (string, error) {
+	src := report.Source{Store: s.Store, Queue: s.Queue, Policy: s.Deps.Policy(),
+		AlertDepth: s.Config.Queue.AlertDepth, EscalateDepth: s.Config.Queue.EscalateDepth}
+	key, err := report.Write(ctx, src, s.Reports, day)
+	if err == nil {
+		s.Log.Info("daily report written", "key", key)
+	}
+	return key, err
+}
