@@ -1,0 +1,117 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// HTTP API routes (same paths as the local server, design §5).
+const (
+	WebhookPath        = "/webhooks/chatwoot"
+	WebhookAccountPath = "/webhooks/chatwoot/{account_id}"
+	SupportPath        = "/support/{proxy+}"
+)
+
+// Stage throttling. Chatwoot sends one request per event; 50 rps sustained
+// with bursts of 100 is far above a support team's volume while keeping a
+// flood of forged requests from running up Lambda concurrency.
+const (
+	ThrottleRateLimit  = 50
+	ThrottleBurstLimit = 100
+)
+
+// accessLogFormat is a JSON line per request: enough to trace a delivery
+// (request id, route, status, latency) without headers, query strings or
+// bodies, which may carry tokens or customer data.
+const accessLogFormat = `{"requestId":"$context.requestId","time":"$context.requestTime",` +
+	`"ip":"$context.identity.sourceIp","method":"$context.httpMethod","routeKey":"$context.routeKey",` +
+	`"status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength",` +
+	`"latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency",` +
+	`"integrationError":"$context.integrationErrorMessage"}`
+
+func (s *SupportStack) addHTTPAPI() {
+	s.HTTPAPI = awsapigatewayv2.NewHttpApi(s.Stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		Description: jsii.String("Chatwoot webhooks and the /support read API"),
+		// The default stage is created below so it can carry throttling and
+		// access logging.
+		CreateDefaultStage: jsii.Bool(false),
+	})
+	s.Stage = awsapigatewayv2.NewHttpStage(s.Stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
+		HttpApi:    s.HTTPAPI,
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(ThrottleRateLimit),
+			BurstLimit: jsii.Number(ThrottleBurstLimit),
+		},
+	})
+	// The L2 stage wants an IAccessLogSettings implementation; setting the
+	// CloudFormation property directly is simpler from Go. HTTP APIs log
+	// through a service-linked role, no account-level role is needed.
+	accessLogs := awslogs.NewLogGroup(s.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention: LogRetention,
+	})
+	cfnStage := s.Stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	cfnStage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format:         jsii.String(accessLogFormat),
+	})
+
+	webhook := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("WebhookIntegration"), s.Webhook, nil)
+	api := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("SupportApiIntegration"), s.API, nil)
+	for _, path := range []string{WebhookPath, WebhookAccountPath} {
+		s.HTTPAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},
+			Integration: webhook,
+		})
+		// Other methods also reach the webhook function, which answers 405
+		// with an Allow header as the contract says; without this route API
+		// Gateway would answer 404.
+		s.HTTPAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_ANY},
+			Integration: webhook,
+		})
+	}
+	s.HTTPAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		Path:        jsii.String(SupportPath),
+		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET},
+		Integration: api,
+	})
+}
+
+// Schedules (UTC).
+const (
+	ReportSchedule  = "cron(0 9 * * ? *)"
+	SweeperSchedule = "rate(1 minute)"
+)
+
+func (s *SupportStack) addSchedules() {
+	awsevents.NewRule(s.Stack, jsii.String("DailyReportSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Daily support report at 09:00 UTC"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(ReportSchedule)),
+		Targets: &[]awsevents.IRuleTarget{
+			awseventstargets.NewLambdaFunction(s.Report, &awseventstargets.LambdaFunctionProps{
+				RetryAttempts: jsii.Number(2),
+				MaxEventAge:   hours(2),
+			}),
+		},
+	})
+	awsevents.NewRule(s.Stack, jsii.String("SweeperSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Sweeper every minute: SLA timers, spool re-enqueue, reconciliation"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(SweeperSchedule)),
+		Targets: &[]awsevents.IRuleTarget{
+			// A tick that cannot be delivered is skipped; the next one comes
+			// a minute later and does the same work.
+			awseventstargets.NewLambdaFunction(s.Sweeper, &awseventstargets.LambdaFunctionProps{
+				RetryAttempts: jsii.Number(0),
+				MaxEventAge:   minutes(1),
+			}),
+		},
+	})
+}

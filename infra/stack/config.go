@@ -1,0 +1,127 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// FunctionNames are the Lambda functions of the pipeline. Each one is a
+// prebuilt linux/arm64 binary at <dist>/<name>/bootstrap (built by the
+// Makefile); the folder <dist>/<name> is the Lambda code asset.
+var FunctionNames = []string{"webhook", "processor", "report", "api", "sweeper"}
+
+// Context keys (cdk -c key=value, cdk.json "context", or AppProps.Context).
+const (
+	// CtxDistDir overrides where the bootstraps are read from. The env var
+	// DIST_DIR does the same; the context key wins when both are set.
+	CtxDistDir = "distDir"
+	// CtxChatwootBaseURL, CtxChatwootAccountID and CtxChatwootLive become the
+	// CHATWOOT_BASE_URL, CHATWOOT_ACCOUNT_ID and CHATWOOT_LIVE variables.
+	CtxChatwootBaseURL   = "chatwootBaseUrl"
+	CtxChatwootAccountID = "chatwootAccountId"
+	CtxChatwootLive      = "chatwootLive"
+	// CtxAlertsEmail and CtxEscalationsEmail optionally subscribe an e-mail
+	// address to the alerts / escalations topic.
+	CtxAlertsEmail      = "alertsEmail"
+	CtxEscalationsEmail = "escalationsEmail"
+
+	// EnvDistDir is the environment variable naming the bootstrap folder.
+	EnvDistDir = "DIST_DIR"
+	// DefaultDistDir is used when neither the context nor DIST_DIR is set;
+	// relative to the working directory, which is the repository root when
+	// the app runs through `cdk` (cdk.json lives there).
+	DefaultDistDir = "dist"
+)
+
+// Defaults for the Chatwoot context values. CHATWOOT_LIVE defaults to
+// "false" so a fresh deployment records actions instead of writing to a
+// real Chatwoot account until someone opts in with -c chatwootLive=true.
+const (
+	DefaultChatwootBaseURL   = "https://app.chatwoot.com"
+	DefaultChatwootAccountID = "1"
+	DefaultChatwootLive      = "false"
+)
+
+// Config is the deploy-time configuration read from context and env.
+type Config struct {
+	DistDir           string
+	ChatwootBaseURL   string
+	ChatwootAccountID string
+	ChatwootLive      string
+	AlertsEmail       string
+	EscalationsEmail  string
+}
+
+// contextString returns the context value for key as a string, or def when
+// it is unset or empty.
+func contextString(node constructs.Node, key, def string) string {
+	v := node.TryGetContext(jsii.String(key))
+	if v == nil {
+		return def
+	}
+	s := strings.TrimSpace(fmt.Sprint(v))
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// ResolveDistDir picks the bootstrap folder: context distDir, then env
+// DIST_DIR, then "dist".
+func ResolveDistDir(node constructs.Node) string {
+	if d := contextString(node, CtxDistDir, ""); d != "" {
+		return d
+	}
+	if d := strings.TrimSpace(os.Getenv(EnvDistDir)); d != "" {
+		return d
+	}
+	return DefaultDistDir
+}
+
+// LoadConfig reads the configuration from the construct tree's context
+// (and DIST_DIR from the environment).
+func LoadConfig(node constructs.Node) Config {
+	return Config{
+		DistDir:           ResolveDistDir(node),
+		ChatwootBaseURL:   contextString(node, CtxChatwootBaseURL, DefaultChatwootBaseURL),
+		ChatwootAccountID: contextString(node, CtxChatwootAccountID, DefaultChatwootAccountID),
+		ChatwootLive:      contextString(node, CtxChatwootLive, DefaultChatwootLive),
+		AlertsEmail:       contextString(node, CtxAlertsEmail, ""),
+		EscalationsEmail:  contextString(node, CtxEscalationsEmail, ""),
+	}
+}
+
+// CheckBootstraps verifies that <dir>/<name>/bootstrap exists as a regular
+// file for every function. CDK would otherwise either fail deep inside jsii
+// with an unhelpful message or, worse, package an empty folder. The error
+// names every missing file and how to fix it.
+func CheckBootstraps(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	var missing []string
+	for _, name := range FunctionNames {
+		p := filepath.Join(abs, name, "bootstrap")
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil:
+			missing = append(missing, p)
+		case !fi.Mode().IsRegular():
+			missing = append(missing, p+" (not a regular file)")
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return errors.New("missing Lambda bootstrap(s):\n  " + strings.Join(missing, "\n  ") +
+		"\nbuild them first (make build: GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -o dist/<name>/bootstrap ...)" +
+		",\nor point " + EnvDistDir + " / -c " + CtxDistDir + "=DIR at a folder holding <name>/bootstrap for: " +
+		strings.Join(FunctionNames, ", "))
+}

@@ -1,0 +1,211 @@
+package stack
+
+import (
+	"regexp"
+	"slices"
+	"testing"
+)
+
+// serviceWildcard matches "service:*" (and "*:*").
+var serviceWildcard = regexp.MustCompile(`^[A-Za-z0-9*-]+:\*$`)
+
+// TestNoWildcardActions walks every IAM policy in the template.
+func TestNoWildcardActions(t *testing.T) {
+	policies := resourcesOfType(t, "AWS::IAM::Policy")
+	if len(policies) == 0 {
+		t.Fatal("no AWS::IAM::Policy resources found")
+	}
+	for id, r := range policies {
+		doc, _ := r["Properties"].(M)["PolicyDocument"].(M)
+		stmts := statementsOf(doc)
+		if len(stmts) == 0 {
+			t.Errorf("%s: empty policy", id)
+		}
+		for _, s := range stmts {
+			for _, a := range s.actions {
+				if a == "*" || serviceWildcard.MatchString(a) {
+					t.Errorf("%s: wildcard action %q", id, a)
+				}
+			}
+			if slices.Contains(s.resources, `"*"`) {
+				t.Errorf("%s: statement on Resource \"*\" (%v)", id, s.actions)
+			}
+		}
+	}
+	// Roles carry no inline policies and only the basic execution policy.
+	for id, r := range resourcesOfType(t, "AWS::IAM::Role") {
+		p := r["Properties"].(M)
+		if _, has := p["Policies"]; has {
+			t.Errorf("%s: inline role policies", id)
+		}
+		if arns := js(p["ManagedPolicyArns"]); !regexp.MustCompile(`^\[\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"\]\]\}\]$`).MatchString(arns) {
+			t.Errorf("%s: managed policies %s", id, arns)
+		}
+	}
+}
+
+type grantCase struct {
+	action, resource string
+}
+
+func (s *SupportStack) ids() (queue, dlq, drafts, draftsDLQ, table, bucket string) {
+	return logicalID(s.Queue), logicalID(s.DLQ), logicalID(s.Drafts), logicalID(s.DraftsDLQ), logicalID(s.Table), logicalID(s.Bucket)
+}
+
+// expectGrants checks allowed actions, forbidden actions and, per service,
+// the exact set of resources the function can reach.
+func expectGrants(t *testing.T, name string, allow, deny []grantCase, reach map[string][]string) {
+	t.Helper()
+	stmts := rolePolicy(t, sup.Functions()[name])
+	for _, g := range allow {
+		if !allowed(stmts, g.action, g.resource) {
+			t.Errorf("%s may not %s on %s", name, g.action, g.resource)
+		}
+	}
+	for _, g := range deny {
+		if allowed(stmts, g.action, g.resource) {
+			t.Errorf("%s may %s on %s (should not)", name, g.action, g.resource)
+		}
+	}
+	for _, service := range []string{"sqs", "s3", "dynamodb", "secretsmanager", "sns", "kms"} {
+		got := resourcesFor(stmts, service)
+		want := reach[service]
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s reaches %s resources %v, want %v", name, service, got, want)
+		}
+	}
+}
+
+func TestLeastPrivilege(t *testing.T) {
+	queue, dlq, drafts, _, table, bucket := sup.ids()
+	q, d, dr := js(arnOf(queue)), js(arnOf(dlq)), js(arnOf(drafts))
+	tbl, idx := js(arnOf(table)), js(arnWithSuffix(table, "/index/*"))
+	spool, reports := js(arnWithSuffix(bucket, "/spool/*")), js(arnWithSuffix(bucket, "/reports/*"))
+	bkt := js(arnOf(bucket))
+	whSecret := js(ref(logicalID(sup.WebhookSecret)))
+	cwToken := js(ref(logicalID(sup.ChatwootToken)))
+	apiToken := js(ref(logicalID(sup.APIToken)))
+	anyObject := js(arnWithSuffix(bucket, "/*"))
+
+	t.Run("webhook", func(t *testing.T) {
+		expectGrants(t, "webhook",
+			[]grantCase{
+				{"sqs:SendMessage", q},
+				{"s3:PutObject", spool},
+				{"dynamodb:UpdateItem", tbl},
+				{"dynamodb:PutItem", tbl},
+				{"secretsmanager:GetSecretValue", whSecret},
+			},
+			[]grantCase{
+				{"sqs:ReceiveMessage", q},
+				{"sqs:SendMessage", d},
+				{"s3:PutObject", reports},
+				{"s3:PutObject", anyObject},
+				{"s3:GetObject", spool},
+				{"dynamodb:GetItem", tbl},
+				{"dynamodb:Query", tbl},
+				{"dynamodb:Scan", tbl},
+			},
+			map[string][]string{
+				"sqs":            {q},
+				"s3":             {spool},
+				"dynamodb":       {tbl, idx},
+				"secretsmanager": {whSecret},
+			})
+	})
+	t.Run("processor", func(t *testing.T) {
+		expectGrants(t, "processor",
+			[]grantCase{
+				{"sqs:ReceiveMessage", q},
+				{"sqs:DeleteMessage", q},
+				{"sqs:ChangeMessageVisibility", q},
+				{"sqs:SendMessage", d},
+				{"sqs:SendMessage", dr},
+				{"dynamodb:GetItem", tbl},
+				{"dynamodb:Query", idx},
+				{"dynamodb:UpdateItem", tbl},
+				{"dynamodb:ConditionCheckItem", tbl},
+				{"secretsmanager:GetSecretValue", cwToken},
+			},
+			[]grantCase{
+				{"sqs:ReceiveMessage", d},
+				{"sqs:PurgeQueue", q},
+				{"secretsmanager:GetSecretValue", whSecret},
+				{"secretsmanager:GetSecretValue", apiToken},
+			},
+			map[string][]string{
+				"sqs":            {q, d, dr},
+				"dynamodb":       {tbl, idx},
+				"secretsmanager": {cwToken},
+			})
+	})
+	t.Run("report", func(t *testing.T) {
+		expectGrants(t, "report",
+			[]grantCase{
+				{"dynamodb:GetItem", tbl},
+				{"dynamodb:Query", idx},
+				{"s3:PutObject", reports},
+			},
+			[]grantCase{
+				{"dynamodb:PutItem", tbl},
+				{"dynamodb:UpdateItem", tbl},
+				{"s3:PutObject", spool},
+				{"s3:DeleteObject", reports},
+			},
+			map[string][]string{
+				"s3":       {reports},
+				"dynamodb": {tbl, idx},
+			})
+	})
+	t.Run("api", func(t *testing.T) {
+		expectGrants(t, "api",
+			[]grantCase{
+				{"dynamodb:GetItem", tbl},
+				{"dynamodb:Query", idx},
+				{"sqs:GetQueueAttributes", q},
+				{"sqs:GetQueueAttributes", d},
+				{"secretsmanager:GetSecretValue", apiToken},
+				{"secretsmanager:GetSecretValue", cwToken},
+			},
+			[]grantCase{
+				{"dynamodb:PutItem", tbl},
+				{"sqs:SendMessage", q},
+				{"sqs:ReceiveMessage", d},
+				{"secretsmanager:GetSecretValue", whSecret},
+			},
+			map[string][]string{
+				"sqs":            {q, d},
+				"dynamodb":       {tbl, idx},
+				"secretsmanager": {apiToken, cwToken},
+			})
+		if acts := actionsFor(rolePolicy(t, sup.API), "sqs"); !slices.Equal(acts, []string{"sqs:GetQueueAttributes", "sqs:GetQueueAttributes"}) {
+			t.Errorf("api sqs actions %v, want GetQueueAttributes only", acts)
+		}
+	})
+	t.Run("sweeper", func(t *testing.T) {
+		expectGrants(t, "sweeper",
+			[]grantCase{
+				{"sqs:SendMessage", q},
+				{"s3:GetObject", spool},
+				{"s3:ListBucket", bkt},
+				{"s3:DeleteObject", spool},
+				{"dynamodb:Query", idx},
+				{"dynamodb:UpdateItem", tbl},
+				{"secretsmanager:GetSecretValue", cwToken},
+			},
+			[]grantCase{
+				{"s3:PutObject", spool},
+				{"s3:GetObject", reports},
+				{"s3:DeleteObject", reports},
+				{"sqs:ReceiveMessage", q},
+				{"secretsmanager:GetSecretValue", whSecret},
+			},
+			map[string][]string{
+				"sqs":            {q},
+				"s3":             {bkt, spool},
+				"dynamodb":       {tbl, idx},
+				"secretsmanager": {cwToken},
+			})
+	})
+}
