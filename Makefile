@@ -10,7 +10,9 @@ GO ?= go
 FUNCTIONS := webhook processor api report sweeper
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: run test test-short vet bench build build-local tools clean
+CDK := _tools/node_modules/.bin/cdk
+
+.PHONY: run test test-short vet bench build build-local tools clean synth diff deploy
 
 ## run: the whole pipeline locally (embedded SQLite store and queue, mock Chatwoot)
 run:
@@ -51,6 +53,17 @@ tools:
 	    (cd _tools && npm ci --no-audit --no-fund --loglevel=error) && touch _tools/node_modules; \
 	  fi; \
 	fi
+
+## synth: the CloudFormation template in cdk.out (no AWS credentials needed)
+synth: build tools
+	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --no-notices -q
+
+## diff / deploy: need AWS credentials and a region (AWS_PROFILE / AWS_REGION); run `cdk bootstrap` once
+diff: build tools
+	$(CDK) diff --no-notices
+
+deploy: build tools
+	$(CDK) deploy --no-notices $(CDK_DEPLOY_FLAGS)
 
 clean:
 	rm -rf dist dist-amd64 cdk.out

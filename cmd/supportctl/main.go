@@ -9,9 +9,12 @@ import (
 )
 
 var commands = map[string]func(ctx context.Context, args []string) error{
-	"serve": serve,
-	"send":  send,
-	"dlq":   dlq,
+	"serve":    serve,
+	"send":     send,
+	"dlq":      dlq,
+	"report":   reportCmd,
+	"sla":      slaCmd,
+	"classify": classify,
 }
 
 func usage() {
@@ -23,6 +26,10 @@ commands:
                                 sign files exactly as Chatwoot does and POST them
   dlq list | show ID | redrive [ID|--all]
                                 inspect and redrive the dead-letter queue
+  report --date YYYY-MM-DD      write that day's report (reports/support/<day>.md)
+  sla due --opened RFC3339 [--inbox ID]
+                                first-response due time under the business hours
+  classify                      JSON lines {"id","text"} in, {"id","tags","angry","anger_score"} out
 `)
 }
 

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"supportpipe/internal/config"
 	"supportpipe/internal/local"
 )
 
@@ -17,25 +18,46 @@ func serve(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := local.LoadConfig()
+	env, cfg, err := loadLocal()
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
+	cls, err := classifiers(cfg)
+	if err != nil {
+		return err
+	}
+	log := newLogger()
 	// Generated credentials are shown once, on the terminal, never in the logs.
-	for name, v := range cfg.Generated {
-		fmt.Fprintf(os.Stderr, "generated %s (saved in %s): %s\n", name, cfg.DataDir, v)
+	for name, v := range env.Generated {
+		fmt.Fprintf(os.Stderr, "generated %s (saved in %s): %s\n", name, env.DataDir, v)
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	s, err := local.Open(ctx, cfg, log)
+	s, err := local.Open(ctx, env, cfg, cls, log)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	fmt.Fprintf(os.Stderr, "webhook:  POST http://%s/webhooks/chatwoot\nstats:    GET  http://%s/support/stats (Bearer token)\n",
-		cfg.Addr, cfg.Addr)
+	fmt.Fprintf(os.Stderr, "webhook:  POST http://%[1]s/webhooks/chatwoot\nhealth:   GET  http://%[1]s/support/health\n"+
+		"tile:     http://%[1]s/support/tile#token=<SUPPORT_API_TOKEN>\n", env.Addr)
 	return s.Run(ctx)
+}
+
+// loadLocal reads the environment and the configuration file.
+func loadLocal() (local.Config, *config.Config, error) {
+	env, err := local.LoadConfig()
+	if err != nil {
+		return env, nil, err
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return env, nil, err
+	}
+	return env, cfg, nil
+}
+
+func newLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
 }
 
 func logLevel() slog.Level {

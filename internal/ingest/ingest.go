@@ -59,6 +59,14 @@ type Handler struct {
 	OnAccepted func(time.Time)
 	// Replays, if set, rejects a signature seen before (per process).
 	Replays *ReplayCache
+	// Metrics, if set, receives the same counts as Counters (EMF on Lambda).
+	Metrics Metrics
+}
+
+// Metrics is the metric sink of the edge (metrics.Recorder).
+type Metrics interface {
+	Count(name string, n int64)
+	Reject(reason string)
 }
 
 func isJSON(ct string) bool {
@@ -79,10 +87,19 @@ type response struct {
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	now := h.Now()
 	day := stats.Day(now)
-	h.Counters.Add(day, stats.Received, 1)
+	count := func(name string) {
+		h.Counters.Add(day, name, 1)
+		if h.Metrics != nil && name != stats.Rejected {
+			h.Metrics.Count(name, 1)
+		}
+	}
+	count(stats.Received)
 	reject := func(code int, reason string, msg string) (events.APIGatewayV2HTTPResponse, error) {
 		h.Counters.Add(day, stats.Rejected, 1)
 		h.Counters.Add(day, stats.RejectedPrefix+reason, 1)
+		if h.Metrics != nil {
+			h.Metrics.Reject(reason)
+		}
 		h.Log.LogAttrs(ctx, slog.LevelWarn, "webhook rejected", slog.String("reason", reason), slog.Int("status", code),
 			slog.String("delivery_id", safeID(apigw.Header(req, chatwoot.HeaderDelivery))))
 		return reply(code, response{Status: "rejected", Error: msg}), nil
@@ -135,7 +152,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	delivery := apigw.Header(req, chatwoot.HeaderDelivery)
 	if p.Kind == chatwoot.KindUnknown {
-		h.Counters.Add(day, stats.Ignored, 1)
+		count(stats.Ignored)
 		h.Log.LogAttrs(ctx, slog.LevelInfo, "webhook ignored", slog.String("event", safeID(p.Event)),
 			slog.String("delivery_id", safeID(delivery)))
 		return reply(http.StatusAccepted, response{Status: "accepted", ID: safeID(delivery), Ignored: true}), nil
@@ -158,14 +175,14 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		// Both the queue and the spool failed: Chatwoot will not retry, so
 		// this is a loss and is counted as one.
-		h.Counters.Add(day, stats.Lost, 1)
+		count(stats.Lost)
 		h.Log.LogAttrs(ctx, slog.LevelError, "webhook lost: queue and spool failed",
 			slog.String("delivery_id", safeID(delivery)), slog.String("error", err.Error()))
 		return reply(http.StatusServiceUnavailable, response{Status: "error", Error: "temporarily unavailable"}), nil
 	}
-	h.Counters.Add(day, stats.Accepted, 1)
+	count(stats.Accepted)
 	if spooled {
-		h.Counters.Add(day, stats.Spooled, 1)
+		count(stats.Spooled)
 	}
 	if h.OnAccepted != nil {
 		h.OnAccepted(now)

@@ -2,13 +2,16 @@
 // lines that CloudWatch Logs turns into metrics, so a Lambda function reports
 // metrics by writing to stdout, with no API call on the hot path.
 //
-// Every metric has the one dimension Function. Dimensions multiply metrics
-// and cost, so nothing with many values (conversation, account, delivery ids)
-// is ever a dimension; rejection reasons go into the line as a property,
-// searchable in Logs Insights but not a metric of their own.
+// Every metric has the one dimension Service (the stack's alarms and
+// dashboard read exactly that); the function name is a property. Dimensions
+// multiply metrics and cost, so nothing with many values (conversation,
+// account, delivery ids) is ever a dimension; rejection reasons go into the
+// line as a property, searchable in Logs Insights but not a metric of their own.
 package metrics
 
 import (
+	"supportpipe/internal/stats"
+
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,16 +25,20 @@ import (
 // Namespace is the CloudWatch namespace of all metrics.
 const Namespace = "SupportPipeline"
 
-// Metric names.
+// Service is the value of the Service dimension.
+const Service = "supportpipe"
+
+// Metric names: the daily counter names of package stats, so the alarms,
+// the dashboard and the daily report speak of the same things.
 const (
-	ProcessingTime = "ProcessingTime" // per message, milliseconds
-	Processed      = "Processed"
-	Duplicates     = "Duplicates"
-	Redelivered    = "Redelivered"
-	Retries        = "Retries"
-	Failures       = "Failures" // failed attempts: retries plus the last one
-	DeadLettered   = "DeadLettered"
-	Rejected       = "Rejected"
+	ProcessingTime = "processing_ms" // per message
+	Processed      = stats.Processed
+	Duplicates     = stats.Duplicates
+	Redelivered    = "redelivered"
+	Retries        = stats.Retried
+	Failures       = stats.Failed // failed attempts: retries plus the last one
+	DeadLettered   = stats.DeadLettered
+	Rejected       = stats.Rejected
 )
 
 // ReasonsProperty is the property holding rejections per reason.
@@ -88,6 +95,13 @@ func (r *Recorder) Reject(reason string) {
 	r.reasons[reason]++
 }
 
+// Count adds n to a counter metric (stats.Received, stats.Accepted, …).
+func (r *Recorder) Count(name string, n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counts[name] += n
+}
+
 type metric struct {
 	Name string
 	Unit string
@@ -120,7 +134,7 @@ func (r *Recorder) Flush() error {
 
 	ts := r.now().UnixMilli()
 	for first := true; first || len(times) > 0; first = false {
-		line := map[string]any{"Function": r.function}
+		line := map[string]any{"Service": Service, "Function": r.function}
 		var ms []metric
 		if n := min(len(times), maxValues); n > 0 {
 			line[ProcessingTime] = times[:n]
@@ -137,7 +151,7 @@ func (r *Recorder) Flush() error {
 			}
 		}
 		line["_aws"] = meta{Timestamp: ts, CloudWatchMetrics: []directive{{
-			Namespace: Namespace, Dimensions: [][]string{{"Function"}}, Metrics: ms,
+			Namespace: Namespace, Dimensions: [][]string{{"Service"}}, Metrics: ms,
 		}}}
 		b, err := json.Marshal(line)
 		if err != nil {

@@ -45,7 +45,7 @@ func parse(t *testing.T, out []byte) []map[string]any {
 		require.Len(t, aws.CloudWatchMetrics, 1)
 		d := aws.CloudWatchMetrics[0]
 		assert.Equal(t, Namespace, d.Namespace)
-		assert.Equal(t, [][]string{{"Function"}}, d.Dimensions, "one low-cardinality dimension set")
+		assert.Equal(t, [][]string{{"Service"}}, d.Dimensions, "one low-cardinality dimension set")
 		for _, set := range d.Dimensions {
 			for _, dim := range set {
 				assert.IsType(t, "", line[dim], "dimension %s is a top-level string", dim)
@@ -96,6 +96,7 @@ func TestFlush(t *testing.T) {
 	require.Len(t, lines, 1, "one line per flush")
 	l := lines[0]
 	assert.Equal(t, "supportpipe-processor", l["Function"])
+	assert.Equal(t, Service, l["Service"], "the dimension the stack alarms on")
 	assert.Equal(t, []any{12.5, 3.0, 1.0, 0.0, 40.0, 41.0, 2000.0, 1.0}, l[ProcessingTime])
 	for name, want := range map[string]float64{
 		Processed: 2, Duplicates: 1, Redelivered: 1, Retries: 2, Failures: 3, DeadLettered: 1, Rejected: 3,
