@@ -29,8 +29,8 @@ func main() {
 	out := flag.String("out", "internal/anger/model.json", "where to write the model")
 	folds := flag.Int("folds", 5, "cross-validation folds for the threshold")
 	cfg := anger.TrainConfig{}
-	flag.IntVar(&cfg.Epochs, "epochs", 8, "passes over the data")
-	flag.Float64Var(&cfg.Rate, "rate", 0.1, "AdaGrad learning rate")
+	flag.IntVar(&cfg.Epochs, "epochs", 12, "passes over the data")
+	flag.Float64Var(&cfg.Rate, "rate", 0.02, "AdaGrad learning rate")
 	flag.Float64Var(&cfg.L2, "l2", 1e-3, "L2 regularisation of term weights")
 	flag.IntVar(&cfg.MinCount, "mincount", 3, "minimum number of examples a term must occur in")
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "shuffle seed")

@@ -13,10 +13,12 @@ const (
 	fCompound
 	fProfanity
 	fComplaint
-	fCaps
+	fShouting
 	fExclaim
 	fExclaimRun
 	fQuestion
+	fShoutNeg
+	fExclaimNeg
 	fLeaving
 	fChargeback
 	fLegal
@@ -27,7 +29,8 @@ const (
 // signalNames name the message-level features in model.json.
 var signalNames = [numSignals]string{
 	"vader_neg", "vader_pos", "vader_compound", "profanity", "complaint",
-	"caps_ratio", "exclaim", "exclaim_run", "question", "threat_leave",
+	"shouting", "exclaim", "exclaim_run", "question", "shouting_negative",
+	"exclaiming_negative", "threat_leave",
 	"threat_chargeback", "threat_legal", "threat_public",
 }
 
@@ -36,7 +39,12 @@ var signalNames = [numSignals]string{
 // cannot set these weights; training starts them here and holds them close.
 // Each is strong enough to lift an otherwise neutral message over the
 // threshold on its own.
-var priors = map[int]float64{fLeaving: 2, fChargeback: 2.5, fLegal: 2.5, fPublic: 2}
+var priors = map[int]float64{fLeaving: 2.5, fChargeback: 3, fLegal: 3, fPublic: 2.5}
+
+// angrier lists the signals that can only make a message angrier; training
+// keeps their weights at zero or above, so that the quirks of the training
+// comments cannot turn, say, profanity into a sign of calm.
+var angrier = []int{fNeg, fProfanity, fComplaint, fShouting, fShoutNeg, fExclaimNeg, fLeaving, fChargeback, fLegal, fPublic}
 
 var matchers = [numSignals]matcher{
 	fProfanity:  {phrases: profanity, prefix: true},
@@ -87,13 +95,22 @@ func signals(lex *lexicon, words []word) [numSignals]float64 {
 			f[i] = math.Log1p(float64(n))
 		}
 	}
-	if letters > 0 {
-		f[fCaps] = float64(caps) / float64(letters)
+	// A capitalised word or two is an acronym or emphasis; a message mostly
+	// in capitals is shouting.
+	if caps >= 3 && 2*caps >= letters {
+		f[fShouting] = 1
 	}
 	f[fExclaim] = math.Log1p(float64(exclaim))
 	f[fQuestion] = math.Log1p(float64(question))
+	// Capitals and "!!" are excitement as often as anger; with negative
+	// sentiment they are not.
+	negative := max(0, -v.compound)
+	f[fShoutNeg] = f[fShouting] * negative
+	f[fExclaimNeg] = f[fExclaimRun] * negative
 	return f
 }
+
+const prefixLen = 4
 
 // terms calls fn with every unigram and bigram of words. The slice passed to
 // fn is reused, so that scoring allocates no strings for lookups.
@@ -102,6 +119,10 @@ func terms(words []word, fn func(term []byte)) {
 	for i, w := range words {
 		buf = append(buf[:0], w.text...)
 		fn(buf)
+		if len(w.text) > prefixLen && isWord(w.text) {
+			buf = append(append(buf[:0], '~'), w.text[:prefixLen]...)
+			fn(buf)
+		}
 		if i > 0 {
 			buf = append(append(append(buf[:0], words[i-1].text...), ' '), w.text...)
 			fn(buf)

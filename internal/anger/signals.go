@@ -29,17 +29,19 @@ var complaints = []string{
 	"what the hell", "are you kidding", "unbelievable",
 }
 
-// Escalations: a customer who threatens to leave, to reverse the payment,
+// Escalations: a customer who threatens to leave (not one who merely asks
+// to close an account), to reverse the payment,
 // to go to court or to go public is angry whatever words they choose. These
 // hardly occur in the training comments, so their weights are set (see
 // priors) rather than learned.
 var (
 	leaving = []string{
-		"cancel my account", "close my account", "delete my account",
-		"cancel my subscription", "cancel my membership", "cancel everything",
-		"never order", "never buy", "never shop", "never use", "last time i",
-		"taking my business", "take my business", "lost a customer",
-		"lost a loyal customer", "going to a competitor", "switching to",
+		"i'll cancel", "i will cancel", "i'm cancelling", "i'm canceling",
+		"going to cancel", "i'll close my account", "i will close my account",
+		"i'm closing my account", "cancel everything", "never order", "never buy",
+		"never shop", "last time i order", "taking my business",
+		"take my business", "lost a customer", "lost a loyal customer",
+		"going to a competitor", "switching to a competitor",
 	}
 	chargeback = []string{
 		"chargeback", "charge back", "dispute the charge", "dispute with my bank",

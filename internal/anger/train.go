@@ -115,6 +115,9 @@ func Train(examples []Example, cfg TrainConfig) *Model {
 				if gi != 0 {
 					sw[i] -= step(gi, &sw2[i])
 				}
+				if slices.Contains(angrier, i) {
+					sw[i] = max(sw[i], 0)
+				}
 			}
 			for _, j := range r.terms {
 				tw[j] -= step(g+cfg.L2*tw[j], &tw2[j])
