@@ -2,7 +2,7 @@ package anger
 
 import (
 	"math"
-	"strings"
+	"sync"
 )
 
 // The message-level features, in the order of a feature vector. The
@@ -46,14 +46,16 @@ var priors = map[int]float64{fLeaving: 2.5, fChargeback: 3, fLegal: 3, fPublic: 
 // comments cannot turn, say, profanity into a sign of calm.
 var angrier = []int{fNeg, fProfanity, fComplaint, fShouting, fShoutNeg, fExclaimNeg, fLeaving, fChargeback, fLegal, fPublic}
 
-var matchers = [numSignals]matcher{
-	fProfanity:  {phrases: profanity, prefix: true},
-	fComplaint:  {phrases: complaints},
-	fLeaving:    {phrases: leaving},
-	fChargeback: {phrases: chargeback},
-	fLegal:      {phrases: legal},
-	fPublic:     {phrases: public},
-}
+var phrases = sync.OnceValue(func() *phraseIndex {
+	return newPhraseIndex(map[int][]string{
+		fProfanity:  profanity,
+		fComplaint:  complaints,
+		fLeaving:    leaving,
+		fChargeback: chargeback,
+		fLegal:      legal,
+		fPublic:     public,
+	}, map[int]bool{fProfanity: true})
+})
 
 // signals computes the message-level features of words.
 func signals(lex *lexicon, words []word) [numSignals]float64 {
@@ -61,13 +63,8 @@ func signals(lex *lexicon, words []word) [numSignals]float64 {
 	v := lex.score(words)
 	f[fNeg], f[fPos], f[fCompound] = v.neg, v.pos, v.compound
 
-	var b strings.Builder
 	var letters, caps, exclaim, question int
 	for i, w := range words {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(w.text)
 		switch {
 		case w.text == "!":
 			exclaim++
@@ -83,17 +80,12 @@ func signals(lex *lexicon, words []word) [numSignals]float64 {
 			}
 		}
 	}
-	text := b.String()
-	for i, m := range matchers {
-		if m.phrases == nil {
-			continue
-		}
-		n := m.count(text)
-		if i >= fLeaving {
-			f[i] = float64(min(n, 1))
-		} else {
-			f[i] = math.Log1p(float64(n))
-		}
+	var n [numSignals]int
+	phrases().count(words, &n)
+	f[fProfanity] = math.Log1p(float64(n[fProfanity]))
+	f[fComplaint] = math.Log1p(float64(n[fComplaint]))
+	for _, i := range []int{fLeaving, fChargeback, fLegal, fPublic} {
+		f[i] = float64(min(n[i], 1))
 	}
 	// A capitalised word or two is an acronym or emphasis; a message mostly
 	// in capitals is shouting.

@@ -60,34 +60,65 @@ var (
 	}
 )
 
-// matcher finds the phrases of one signal group in a lower-cased message.
-type matcher struct {
-	phrases []string
-	prefix  bool // also match a phrase as the start of a longer word
+// A phrase is one phrase of a signal group, split into words as messages
+// are.
+type phrase struct {
+	group  int
+	words  []string
+	prefix bool // the last word may be the start of a longer one ("fuck" in "fucking")
 }
 
-// count returns how many times phrases occur as whole words (or word
-// prefixes, for a prefix matcher) in text, which must be lower-cased and
-// have single spaces between words.
-func (m matcher) count(text string) int {
-	n := 0
-	for _, p := range m.phrases {
-		for i := 0; ; {
-			j := strings.Index(text[i:], p)
-			if j < 0 {
-				break
+// phraseIndex finds the phrases of all signal groups in one pass over the
+// words of a message.
+type phraseIndex struct {
+	byFirst  map[string][]phrase // phrases whose first word must match whole
+	prefixes []phrase            // one-word prefix phrases, tried on every word
+}
+
+func newPhraseIndex(groups map[int][]string, prefix map[int]bool) *phraseIndex {
+	x := &phraseIndex{byFirst: make(map[string][]phrase)}
+	for g, list := range groups {
+		for _, p := range list {
+			ph := phrase{group: g, prefix: prefix[g]}
+			for _, w := range split(p) {
+				ph.words = append(ph.words, w.text)
 			}
-			at := i + j
-			end := at + len(p)
-			i = end
-			if at > 0 && text[at-1] != ' ' {
-				continue
+			if ph.prefix && len(ph.words) == 1 {
+				x.prefixes = append(x.prefixes, ph)
+			} else {
+				x.byFirst[ph.words[0]] = append(x.byFirst[ph.words[0]], ph)
 			}
-			if !m.prefix && end < len(text) && text[end] != ' ' {
-				continue
-			}
-			n++
 		}
 	}
-	return n
+	return x
+}
+
+// count adds to counts[g] the number of matches of group g's phrases.
+func (x *phraseIndex) count(words []word, counts *[numSignals]int) {
+	for i, w := range words {
+		for _, p := range x.prefixes {
+			if strings.HasPrefix(w.text, p.words[0]) {
+				counts[p.group]++
+			}
+		}
+		for _, p := range x.byFirst[w.text] {
+			if p.matchAt(words, i) {
+				counts[p.group]++
+			}
+		}
+	}
+}
+
+func (p phrase) matchAt(words []word, i int) bool {
+	if i+len(p.words) > len(words) {
+		return false
+	}
+	last := len(p.words) - 1
+	for k, pw := range p.words {
+		w := words[i+k].text
+		if w != pw && !(p.prefix && k == last && strings.HasPrefix(w, pw)) {
+			return false
+		}
+	}
+	return true
 }

@@ -143,14 +143,7 @@ func notBase(w string) string {
 // fold decomposes text and drops combining marks so "café" matches "cafe",
 // and maps typographic apostrophes to the ASCII one.
 func fold(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
+	if isASCII(s) {
 		return s
 	}
 	var b strings.Builder

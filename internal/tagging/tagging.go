@@ -3,7 +3,7 @@
 // read and edit, rather than a trained model they could not correct.
 //
 // Rules and messages go through the same normalisation (Unicode folding,
-// case, punctuation, stopwords, Snowball stemming), so a rule written as
+// case, punctuation, stopwords, light stemming), so a rule written as
 // "refund" also matches "Refunds", "refunded" and "REFUNDING". A keyword
 // preceded by a negation within its clause ("not urgent", "don't need a
 // refund") does not count.
@@ -167,8 +167,8 @@ var modals = map[string]bool{"can": true, "could": true}
 var negationFillers = stems(
 	"need", "needed", "want", "ask", "asking", "request", "requesting",
 	"require", "looking", "really", "particularly", "too", "very", "super",
-	"that", "seem", "think", "have", "longer", "an", "actually", "terribly",
-	"necessarily", "exactly", "anything",
+	"seem", "think", "have", "longer", "actually", "terribly", "necessarily",
+	"exactly", "anything",
 )
 
 func stems(words ...string) map[string]bool {

@@ -43,6 +43,7 @@ func TestTags(t *testing.T) {
 		{"typo: swapped letters", "list your paymnet options", []string{"billing"}},
 		{"typo: extra letter", "I want a reimbvursement", []string{"refund"}},
 		{"substitution is not a typo", "I want to change my order", nil},
+		{"a letter more at the end is another word", "my phone charger is blocked", nil},
 		{"run-together words", "update my deliveryaddress", []string{"shipping"}},
 		{"number glued to a word", "where is purchase113542617735902?", []string{"shipping"}},
 		{"unicode folding", "Ｒｅｆｕｎｄ for my café order", []string{"refund"}},

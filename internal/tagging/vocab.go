@@ -53,8 +53,8 @@ func (v *vocabulary) add(t token) {
 	}
 }
 
-// resolve corrects tokens that match no rule word, in place where it can;
-// it returns a new slice only when it splits a run-together token.
+// resolve corrects the tokens that match no rule word and splits
+// run-together ones, and returns the updated tokens.
 func (v *vocabulary) resolve(toks []token) []token {
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
@@ -104,10 +104,13 @@ func (v *vocabulary) correct(w string) string {
 	}
 	buf := make([]byte, 0, len(w))
 	for i := range len(w) {
-		// A letter too many in w.
-		buf = append(append(buf[:0], w[:i]...), w[i+1:]...)
-		if s, ok := v.words[string(buf)]; ok && !note(s) {
-			return ""
+		// A letter too many in w; not at either end, where an extra letter
+		// usually makes another word ("charger", "blocked").
+		if i > 0 && i < len(w)-1 {
+			buf = append(append(buf[:0], w[:i]...), w[i+1:]...)
+			if s, ok := v.words[string(buf)]; ok && !note(s) {
+				return ""
+			}
 		}
 		// Two neighbours swapped.
 		if i+1 < len(w) && w[i] != w[i+1] {
@@ -122,18 +125,20 @@ func (v *vocabulary) correct(w string) string {
 }
 
 // split finds the longest rule word at the start or end of a run-together
-// token and returns the two parts; the rest must be at least two letters.
+// token and returns the two parts. The rest must look like a word of its
+// own, not an ending that makes the rule word another word ("charger",
+// "shipping"'s "ping").
 func (v *vocabulary) split(w string) (string, string, bool) {
 	if len(w) < minPart+2 || !isASCII(w) {
 		return "", "", false
 	}
 	best, longest := 0, minPart-1
-	for k := 2; k <= len(w)-2; k++ {
+	for k := 1; k < len(w); k++ {
 		a, b := w[:k], w[k:]
-		if len(b) > longest && v.isRuleWord(b) {
+		if len(b) > longest && isWordPart(a) && v.isRuleWord(b) {
 			best, longest = k, len(b)
 		}
-		if len(a) > longest && v.isRuleWord(a) {
+		if len(a) > longest && isWordPart(b) && !endings[b] && v.isRuleWord(a) {
 			best, longest = k, len(a)
 		}
 	}
@@ -141,6 +146,15 @@ func (v *vocabulary) split(w string) (string, string, bool) {
 		return "", "", false
 	}
 	return w[:best], w[best:], true
+}
+
+// endings are suffixes that turn a word into another one.
+var endings = set("ers", "ing", "able", "ment", "ation", "ful")
+
+// isWordPart reports whether the rest of a run-together token can be a word
+// of its own: a stopword, or three letters or more.
+func isWordPart(s string) bool {
+	return len(s) >= 3 || stopwords[s] || s == "is"
 }
 
 func (v *vocabulary) isRuleWord(w string) bool {
