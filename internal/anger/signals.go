@@ -7,13 +7,13 @@ import "strings"
 // model, so that a word seen rarely in training still counts with the
 // weight its group earned.
 
-// profanity is matched by prefix, so "fucking", "shitty" and "bullshit"
-// need no entries of their own beyond these stems.
+// profanity is matched by prefix, so "fucking" and "shitty" need no entries
+// of their own. Phrases of several words match whole.
 var profanity = []string{
 	"fuck", "fck", "fuk", "fucc", "shit", "bullshit", "crap", "damn", "goddamn",
 	"dammit", "bastard", "bitch", "asshole", "arsehole", "dick", "piss", "wtf",
 	"stfu", "ffs", "bollocks", "bloody", "cunt", "motherf", "jackass", "dumbass",
-	"screw you", "the hell",
+	"screw you", "the hell", "pissed off",
 }
 
 // complaints are the words of an exasperated customer.
@@ -29,11 +29,10 @@ var complaints = []string{
 	"what the hell", "are you kidding", "unbelievable",
 }
 
-// Escalations: a customer who threatens to leave (not one who merely asks
-// to close an account), to reverse the payment,
-// to go to court or to go public is angry whatever words they choose. These
-// hardly occur in the training comments, so their weights are set (see
-// priors) rather than learned.
+// Escalations: a customer who threatens to leave (rather than just asking to
+// close an account), to reverse the payment, to go to court or to go public
+// is angry whatever words they choose. These hardly occur in the training
+// comments, so their weights are set (see priors) rather than learned.
 var (
 	leaving = []string{
 		"i'll cancel", "i will cancel", "i'm cancelling", "i'm canceling",
@@ -54,36 +53,35 @@ var (
 		"ombudsman", "solicitor",
 	}
 	public = []string{
-		"bad review", "negative review", "1 star", "one star", "bbb", "better business bureau", "trustpilot", "yelp",
-		"tell everyone", "social media", "report you", "reporting you",
-		"post about this",
+		"bad review", "negative review", "1 star", "one star", "bbb",
+		"better business bureau", "trustpilot", "yelp", "tell everyone",
+		"social media", "report you", "reporting you", "post about this",
 	}
 )
 
 // A phrase is one phrase of a signal group, split into words as messages
 // are.
 type phrase struct {
-	group  int
-	words  []string
-	prefix bool // the last word may be the start of a longer one ("fuck" in "fucking")
+	group int
+	words []string
 }
 
 // phraseIndex finds the phrases of all signal groups in one pass over the
 // words of a message.
 type phraseIndex struct {
 	byFirst  map[string][]phrase // phrases whose first word must match whole
-	prefixes []phrase            // one-word prefix phrases, tried on every word
+	prefixes []phrase            // one-word phrases that may start a longer word ("fuck" in "fucking")
 }
 
 func newPhraseIndex(groups map[int][]string, prefix map[int]bool) *phraseIndex {
 	x := &phraseIndex{byFirst: make(map[string][]phrase)}
 	for g, list := range groups {
 		for _, p := range list {
-			ph := phrase{group: g, prefix: prefix[g]}
+			ph := phrase{group: g}
 			for _, w := range split(p) {
 				ph.words = append(ph.words, w.text)
 			}
-			if ph.prefix && len(ph.words) == 1 {
+			if prefix[g] && len(ph.words) == 1 {
 				x.prefixes = append(x.prefixes, ph)
 			} else {
 				x.byFirst[ph.words[0]] = append(x.byFirst[ph.words[0]], ph)
@@ -113,10 +111,8 @@ func (p phrase) matchAt(words []word, i int) bool {
 	if i+len(p.words) > len(words) {
 		return false
 	}
-	last := len(p.words) - 1
 	for k, pw := range p.words {
-		w := words[i+k].text
-		if w != pw && !(p.prefix && k == last && strings.HasPrefix(w, pw)) {
+		if words[i+k].text != pw {
 			return false
 		}
 	}

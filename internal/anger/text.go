@@ -3,6 +3,7 @@ package anger
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // A word is one token of a message: a lower-cased word, or a single "!",
@@ -41,7 +42,7 @@ func split(text string) []word {
 			} else if unicode.IsLower(r) {
 				lower++
 			}
-			b = append(b, string(unicode.ToLower(r))...)
+			b = utf8.AppendRune(b, unicode.ToLower(r))
 		case r == '!' || r == '?' || unicode.Is(unicode.So, r):
 			flush()
 			words = append(words, word{text: string(r)})

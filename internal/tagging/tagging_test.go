@@ -48,7 +48,8 @@ func TestTags(t *testing.T) {
 		{"number glued to a word", "where is purchase113542617735902?", []string{"shipping"}},
 		{"unicode folding", "Ｒｅｆｕｎｄ for my café order", []string{"refund"}},
 		{"profanity ignored", "track my damn order", []string{"shipping"}},
-		{"veto", "please update the email address on file", nil},
+		{"veto", "please update the email address on file", []string{"account"}},
+		{"veto of one tag only", "is there an address to send my feedback to? Or an email address?", []string{"account"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
