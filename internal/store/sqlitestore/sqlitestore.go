@@ -70,6 +70,14 @@ CREATE TABLE IF NOT EXISTS marks (
 );
 `
 
+// Statements run inside transactions, prepared at Open (sqlitedb.Prepare).
+const (
+	sqlInsertIdempotency = `INSERT INTO idempotency(key, expires_at) VALUES(?,?)
+			ON CONFLICT(key) DO UPDATE SET expires_at=excluded.expires_at WHERE idempotency.expires_at <= ?`
+	sqlAddCounter = `INSERT INTO counters(day, name, value) VALUES(?,?,?)
+			ON CONFLICT(day, name) DO UPDATE SET value=value+excluded.value`
+)
+
 // Store is the SQLite store. Commits go through db without waiting for an
 // fsync; Sync makes everything committed so far durable with one.
 type Store struct {
@@ -84,6 +92,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db, err := sqlitedb.Open(ctx, path, sqlitedb.Fast, schema)
 	if err != nil {
 		return nil, err
+	}
+	if err := db.Prepare(ctx, sqlInsertIdempotency, sqlAddCounter); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	syncDB, err := sqlitedb.Open(ctx, path, sqlitedb.Durable, schema)
 	if err != nil {
@@ -239,8 +251,7 @@ func (s *Store) Complete(ctx context.Context, c store.Completion) error {
 	// Keys are a set: a repeated key must not make the completion its own duplicate.
 	for _, k := range slices.Compact(slices.Sorted(slices.Values(c.Keys))) {
 		// An expired record is as good as absent, like a DynamoDB item past its TTL.
-		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency(key, expires_at) VALUES(?,?)
-			ON CONFLICT(key) DO UPDATE SET expires_at=excluded.expires_at WHERE idempotency.expires_at <= ?`,
+		res, err := tx.ExecContext(ctx, sqlInsertIdempotency,
 			k, c.ExpiresAt.UnixNano(), now)
 		if err != nil {
 			return fmt.Errorf("write idempotency: %w", err)
@@ -291,8 +302,7 @@ func addCounters(ctx context.Context, tx *sqlitedb.Tx, day string, deltas map[st
 		if d == 0 {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO counters(day, name, value) VALUES(?,?,?)
-			ON CONFLICT(day, name) DO UPDATE SET value=value+excluded.value`, day, name, d); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlAddCounter, day, name, d); err != nil {
 			return fmt.Errorf("add counter: %w", err)
 		}
 	}
