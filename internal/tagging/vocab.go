@@ -61,11 +61,11 @@ func (v *vocabulary) resolve(toks []token) []token {
 		if v.stems[t.stem] {
 			continue
 		}
-		if s := v.correct(t.word); s != "" {
-			toks[i].stem = s
-			continue
+		s := v.correct(t.word)
+		if s == "" && t.stem != t.word {
+			s = v.correct(t.stem)
 		}
-		if s := v.correct(t.stem); s != "" {
+		if s != "" {
 			toks[i].stem = s
 			continue
 		}
