@@ -22,7 +22,7 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cls, err := classifiers(cfg)
+	cls, err := local.NewClassifiers(cfg)
 	if err != nil {
 		return err
 	}
