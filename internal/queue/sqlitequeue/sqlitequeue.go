@@ -270,6 +270,20 @@ func (q *Queue) Delete(ctx context.Context, receipt string) error {
 	return nil
 }
 
+// ReleaseInFlight makes every received, undeleted message visible again. The
+// local server calls it at start: it is the queue's only consumer, so a
+// message in flight then belongs to a process that died, and waiting out its
+// visibility timeout would only delay it.
+func (q *Queue) ReleaseInFlight(ctx context.Context) (int64, error) {
+	now := q.now().UnixNano()
+	res, err := q.db.ExecContext(ctx, `UPDATE messages SET visible_at=?, receipt=NULL
+		WHERE queue=? AND visible_at>? AND receive_count>0`, now, q.name, now)
+	if err != nil {
+		return 0, fmt.Errorf("release in-flight: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // DeleteBatch deletes received messages in one transaction, as the Lambda
 // event source mapping deletes a batch's successes together.
 func (q *Queue) DeleteBatch(ctx context.Context, receipts []string) error {

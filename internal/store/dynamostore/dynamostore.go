@@ -7,7 +7,7 @@
 //	pk                  sk             attributes
 //	CONV#<acct>#<id>    STATE          version, state (JSON); gsi1pk, gsi1sk while a customer waits
 //	CONV#<acct>#<id>    ACTIONS        seq: the conversation's claim counter
-//	CONV#<acct>#<id>    ACTION#<id>    seq, kind, status, detail, result, at, updated
+//	CONV#<acct>#<id>    ACTION#<id>    seq, kind, status, owner, detail, result, at, updated
 //	IDEM#<key>          IDEM           exp, ttl
 //	ATTEMPT#<msg id>    ATTEMPT        attempts, reason, exp, ttl
 //	COUNTERS#<day>      COUNTERS       c.<name> per counter
@@ -472,6 +472,9 @@ func (s *Store) ClaimAction(ctx context.Context, a store.Action) (bool, store.Ac
 	if a.Detail != "" {
 		item["detail"] = str(a.Detail)
 	}
+	if a.Owner != "" {
+		item["owner"] = str(a.Owner)
+	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                &s.table,
 		Item:                     item,
@@ -579,6 +582,7 @@ func decodeAction(k conversation.Key, item map[string]types.AttributeValue) (sto
 		ID:      strings.TrimPrefix(getStr(item, attrSK), actionPrefix),
 		Kind:    getStr(item, "kind"),
 		Status:  getStr(item, "status"),
+		Owner:   getStr(item, "owner"),
 		Detail:  getStr(item, "detail"),
 		Result:  getStr(item, "result"),
 		At:      time.Unix(0, at).UTC(),

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS actions (
 	id TEXT NOT NULL,
 	kind TEXT NOT NULL,
 	status TEXT NOT NULL,
+	owner TEXT NOT NULL DEFAULT '',
 	detail TEXT NOT NULL,
 	result TEXT NOT NULL,
 	at INTEGER NOT NULL,
@@ -338,9 +339,9 @@ func (s *Store) ClaimAction(ctx context.Context, a store.Action) (bool, store.Ac
 	if a.At.IsZero() {
 		a.At = now
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO actions(account_id, conversation_id, id, kind, status, detail, result, at, updated_at)
-		VALUES(?,?,?,?,?,?,'',?,?) ON CONFLICT DO NOTHING`,
-		a.Key.AccountID, a.Key.ConversationID, a.ID, a.Kind, store.ActionPending, a.Detail, a.At.UnixNano(), now.UnixNano())
+	res, err := s.db.ExecContext(ctx, `INSERT INTO actions(account_id, conversation_id, id, kind, status, owner, detail, result, at, updated_at)
+		VALUES(?,?,?,?,?,?,?,'',?,?) ON CONFLICT DO NOTHING`,
+		a.Key.AccountID, a.Key.ConversationID, a.ID, a.Kind, store.ActionPending, a.Owner, a.Detail, a.At.UnixNano(), now.UnixNano())
 	if err != nil {
 		return false, store.Action{}, fmt.Errorf("claim action: %w", err)
 	}
@@ -377,7 +378,7 @@ func (s *Store) FinishAction(ctx context.Context, k conversation.Key, id, status
 	return nil
 }
 
-const actionQuery = `SELECT id, kind, status, detail, result, at, updated_at FROM actions
+const actionQuery = `SELECT id, kind, status, owner, detail, result, at, updated_at FROM actions
 	WHERE account_id=? AND conversation_id=?`
 
 // Actions implements store.Store.
@@ -395,7 +396,7 @@ func scanActions(k conversation.Key, rows *sql.Rows) ([]store.Action, error) {
 	for rows.Next() {
 		a := store.Action{Key: k}
 		var at, updated int64
-		if err := rows.Scan(&a.ID, &a.Kind, &a.Status, &a.Detail, &a.Result, &at, &updated); err != nil {
+		if err := rows.Scan(&a.ID, &a.Kind, &a.Status, &a.Owner, &a.Detail, &a.Result, &at, &updated); err != nil {
 			return nil, fmt.Errorf("scan action: %w", err)
 		}
 		a.At, a.Updated = time.Unix(0, at).UTC(), time.Unix(0, updated).UTC()

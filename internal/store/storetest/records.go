@@ -22,7 +22,7 @@ func (s suite) testActions(t *testing.T) {
 
 	// Claim order (note, label, draft) differs from both id order and At
 	// order, so a driver sorting by either fails.
-	note := store.Action{Key: k, ID: "note:escalation", Kind: "note", Status: store.ActionPending,
+	note := store.Action{Key: k, ID: "note:escalation", Kind: "note", Status: store.ActionPending, Owner: "msg-1",
 		Detail: `{"template":"escalation"}`, At: base.Add(time.Minute)}
 	label := store.Action{Key: k, ID: "label:escalated", Kind: "label", Status: store.ActionPending,
 		Detail: `{"label":"escalated"}`, At: base}
