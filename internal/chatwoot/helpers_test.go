@@ -1,6 +1,7 @@
 package chatwoot
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,3 +13,5 @@ func signRaw(secret, body []byte) string {
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

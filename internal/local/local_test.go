@@ -48,7 +48,7 @@ type server struct {
 	s          *local.Server
 }
 
-func start(t *testing.T) *server {
+func start(t *testing.T, opts ...func(*local.Server)) *server {
 	t.Helper()
 	dir := t.TempDir()
 	t.Setenv("SUPPORT_DATA_DIR", dir)
@@ -70,6 +70,9 @@ func start(t *testing.T) *server {
 	s, err := local.Open(ctx, cfg, conf, cls, slog.New(slog.NewJSONHandler(&logs, nil)))
 	require.NoError(t, err)
 	s.JobEvery = time.Hour // tests run the jobs themselves
+	for _, o := range opts {
+		o(s)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan error, 1)

@@ -1,0 +1,198 @@
+package local_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/conversation"
+	"supportpipe/internal/ingest"
+	"supportpipe/internal/local"
+	"supportpipe/internal/stats"
+)
+
+// payloadMarker is in every hostile body: it must never reach the logs.
+const payloadMarker = "HOSTILE-PAYLOAD-7f3a"
+
+type hostile struct {
+	name   string
+	method string
+	body   []byte
+	// headers set after signing; a "" value deletes the header.
+	headers map[string]string
+	// sign with this timestamp offset (default 0) and secret (default ours).
+	skew       time.Duration
+	secret     string
+	signBody   []byte // sign this instead of body
+	want       int
+	reason     string
+	rawRequest func(t *testing.T, addr string) int // for what net/http cannot send
+}
+
+func validMessage(extra string) []byte {
+	return []byte(`{"event":"message_created","id":71,"content":"` + payloadMarker + `","message_type":"incoming",` +
+		`"created_at":"2026-05-12T09:14:27.512Z","account":{"id":7},"conversation":{"id":9001,"labels":[],"updated_at":1778577267.6}` + extra + `}`)
+}
+
+func wrongType(field, value string) []byte {
+	b := strings.Replace(string(validMessage("")), `"`+field+`":`, `"ignored_`+field+`":`, 1)
+	return []byte(strings.TrimSuffix(b, "}") + `,"` + field + `":` + value + `}`)
+}
+
+func TestHostileRequests(t *testing.T) {
+	nested := []byte(`{"event":"message_created","x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `,"marker":"` + payloadMarker + `"}`)
+	cases := []hostile{
+		{name: "empty body", body: []byte{}, want: 400, reason: "empty"},
+		{name: "1 MiB + 1", body: append(validMessage(""), bytes.Repeat([]byte(" "), ingest.MaxBody)...), want: 413, reason: "too_large"},
+		{name: "deeply nested", body: nested, want: 400, reason: "too_deep"},
+		{name: "invalid UTF-8", body: []byte("{\"event\":\"message_created\",\"content\":\"" + payloadMarker + "\xff\xfe\"}"), want: 400, reason: "not_json"},
+		{name: "duplicate keys", body: validMessage(`,"event":"contact_created"`), want: 400, reason: "duplicate_key"},
+		{name: "huge number", body: wrongType("id", "1e400"), want: 400, reason: "schema"},
+		{name: "id as string", body: wrongType("id", `"71"`), want: 400, reason: "schema"},
+		{name: "content as object", body: wrongType("content", `{"x":1}`), want: 400, reason: "schema"},
+		{name: "message_type unknown", body: wrongType("message_type", `"sideways"`), want: 400, reason: "schema"},
+		{name: "message_type as bool", body: wrongType("message_type", `true`), want: 400, reason: "schema"},
+		{name: "private as string", body: wrongType("private", `"yes"`), want: 400, reason: "schema"},
+		{name: "created_at as object", body: wrongType("created_at", `{"t":1}`), want: 400, reason: "schema"},
+		{name: "conversation as string", body: wrongType("conversation", `"9001"`), want: 400, reason: "schema"},
+		{name: "account as list", body: wrongType("account", `[7]`), want: 400, reason: "schema"},
+		{name: "sender as number", body: wrongType("sender", `5`), want: 400, reason: "schema"},
+		{name: "conversation labels as string", body: []byte(`{"event":"conversation_updated","id":5,"labels":"` + payloadMarker + `"}`), want: 400, reason: "schema"},
+		{name: "conversation updated_at as bool", body: []byte(`{"event":"conversation_updated","id":5,"updated_at":true,"x":"` + payloadMarker + `"}`), want: 400, reason: "schema"},
+		{name: "event as number", body: []byte(`{"event":5,"x":"` + payloadMarker + `"}`), want: 400, reason: "no_event"},
+		{name: "no event", body: []byte(`{"id":1,"x":"` + payloadMarker + `"}`), want: 400, reason: "no_event"},
+		{name: "JSON array", body: []byte(`["` + payloadMarker + `"]`), want: 400, reason: "not_json"},
+		{name: "missing signature", body: validMessage(""), headers: map[string]string{"X-Chatwoot-Signature": ""}, want: 401, reason: "missing_signature"},
+		{name: "missing timestamp", body: validMessage(""), headers: map[string]string{"X-Chatwoot-Timestamp": ""}, want: 401, reason: "missing_signature"},
+		{name: "two signature headers", body: validMessage(""), rawRequest: twoSignatures, want: 401, reason: "malformed_signature"},
+		{name: "signature of another body", body: validMessage(""), signBody: validMessage(`,"x":1`), want: 401, reason: "bad_signature"},
+		{name: "body-only signature (chatwoot#13809)", body: validMessage(""), headers: map[string]string{"X-Chatwoot-Signature": bodyOnly(validMessage(""))}, want: 401, reason: "bad_signature"},
+		{name: "wrong secret", body: validMessage(""), secret: "guessed", want: 401, reason: "bad_signature"},
+		{name: "timestamp 301 s in the future", body: validMessage(""), skew: 301 * time.Second, want: 401, reason: "stale_timestamp"},
+		{name: "replay of a captured request after 301 s", body: validMessage(""), skew: -301 * time.Second, want: 401, reason: "stale_timestamp"},
+		{name: "timestamp not a number", body: validMessage(""), headers: map[string]string{"X-Chatwoot-Timestamp": "yesterday"}, want: 401, reason: "malformed_signature"},
+		{name: "non-JSON content type", body: validMessage(""), headers: map[string]string{"Content-Type": "text/plain"}, want: 415, reason: "content_type"},
+		{name: "form content type", body: validMessage(""), headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, want: 415, reason: "content_type"},
+		{name: "GET", method: http.MethodGet, want: 405, reason: "method"},
+		{name: "PUT", method: http.MethodPut, body: validMessage(""), want: 405, reason: "method"},
+		{name: "slow-loris body", body: validMessage(""), rawRequest: slowLoris, want: 408, reason: "timeout"},
+	}
+	require.GreaterOrEqual(t, len(cases), 25)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := start(t, func(s *local.Server) { s.ReadTimeout = time.Second })
+			code := s.send(t, tc)
+			assert.Equal(t, tc.want, code)
+			require.Eventually(t, func() bool {
+				c, err := s.s.Store.Counters(context.Background(), stats.Day(time.Now()))
+				return err == nil && c[stats.RejectedPrefix+tc.reason] == 1 && c[stats.Rejected] == 1
+			}, 3*time.Second, 20*time.Millisecond, "counted as rejected.%s", tc.reason)
+			d, err := s.s.Queue.Depth(context.Background())
+			require.NoError(t, err)
+			assert.Zero(t, d.Visible+d.InFlight+d.Delayed, "nothing queued")
+			_, found, err := s.s.Store.Conversation(context.Background(), conversation.Key{AccountID: 7, ConversationID: 9001})
+			require.NoError(t, err)
+			assert.False(t, found, "nothing stored")
+			assert.NotContains(t, logs.String(), payloadMarker, "no payload in the logs")
+		})
+	}
+}
+
+func (s *server) send(t *testing.T, tc hostile) int {
+	t.Helper()
+	if tc.rawRequest != nil {
+		return tc.rawRequest(t, strings.TrimPrefix(s.url, "http://"))
+	}
+	method := tc.method
+	if method == "" {
+		method = http.MethodPost
+	}
+	secretKey := tc.secret
+	if secretKey == "" {
+		secretKey = secret
+	}
+	signed := tc.body
+	if tc.signBody != nil {
+		signed = tc.signBody
+	}
+	ts := strconv.FormatInt(time.Now().Add(tc.skew).Unix(), 10)
+	req, _ := http.NewRequest(method, s.url+"/webhooks/chatwoot", bytes.NewReader(tc.body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Chatwoot-Delivery", "hostile-"+tc.name)
+	req.Header.Set("X-Chatwoot-Timestamp", ts)
+	req.Header.Set("X-Chatwoot-Signature", chatwoot.Sign([]byte(secretKey), ts, signed))
+	for k, v := range tc.headers {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// bodyOnly is the mistaken scheme of chatwoot#13809: HMAC over the body only.
+func bodyOnly(body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func twoSignatures(t *testing.T, addr string) int {
+	body := validMessage("")
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	sig := chatwoot.Sign([]byte(secret), ts, body)
+	raw := fmt.Sprintf("POST /webhooks/chatwoot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Chatwoot-Timestamp: %s\r\n"+
+		"X-Chatwoot-Signature: %s\r\nX-Chatwoot-Signature: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		ts, sig, sig, len(body), body)
+	return rawStatus(t, addr, []byte(raw), 0)
+}
+
+// slowLoris announces a body and sends it a byte at a time, slower than the
+// server's read timeout allows.
+func slowLoris(t *testing.T, addr string) int {
+	body := validMessage("")
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	head := fmt.Sprintf("POST /webhooks/chatwoot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Chatwoot-Timestamp: %s\r\n"+
+		"X-Chatwoot-Signature: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", ts, chatwoot.Sign([]byte(secret), ts, body), len(body))
+	return rawStatus(t, addr, []byte(head), 300*time.Millisecond, body[:5]...)
+}
+
+func rawStatus(t *testing.T, addr string, head []byte, drip time.Duration, dripBytes ...byte) int {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Write(head)
+	require.NoError(t, err)
+	for _, b := range dripBytes {
+		time.Sleep(drip)
+		if _, err := c.Write([]byte{b}); err != nil {
+			break
+		}
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
