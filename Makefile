@@ -12,7 +12,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 CDK := _tools/node_modules/.bin/cdk
 
-.PHONY: run test test-short vet bench build build-local tools clean synth diff deploy
+.PHONY: run test test-short vet bench eval train build build-local tools clean synth diff deploy
 
 ## run: the whole pipeline locally (embedded SQLite store and queue, mock Chatwoot)
 run:
@@ -32,6 +32,14 @@ vet:
 ## bench: the benchmark figures of docs/benchmarks.md, ratios measured in one run
 bench:
 	$(GO) run ./cmd/bench
+
+## eval: tagging and anger figures on ../shared/data (exits non-zero if a target is missed)
+eval:
+	$(GO) run ./cmd/evaluate
+
+## train: retrain the anger model (deterministic) into internal/anger/model.json
+train:
+	$(GO) run ./cmd/train
 
 ## build: arm64 Lambda bootstraps under dist/<function>/bootstrap
 build:

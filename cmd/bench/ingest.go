@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/config"
 	"supportpipe/internal/local"
 )
 
@@ -29,14 +30,22 @@ func startLocal(ctx context.Context, log *slog.Logger) (url string, srv *local.S
 	if err != nil {
 		return "", nil, nil, err
 	}
-	cfg := local.Config{Addr: "127.0.0.1:0", DataDir: dir, WebhookSecrets: []string{benchSecret}, APIToken: "t", DefaultAccount: 1}
+	env := local.Config{Addr: "127.0.0.1:0", DataDir: dir, ReportsRoot: dir, WebhookSecrets: []string{benchSecret}, APIToken: "t", DefaultAccount: 1}
+	cfg, err := config.Parse(nil)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cls, err := local.NewClassifiers(cfg)
+	if err != nil {
+		return "", nil, nil, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	s, err := local.Open(ctx, cfg, log)
+	s, err := local.Open(ctx, env, cfg, cls, log)
 	if err != nil {
 		cancel()
 		return "", nil, nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := net.Listen("tcp", env.Addr)
 	if err != nil {
 		cancel()
 		return "", nil, nil, err

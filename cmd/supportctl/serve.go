@@ -22,7 +22,7 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cls, err := classifiers(cfg)
+	cls, err := local.NewClassifiers(cfg)
 	if err != nil {
 		return err
 	}
@@ -38,6 +38,9 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
+	if err := s.Recover(ctx); err != nil {
+		return err
+	}
 	fmt.Fprintf(os.Stderr, "webhook:  POST http://%[1]s/webhooks/chatwoot\nhealth:   GET  http://%[1]s/support/health\n"+
 		"tile:     http://%[1]s/support/tile#token=<SUPPORT_API_TOKEN>\n", env.Addr)
 	return s.Run(ctx)

@@ -18,6 +18,7 @@ import (
 
 	"supportpipe/internal/escalation"
 	"supportpipe/internal/sla"
+	"supportpipe/internal/tagging"
 )
 
 // Config is the whole file, as returned by Parse, Load and FromEnv. Each
@@ -30,6 +31,51 @@ type Config struct {
 	Queue         Queue         `yaml:"queue"`
 	Health        Health        `yaml:"health"`
 	Escalation    Escalation    `yaml:"escalation"`
+	Tags          Tags          `yaml:"tags"`
+}
+
+// Tags are tag rules added to the built-in ones (urgent, billing, shipping,
+// refund, account); a rule with a built-in name replaces it.
+type Tags struct {
+	// Rules is the merged set the tagger uses.
+	Rules []tagging.Rule
+}
+
+// UnmarshalYAML reads the list of rules under `tags`, strictly.
+func (t *Tags) UnmarshalYAML(n *yaml.Node) error {
+	var extra []tagging.Rule
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&extra); err != nil {
+		return err
+	}
+	t.Rules = append(t.Rules, extra...)
+	return nil
+}
+
+func (t *Tags) setDefaults() { t.Rules = tagging.DefaultRules() }
+
+func (t *Tags) check(key string) error {
+	// Later rules win by name, so a file can replace a built-in rule.
+	var merged []tagging.Rule
+	index := map[string]int{}
+	for _, r := range t.Rules {
+		if i, ok := index[r.Name]; ok {
+			merged[i] = r
+			continue
+		}
+		index[r.Name] = len(merged)
+		merged = append(merged, r)
+	}
+	if _, err := tagging.New(merged); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	t.Rules = merged
+	return nil
 }
 
 // Escalation holds the VIP rules, the anger threshold and the optional team.

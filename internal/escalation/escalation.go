@@ -117,7 +117,8 @@ type Escalator struct {
 // call for: the `escalated` label (merged), priority urgent and the team if
 // configured — once per conversation — and one private note listing the new
 // reasons. detail maps a reason to a short explanation (no PII).
-func (e *Escalator) Escalate(ctx context.Context, k conversation.Key, reasons []string, detail map[string]string) error {
+// owner names the caller for the effect claims (store.Action.Owner).
+func (e *Escalator) Escalate(ctx context.Context, k conversation.Key, owner string, reasons []string, detail map[string]string) error {
 	done, err := e.applied(ctx, k)
 	if err != nil {
 		return err
@@ -162,7 +163,7 @@ func (e *Escalator) Escalate(ctx context.Context, k conversation.Key, reasons []
 		}})
 	}
 	for _, s := range steps {
-		a := store.Action{Key: k, ID: s.id, Kind: s.kind, Detail: jsonString(s.detail), At: now}
+		a := store.Action{Key: k, ID: s.id, Kind: s.kind, Owner: owner, Detail: jsonString(s.detail), At: now}
 		if _, err := store.Once(ctx, e.Store, a, s.fn); err != nil {
 			return err
 		}

@@ -162,6 +162,16 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// Recover makes the messages a killed predecessor held visible at once. Call
+// it only from the process that will consume the queue.
+func (s *Server) Recover(ctx context.Context) error {
+	n, err := s.Queue.ReleaseInFlight(ctx)
+	if n > 0 {
+		s.Log.Info("recovered in-flight messages", "count", n)
+	}
+	return err
+}
+
 // Run serves on the configured address until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.Env.Addr)

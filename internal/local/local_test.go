@@ -18,10 +18,30 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/config"
 	"supportpipe/internal/local"
 )
 
 const secret = "local-test-secret"
+
+// logs collects every server log line; tests check no payload leaks into it.
+var logs syncBuffer
+
+// configYAML is business hours Mon–Fri 09:00–17:00 New York, a 15 min first
+// response, and VIPs marked by a contact attribute or an email domain.
+var configYAML = []byte(`
+business_hours:
+  default:
+    timezone: America/New_York
+    weekly: {mon: ["09:00-17:00"], tue: ["09:00-17:00"], wed: ["09:00-17:00"], thu: ["09:00-17:00"], fri: ["09:00-17:00"], sat: [], sun: []}
+    holidays: ["2026-12-25"]
+sla:
+  first_response: 15m
+escalation:
+  vip:
+    custom_attribute: vip
+    domains: ["vip-corp.example"]
+`)
 
 type server struct {
 	url, token string
@@ -41,9 +61,15 @@ func start(t *testing.T) *server {
 	require.NoError(t, err)
 	assert.Equal(t, cfg.APIToken+"\n", string(persisted))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := local.Open(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	cfg.ReportsRoot = t.TempDir()
+	conf, err := config.Parse(configYAML)
 	require.NoError(t, err)
+	cls, err := local.NewClassifiers(conf)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := local.Open(ctx, cfg, conf, cls, slog.New(slog.NewJSONHandler(&logs, nil)))
+	require.NoError(t, err)
+	s.JobEvery = time.Hour // tests run the jobs themselves
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan error, 1)
@@ -63,7 +89,7 @@ func (s *server) post(t *testing.T, body []byte, delivery string) int {
 
 func (s *server) postSigned(t *testing.T, body []byte, delivery, secret string) int {
 	t.Helper()
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	ts := strconv.FormatInt(s.s.Now().Unix(), 10) // the server's clock, which tests may move
 	req, _ := http.NewRequest(http.MethodPost, s.url+"/webhooks/chatwoot", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Chatwoot-Delivery", delivery)
@@ -101,7 +127,9 @@ func TestEndToEnd(t *testing.T) {
 		require.Equal(t, 202, s.post(t, b, "delivery-"+strconv.Itoa(i)), f)
 	}
 	b, _ := os.ReadFile(files[1])
-	require.Equal(t, 202, s.post(t, b, "delivery-1"), "a duplicate is acknowledged")
+	require.Equal(t, 409, s.post(t, b, "delivery-1"), "the same request again is a replay")
+	s.s.Now = func() time.Time { return time.Now().Add(2 * time.Second) }
+	require.Equal(t, 202, s.post(t, b, "delivery-1"), "re-signed later with the same delivery id: a duplicate, acknowledged")
 	require.Equal(t, 401, s.postSigned(t, b, "x", "not-our-secret"), "a forged one is not")
 
 	var st struct {
@@ -110,12 +138,12 @@ func TestEndToEnd(t *testing.T) {
 	}
 	require.Eventually(t, func() bool {
 		s.get(t, "/support/stats", s.token, &st)
-		return st.Processed+st.Duplicates == 10 && st.Received == 12 // ingest counters flush every 200 ms
+		return st.Processed+st.Duplicates == 10 && st.Received == 13 // ingest counters flush every 200 ms
 	}, 10*time.Second, 50*time.Millisecond, "stats: %+v", st)
-	assert.Equal(t, int64(12), st.Received)
+	assert.Equal(t, int64(13), st.Received)
 	assert.Equal(t, int64(10), st.Accepted)
 	assert.Equal(t, int64(1), st.Ignored, "typing event")
-	assert.Equal(t, int64(1), st.Rejected)
+	assert.Equal(t, int64(2), st.Rejected, "the replay and the forgery")
 	assert.Equal(t, int64(1), st.Duplicates)
 	assert.Equal(t, int64(9), st.Processed)
 	assert.Greater(t, st.ProcessingMS.P99, 0.0)

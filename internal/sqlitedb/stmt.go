@@ -21,6 +21,35 @@ func (d *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := d.stmts[query]; ok {
 		return s, nil
 	}
+	return d.prepareLocked(ctx, query)
+}
+
+// cached returns the statement if it is prepared already.
+func (d *DB) cached(query string) *sql.Stmt {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stmts[query]
+}
+
+// Prepare fills the cache with the statements that run inside transactions.
+// Call it at open: a transaction holds the write lock, so preparing through
+// the pool from inside one could wait for a connection that is itself
+// waiting for that lock.
+func (d *DB) Prepare(ctx context.Context, queries ...string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, q := range queries {
+		if _, ok := d.stmts[q]; ok {
+			continue
+		}
+		if _, err := d.prepareLocked(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *DB) prepareLocked(ctx context.Context, query string) (*sql.Stmt, error) {
 	s, err := d.DB.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
@@ -75,29 +104,28 @@ type Tx struct {
 	db *DB
 }
 
-// ExecContext runs a cached prepared statement in the transaction.
+// ExecContext runs the statement in the transaction, from the cache when
+// DB.Prepare put it there; otherwise it is parsed on the transaction's own
+// connection (never through the pool: see Prepare).
 func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	s, err := t.db.stmt(ctx, query)
-	if err != nil {
-		return nil, err
+	if s := t.db.cached(query); s != nil {
+		return t.Tx.StmtContext(ctx, s).ExecContext(ctx, args...)
 	}
-	return t.Tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+	return t.Tx.ExecContext(ctx, query, args...)
 }
 
-// QueryContext runs a cached prepared statement in the transaction.
+// QueryContext is ExecContext for queries.
 func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	s, err := t.db.stmt(ctx, query)
-	if err != nil {
-		return nil, err
+	if s := t.db.cached(query); s != nil {
+		return t.Tx.StmtContext(ctx, s).QueryContext(ctx, args...)
 	}
-	return t.Tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+	return t.Tx.QueryContext(ctx, query, args...)
 }
 
-// QueryRowContext runs a cached prepared statement in the transaction.
+// QueryRowContext is ExecContext for single-row queries.
 func (t *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	s, err := t.db.stmt(ctx, query)
-	if err != nil {
-		return t.Tx.QueryRowContext(ctx, query, args...)
+	if s := t.db.cached(query); s != nil {
+		return t.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
-	return t.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+	return t.Tx.QueryRowContext(ctx, query, args...)
 }

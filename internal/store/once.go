@@ -16,8 +16,10 @@ const Lease = 60 * time.Second
 // the action (a.At is the claim time), runs fn and records the outcome:
 //   - done: later calls skip it;
 //   - failed: the next call runs fn again (the message is being retried);
-//   - pending, younger than Lease: another worker is on it, skip;
-//   - pending, older than Lease: its worker died, run fn again.
+//   - pending, claimed by a.Owner: this owner's earlier attempt crashed
+//     (a redelivered message), run fn again;
+//   - pending, another owner, younger than Lease: that worker is on it, skip;
+//   - pending, another owner, older than Lease: its worker died, run fn again.
 //
 // fn must tolerate a second run after a crash between the call and the
 // record (label merges and priority do; a note is the residual risk).
@@ -30,7 +32,7 @@ func Once(ctx context.Context, s Store, a Action, fn func(ctx context.Context) (
 		switch {
 		case existing.Status == ActionDone:
 			return false, nil
-		case existing.Status == ActionPending && a.At.Sub(existing.At) < Lease:
+		case existing.Status == ActionPending && existing.Owner != a.Owner && a.At.Sub(existing.At) < Lease:
 			return false, nil
 		}
 	}

@@ -93,14 +93,17 @@ const (
 // and deterministic (e.g. "label:escalated", "note:escalation",
 // "draft:<message id>"), which is what makes effects happen once.
 type Action struct {
-	Key     conversation.Key `json:"-"`
-	ID      string           `json:"id"`
-	Kind    string           `json:"kind"`
-	Status  string           `json:"status"`
-	Detail  string           `json:"detail,omitempty"` // JSON, no PII
-	Result  string           `json:"result,omitempty"`
-	At      time.Time        `json:"at"`
-	Updated time.Time        `json:"updated_at"`
+	Key    conversation.Key `json:"-"`
+	ID     string           `json:"id"`
+	Kind   string           `json:"kind"`
+	Status string           `json:"status"`
+	// Owner is who claimed it (the queue message being processed, or
+	// "sweeper"): its own retry may resume a pending claim at once.
+	Owner   string    `json:"owner,omitempty"`
+	Detail  string    `json:"detail,omitempty"` // JSON, no PII
+	Result  string    `json:"result,omitempty"`
+	At      time.Time `json:"at"`
+	Updated time.Time `json:"updated_at"`
 }
 
 // DayRecord is a per-day fact the daily report lists (an SLA breach, an

@@ -111,7 +111,7 @@ func (t *Triage) label(ctx context.Context, ev *processor.Event) error {
 		return nil
 	}
 	k := ev.Conversation.Key
-	a := store.Action{Key: k, ID: fmt.Sprintf("labels:%d", ev.Payload.Message.ID), Kind: "label",
+	a := store.Action{Key: k, ID: fmt.Sprintf("labels:%d", ev.Payload.Message.ID), Kind: "label", Owner: ev.MessageID,
 		Detail: jsonString(map[string]any{"add": ev.Tags}), At: t.Now()}
 	_, err := store.Once(ctx, t.Store, a, func(ctx context.Context) (string, error) {
 		set, err := t.Chatwoot.AddLabels(ctx, k.AccountID, k.ConversationID, ev.Tags)
@@ -171,7 +171,7 @@ func (t *Triage) escalate(ctx context.Context, ev *processor.Event) error {
 	if len(reasons) == 0 {
 		return nil
 	}
-	return t.Escalator.Escalate(ctx, ev.Conversation.Key, reasons, detail)
+	return t.Escalator.Escalate(ctx, ev.Conversation.Key, ev.MessageID, reasons, detail)
 }
 
 // draft asks for a reply when the customer wrote and nobody has answered
@@ -197,13 +197,17 @@ func (t *Triage) draft(ctx context.Context, ev *processor.Event) error {
 	if r, ok := t.SLA.Current(st, t.Now()); ok {
 		req.SLA = drafts.SLA{State: string(r.State), DueAt: r.Due}
 	}
-	a := store.Action{Key: k, ID: fmt.Sprintf("draft:%d", m.ID), Kind: "draft",
+	a := store.Action{Key: k, ID: fmt.Sprintf("draft:%d", m.ID), Kind: "draft", Owner: ev.MessageID,
 		Detail: jsonString(map[string]any{"request_id": req.ID, "message_id": m.ID}), At: t.Now()}
 	_, err := store.Once(ctx, t.Store, a, func(ctx context.Context) (string, error) {
 		return drafts.Enqueue(ctx, t.Drafts, req)
 	})
 	return err
 }
+
+// sweeperOwner owns the sweeper's effect claims: a sweep that crashed is
+// resumed by the next one.
+const sweeperOwner = "sweeper"
 
 // Sweep marks breaches of waiting conversations whose due time passed, and
 // escalates them, even when no event arrives. It returns how many breaches
@@ -221,13 +225,13 @@ func (t *Triage) Sweep(ctx context.Context, limit int) (int, error) {
 		if !ok || r.State != sla.Breached {
 			continue
 		}
-		a := store.Action{Key: st.Key, ID: fmt.Sprintf("sla-breach:%d", r.Start.Unix()), Kind: "sla_breach",
+		a := store.Action{Key: st.Key, ID: fmt.Sprintf("sla-breach:%d", r.Start.Unix()), Kind: "sla_breach", Owner: sweeperOwner,
 			Detail: jsonString(map[string]any{"due": r.Due}), At: now}
 		ran, err := store.Once(ctx, t.Store, a, func(ctx context.Context) (string, error) {
 			if err := t.fileSLA(ctx, r, now); err != nil {
 				return "", err
 			}
-			return "", t.Escalator.Escalate(ctx, st.Key, []string{escalation.ReasonSLABreach},
+			return "", t.Escalator.Escalate(ctx, st.Key, sweeperOwner, []string{escalation.ReasonSLABreach},
 				map[string]string{escalation.ReasonSLABreach: "due " + r.Due.UTC().Format(time.RFC3339)})
 		})
 		if err != nil {

@@ -36,6 +36,18 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, visible_at, sent_at);
 `
 
+// Statements run inside transactions, prepared at Open (sqlitedb.Prepare).
+const (
+	sqlInsert   = `INSERT INTO messages(id, queue, body, attrs, sent_at, visible_at) VALUES(?,?,?,?,?,?)`
+	sqlBackstop = `UPDATE messages SET queue=?, reason='max receives exceeded', attempts=receive_count, dead_at=?, visible_at=?, receipt=NULL
+		WHERE id IN (SELECT id FROM messages WHERE queue=? AND visible_at<=? ORDER BY visible_at, sent_at LIMIT ?) AND receive_count>=?`
+	sqlReceive = `UPDATE messages SET visible_at=?, receive_count=receive_count+1,
+			receipt=id || '.' || lower(hex(randomblob(8)))
+		WHERE id IN (SELECT id FROM messages WHERE queue=? AND visible_at<=? ORDER BY visible_at, sent_at LIMIT ?)
+		RETURNING id, body, attrs, receive_count, sent_at, receipt`
+	sqlDeleteReceipt = `DELETE FROM messages WHERE receipt=? AND queue=?`
+)
+
 // DefaultMaxReceives is the crash backstop: a message received this many times
 // without being deleted or dead-lettered by the processor goes to the DLQ,
 // like an SQS redrive policy's maxReceiveCount.
@@ -82,6 +94,11 @@ func Open(ctx context.Context, path, name string, o Options) (*Queue, error) {
 	if err != nil {
 		db.Close()
 		return nil, err
+	}
+	if err := errors.Join(db.Prepare(ctx, sqlBackstop, sqlReceive, sqlDeleteReceipt), sendDB.Prepare(ctx, sqlInsert)); err != nil {
+		db.Close()
+		sendDB.Close()
+		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	if o.MaxReceives <= 0 {
 		o.MaxReceives = DefaultMaxReceives
@@ -183,7 +200,7 @@ func (q *Queue) insert(batch []sendReq) error {
 	defer tx.Rollback()
 	now := q.now().UnixNano()
 	for _, r := range batch {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages(id, queue, body, attrs, sent_at, visible_at) VALUES(?,?,?,?,?,?)`,
+		if _, err := tx.ExecContext(ctx, sqlInsert,
 			r.id, q.name, r.body, r.attrs, now, now); err != nil {
 			return fmt.Errorf("send: %w", err)
 		}
@@ -207,15 +224,11 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 	defer tx.Rollback()
 	// Backstop for messages whose consumer died every time it held them;
 	// only the candidates of this receive are checked, so it never scans.
-	if _, err := tx.ExecContext(ctx, `UPDATE messages SET queue=?, reason='max receives exceeded', attempts=receive_count, dead_at=?, visible_at=?, receipt=NULL
-		WHERE id IN (SELECT id FROM messages WHERE queue=? AND visible_at<=? ORDER BY visible_at, sent_at LIMIT ?) AND receive_count>=?`,
+	if _, err := tx.ExecContext(ctx, sqlBackstop,
 		q.dlq, now.UnixNano(), now.UnixNano(), q.name, now.UnixNano(), max, q.maxReceives); err != nil {
 		return nil, fmt.Errorf("redrive backstop: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `UPDATE messages SET visible_at=?, receive_count=receive_count+1,
-			receipt=id || '.' || lower(hex(randomblob(8)))
-		WHERE id IN (SELECT id FROM messages WHERE queue=? AND visible_at<=? ORDER BY visible_at, sent_at LIMIT ?)
-		RETURNING id, body, attrs, receive_count, sent_at, receipt`,
+	rows, err := tx.QueryContext(ctx, sqlReceive,
 		now.Add(visibility).UnixNano(), q.name, now.UnixNano(), max)
 	if err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
@@ -250,11 +263,25 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 // again since) deletes nothing, so a slow consumer cannot delete a message
 // another consumer is working on.
 func (q *Queue) Delete(ctx context.Context, receipt string) error {
-	_, err := q.db.ExecContext(ctx, `DELETE FROM messages WHERE receipt=? AND queue=?`, receipt, q.name)
+	_, err := q.db.ExecContext(ctx, sqlDeleteReceipt, receipt, q.name)
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
 	return nil
+}
+
+// ReleaseInFlight makes every received, undeleted message visible again. The
+// local server calls it at start: it is the queue's only consumer, so a
+// message in flight then belongs to a process that died, and waiting out its
+// visibility timeout would only delay it.
+func (q *Queue) ReleaseInFlight(ctx context.Context) (int64, error) {
+	now := q.now().UnixNano()
+	res, err := q.db.ExecContext(ctx, `UPDATE messages SET visible_at=?, receipt=NULL
+		WHERE queue=? AND visible_at>? AND receive_count>0`, now, q.name, now)
+	if err != nil {
+		return 0, fmt.Errorf("release in-flight: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // DeleteBatch deletes received messages in one transaction, as the Lambda

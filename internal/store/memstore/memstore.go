@@ -153,7 +153,9 @@ func (s *Store) add(day string, d map[string]int64) {
 		s.counters[day] = m
 	}
 	for k, v := range d {
-		m[k] += v
+		if v != 0 { // like the drivers: a zero delta creates no counter
+			m[k] += v
+		}
 	}
 }
 
@@ -177,13 +179,11 @@ func (s *Store) ClaimAction(_ context.Context, a store.Action) (bool, store.Acti
 			return false, x, nil
 		}
 	}
-	if a.Status == "" {
-		a.Status = store.ActionPending
-	}
+	now := s.now()
+	a.Status, a.Result, a.Updated = store.ActionPending, "", now
 	if a.At.IsZero() {
-		a.At = s.now()
+		a.At = now
 	}
-	a.Updated = a.At
 	s.actions[a.Key] = append(s.actions[a.Key], a)
 	return true, a, nil
 }

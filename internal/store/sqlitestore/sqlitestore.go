@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,7 +43,41 @@ CREATE TABLE IF NOT EXISTS counters (
 	value INTEGER NOT NULL,
 	PRIMARY KEY (day, name)
 );
+CREATE TABLE IF NOT EXISTS actions (
+	seq INTEGER PRIMARY KEY, -- claim order
+	account_id INTEGER NOT NULL,
+	conversation_id INTEGER NOT NULL,
+	id TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	status TEXT NOT NULL,
+	owner TEXT NOT NULL DEFAULT '',
+	detail TEXT NOT NULL,
+	result TEXT NOT NULL,
+	at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	UNIQUE (account_id, conversation_id, id)
+);
+CREATE TABLE IF NOT EXISTS day_records (
+	day TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	id TEXT NOT NULL,
+	data TEXT NOT NULL,
+	at INTEGER, -- unix ns; NULL for a zero time
+	PRIMARY KEY (day, kind, id)
+);
+CREATE TABLE IF NOT EXISTS marks (
+	name TEXT PRIMARY KEY,
+	at INTEGER NOT NULL
+);
 `
+
+// Statements run inside transactions, prepared at Open (sqlitedb.Prepare).
+const (
+	sqlInsertIdempotency = `INSERT INTO idempotency(key, expires_at) VALUES(?,?)
+			ON CONFLICT(key) DO UPDATE SET expires_at=excluded.expires_at WHERE idempotency.expires_at <= ?`
+	sqlAddCounter = `INSERT INTO counters(day, name, value) VALUES(?,?,?)
+			ON CONFLICT(day, name) DO UPDATE SET value=value+excluded.value`
+)
 
 // Store is the SQLite store. Commits go through db without waiting for an
 // fsync; Sync makes everything committed so far durable with one.
@@ -58,6 +93,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db, err := sqlitedb.Open(ctx, path, sqlitedb.Fast, schema)
 	if err != nil {
 		return nil, err
+	}
+	if err := db.Prepare(ctx, sqlInsertIdempotency, sqlAddCounter); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	syncDB, err := sqlitedb.Open(ctx, path, sqlitedb.Durable, schema)
 	if err != nil {
@@ -210,10 +249,10 @@ func (s *Store) Complete(ctx context.Context, c store.Completion) error {
 	}
 	defer tx.Rollback()
 	now := s.now().UnixNano()
-	for _, k := range c.Keys {
+	// Keys are a set: a repeated key must not make the completion its own duplicate.
+	for _, k := range slices.Compact(slices.Sorted(slices.Values(c.Keys))) {
 		// An expired record is as good as absent, like a DynamoDB item past its TTL.
-		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency(key, expires_at) VALUES(?,?)
-			ON CONFLICT(key) DO UPDATE SET expires_at=excluded.expires_at WHERE idempotency.expires_at <= ?`,
+		res, err := tx.ExecContext(ctx, sqlInsertIdempotency,
 			k, c.ExpiresAt.UnixNano(), now)
 		if err != nil {
 			return fmt.Errorf("write idempotency: %w", err)
@@ -264,8 +303,7 @@ func addCounters(ctx context.Context, tx *sqlitedb.Tx, day string, deltas map[st
 		if d == 0 {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO counters(day, name, value) VALUES(?,?,?)
-			ON CONFLICT(day, name) DO UPDATE SET value=value+excluded.value`, day, name, d); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlAddCounter, day, name, d); err != nil {
 			return fmt.Errorf("add counter: %w", err)
 		}
 	}
@@ -294,37 +332,142 @@ func (s *Store) Counters(ctx context.Context, day string) (map[string]int64, err
 // SetClock replaces the clock used for idempotency expiry (tests).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
-// ClaimAction implements store.Store. TODO(storetest): implemented by the store work.
+// ClaimAction implements store.Store. The store sets Status to pending,
+// clears Result, and fills At with its clock when a.At is zero.
 func (s *Store) ClaimAction(ctx context.Context, a store.Action) (bool, store.Action, error) {
-	return false, store.Action{}, errors.New("not implemented")
+	now := s.now()
+	if a.At.IsZero() {
+		a.At = now
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO actions(account_id, conversation_id, id, kind, status, owner, detail, result, at, updated_at)
+		VALUES(?,?,?,?,?,?,?,'',?,?) ON CONFLICT DO NOTHING`,
+		a.Key.AccountID, a.Key.ConversationID, a.ID, a.Kind, store.ActionPending, a.Owner, a.Detail, a.At.UnixNano(), now.UnixNano())
+	if err != nil {
+		return false, store.Action{}, fmt.Errorf("claim action: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, store.Action{}, nil
+	}
+	// Actions are never deleted, so the conflicting row is still there.
+	rows, err := s.db.QueryContext(ctx, actionQuery+` AND id=?`, a.Key.AccountID, a.Key.ConversationID, a.ID)
+	if err != nil {
+		return false, store.Action{}, fmt.Errorf("read action: %w", err)
+	}
+	existing, err := scanActions(a.Key, rows)
+	if err != nil {
+		return false, store.Action{}, err
+	}
+	if len(existing) != 1 {
+		return false, store.Action{}, fmt.Errorf("read action: claimed action %q not found", a.ID)
+	}
+	return false, existing[0], nil
 }
 
-// FinishAction implements store.Store.
+// FinishAction implements store.Store. Finishing an action that was never
+// claimed is an error: it would be a side effect nobody guarded.
 func (s *Store) FinishAction(ctx context.Context, k conversation.Key, id, status, result string) error {
-	return errors.New("not implemented")
+	res, err := s.db.ExecContext(ctx, `UPDATE actions SET status=?, result=?, updated_at=?
+		WHERE account_id=? AND conversation_id=? AND id=?`,
+		status, result, s.now().UnixNano(), k.AccountID, k.ConversationID, id)
+	if err != nil {
+		return fmt.Errorf("finish action: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("finish action %q: %w", id, store.ErrNotFound)
+	}
+	return nil
 }
+
+const actionQuery = `SELECT id, kind, status, owner, detail, result, at, updated_at FROM actions
+	WHERE account_id=? AND conversation_id=?`
 
 // Actions implements store.Store.
 func (s *Store) Actions(ctx context.Context, k conversation.Key) ([]store.Action, error) {
-	return nil, errors.New("not implemented")
+	rows, err := s.db.QueryContext(ctx, actionQuery+` ORDER BY seq`, k.AccountID, k.ConversationID)
+	if err != nil {
+		return nil, fmt.Errorf("query actions: %w", err)
+	}
+	return scanActions(k, rows)
+}
+
+func scanActions(k conversation.Key, rows *sql.Rows) ([]store.Action, error) {
+	defer rows.Close()
+	var out []store.Action
+	for rows.Next() {
+		a := store.Action{Key: k}
+		var at, updated int64
+		if err := rows.Scan(&a.ID, &a.Kind, &a.Status, &a.Owner, &a.Detail, &a.Result, &at, &updated); err != nil {
+			return nil, fmt.Errorf("scan action: %w", err)
+		}
+		a.At, a.Updated = time.Unix(0, at).UTC(), time.Unix(0, updated).UTC()
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 // AddDayRecord implements store.Store.
 func (s *Store) AddDayRecord(ctx context.Context, r store.DayRecord) error {
-	return errors.New("not implemented")
+	var at any
+	if !r.At.IsZero() {
+		at = r.At.UnixNano()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO day_records(day, kind, id, data, at) VALUES(?,?,?,?,?)
+		ON CONFLICT(day, kind, id) DO UPDATE SET data=excluded.data, at=excluded.at`, r.Day, r.Kind, r.ID, r.Data, at)
+	if err != nil {
+		return fmt.Errorf("add day record: %w", err)
+	}
+	return nil
 }
 
-// DayRecords implements store.Store.
+// DayRecords implements store.Store. Ids compare as bytes, as DynamoDB sort keys do.
 func (s *Store) DayRecords(ctx context.Context, day, kind string, limit int) ([]store.DayRecord, error) {
-	return nil, errors.New("not implemented")
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, data, at FROM day_records WHERE day=? AND kind=?
+		ORDER BY id LIMIT ?`, day, kind, limit)
+	if err != nil {
+		return nil, fmt.Errorf("query day records: %w", err)
+	}
+	defer rows.Close()
+	var out []store.DayRecord
+	for rows.Next() {
+		r := store.DayRecord{Day: day, Kind: kind}
+		var at sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.Data, &at); err != nil {
+			return nil, fmt.Errorf("scan day record: %w", err)
+		}
+		if at.Valid {
+			r.At = time.Unix(0, at.Int64).UTC()
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
-// SetMark implements store.Store.
+// SetMark implements store.Store. A zero t is never later than what is
+// stored (zero when nothing is), so it writes nothing.
 func (s *Store) SetMark(ctx context.Context, name string, t time.Time) error {
-	return errors.New("not implemented")
+	if t.IsZero() {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO marks(name, at) VALUES(?,?)
+		ON CONFLICT(name) DO UPDATE SET at=excluded.at WHERE excluded.at > marks.at`, name, t.UnixNano())
+	if err != nil {
+		return fmt.Errorf("set mark: %w", err)
+	}
+	return nil
 }
 
 // Mark implements store.Store.
 func (s *Store) Mark(ctx context.Context, name string) (time.Time, error) {
-	return time.Time{}, errors.New("not implemented")
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT at FROM marks WHERE name=?`, name).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read mark: %w", err)
+	}
+	return time.Unix(0, at).UTC(), nil
 }

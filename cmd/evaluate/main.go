@@ -1,0 +1,37 @@
+// Command evaluate measures the tagger and the anger detector on the shared
+// labelled data and the hand-labelled urgency cases, prints the figures, and
+// exits with status 1 if any target is missed, so that it can gate a build.
+//
+// Run it from the repository root (make eval); the shared data is expected
+// beside the repository, in ../shared/data.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+)
+
+func main() {
+	var p paths
+	flag.StringVar(&p.bitext, "bitext", "../shared/data/bitext/dev.jsonl", "tagging data: JSON lines with text and tags")
+	flag.StringVar(&p.goemotions, "goemotions", "../shared/data/goemotions/dev.jsonl", "anger data: JSON lines with text and angry")
+	flag.StringVar(&p.urgent, "urgent", "testdata/urgent.jsonl", "urgency cases: JSON lines with text and urgent")
+	flag.Parse()
+	log.SetFlags(0)
+
+	r, err := evaluate(p)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r.print(os.Stdout, p)
+	if m := r.missed(); len(m) > 0 {
+		fmt.Println()
+		for _, s := range m {
+			fmt.Println("MISSED:", s)
+		}
+		os.Exit(1)
+	}
+	fmt.Println("\nall targets met")
+}

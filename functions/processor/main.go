@@ -1,0 +1,36 @@
+// Command processor is the SQS-triggered Lambda: partial batch failures,
+// 3 attempts with backoff, then the DLQ. The logic is in internal/processor
+// and internal/triage, assembled by internal/app.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"supportpipe/internal/lambdaenv"
+	"supportpipe/internal/metrics"
+)
+
+func main() {
+	ctx := context.Background()
+	env, err := lambdaenv.Load(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	deps, err := env.Deps(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	emf := metrics.New(os.Stdout, "processor")
+	deps.Metrics = emf
+	p := deps.Processor()
+	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		resp, err := p.Handle(ctx, ev)
+		_ = emf.Flush()
+		return resp, err
+	})
+}

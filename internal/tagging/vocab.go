@@ -1,0 +1,174 @@
+package tagging
+
+// Customers type fast: "acount", "paymnet", "deliveryaddress". A vocabulary
+// of the words that the rules use corrects such tokens before matching. It
+// only ever maps a token onto a rule word, so it cannot invent a topic from
+// an ordinary word, and it corrects only what a single slip of the finger
+// explains: one missing or extra letter, or two swapped neighbours. Letter
+// substitutions are left alone on purpose: they turn real words into other
+// real words ("change" and "charge") far more often than typos do.
+
+// minFuzzy is the shortest rule word that typo matching applies to; below it
+// too many real words are one slip apart ("ship" and "shop", "fee" and "feel").
+const minFuzzy = 6
+
+// minPart is the shortest rule word that can be split off a run-together
+// token ("premiumaccount", "withpayment").
+const minPart = 4
+
+type vocabulary struct {
+	stems    map[string]bool   // stems of all rule words
+	words    map[string]string // rule words of at least minFuzzy letters, to their stem
+	deleted  map[string]string // a rule word or stem less one letter, to the stem; "" if ambiguous
+	surfaces map[string]string // rule words of at least minPart letters, to their stem
+}
+
+func newVocabulary() *vocabulary {
+	return &vocabulary{
+		stems:    make(map[string]bool),
+		words:    make(map[string]string),
+		deleted:  make(map[string]string),
+		surfaces: make(map[string]string),
+	}
+}
+
+func (v *vocabulary) add(t token) {
+	v.stems[t.stem] = true
+	if len(t.word) >= minPart {
+		v.surfaces[t.word] = t.stem
+	}
+	for _, w := range []string{t.word, t.stem} {
+		if len(w) < minFuzzy {
+			continue
+		}
+		v.words[w] = t.stem
+		for i := range len(w) {
+			d := w[:i] + w[i+1:]
+			if s, ok := v.deleted[d]; ok && s != t.stem {
+				v.deleted[d] = ""
+			} else {
+				v.deleted[d] = t.stem
+			}
+		}
+	}
+}
+
+// resolve corrects the tokens that match no rule word and splits
+// run-together ones, and returns the updated tokens.
+func (v *vocabulary) resolve(toks []token) []token {
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if v.stems[t.stem] {
+			continue
+		}
+		s := v.correct(t.word)
+		if s == "" && t.stem != t.word {
+			s = v.correct(t.stem)
+		}
+		if s != "" {
+			toks[i].stem = s
+			continue
+		}
+		if a, b, ok := v.split(t.word); ok {
+			ta, tb := t, t
+			ta.word, ta.stem = a, stem(a)
+			tb.word, tb.stem = b, stem(b)
+			toks = append(toks[:i], append([]token{ta, tb}, toks[i+1:]...)...)
+			i++
+		}
+	}
+	return toks
+}
+
+// correct returns the stem of the rule word that w is one slip away from, or
+// "" if there is none or more than one.
+func (v *vocabulary) correct(w string) string {
+	if len(w) < minFuzzy-1 || !isASCII(w) {
+		return ""
+	}
+	// A letter missing from w.
+	if s := v.deleted[w]; s != "" {
+		return s
+	}
+	if len(w) < minFuzzy {
+		return ""
+	}
+	var found string
+	note := func(s string) bool {
+		if found != "" && found != s {
+			found = ""
+			return false
+		}
+		found = s
+		return true
+	}
+	buf := make([]byte, 0, len(w))
+	for i := range len(w) {
+		// A letter too many in w; not at either end, where an extra letter
+		// usually makes another word ("charger", "blocked").
+		if i > 0 && i < len(w)-1 {
+			buf = append(append(buf[:0], w[:i]...), w[i+1:]...)
+			if s, ok := v.words[string(buf)]; ok && !note(s) {
+				return ""
+			}
+		}
+		// Two neighbours swapped.
+		if i+1 < len(w) && w[i] != w[i+1] {
+			buf = append(buf[:0], w...)
+			buf[i], buf[i+1] = buf[i+1], buf[i]
+			if s, ok := v.words[string(buf)]; ok && !note(s) {
+				return ""
+			}
+		}
+	}
+	return found
+}
+
+// split finds the longest rule word at the start or end of a run-together
+// token and returns the two parts. The rest must look like a word of its
+// own, not an ending that makes the rule word another word ("charger",
+// "shipping"'s "ping").
+func (v *vocabulary) split(w string) (string, string, bool) {
+	if len(w) < minPart+2 || !isASCII(w) {
+		return "", "", false
+	}
+	best, longest := 0, minPart-1
+	for k := 1; k < len(w); k++ {
+		a, b := w[:k], w[k:]
+		if len(b) > longest && isWordPart(a) && v.isRuleWord(b) {
+			best, longest = k, len(b)
+		}
+		if len(a) > longest && isWordPart(b) && !endings[b] && v.isRuleWord(a) {
+			best, longest = k, len(a)
+		}
+	}
+	if best == 0 {
+		return "", "", false
+	}
+	return w[:best], w[best:], true
+}
+
+// endings are suffixes that turn a word into another one.
+var endings = set("ers", "ing", "able", "ment", "ation", "ful")
+
+// isWordPart reports whether the rest of a run-together token can be a word
+// of its own: a stopword, or three letters or more.
+func isWordPart(s string) bool {
+	return len(s) >= 3 || stopwords[s] || s == "is"
+}
+
+func (v *vocabulary) isRuleWord(w string) bool {
+	if _, ok := v.surfaces[w]; ok {
+		return true
+	}
+	return v.stems[stem(w)] && len(stem(w)) >= minPart
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
