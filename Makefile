@@ -12,15 +12,23 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 CDK := _tools/node_modules/.bin/cdk
 
-.PHONY: run test test-short vet bench eval train build build-local tools clean synth diff deploy
+.PHONY: run test test-short vet fuzz bench eval train build build-local tools clean synth diff deploy
 
 ## run: the whole pipeline locally (embedded SQLite store and queue, mock Chatwoot)
 run:
 	$(GO) run ./cmd/supportctl serve
 
-## test: vet and every test, as CI runs them
+FUZZ_TARGETS := FuzzVerify FuzzDecode FuzzValidate
+
+## test: vet, every test, and a short run of each fuzz target, as CI runs them
 test: vet tools
 	$(GO) test -count=1 -timeout 15m ./...
+	@for f in $(FUZZ_TARGETS); do $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 5s ./internal/chatwoot/ || exit 1; done
+
+## fuzz: each fuzz target for FUZZTIME (default 60 s); crashers land in internal/chatwoot/testdata/fuzz/
+FUZZTIME ?= 60s
+fuzz:
+	@for f in $(FUZZ_TARGETS); do $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/chatwoot/ || exit 1; done
 
 test-short: vet
 	$(GO) test -short ./...

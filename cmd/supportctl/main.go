@@ -9,12 +9,13 @@ import (
 )
 
 var commands = map[string]func(ctx context.Context, args []string) error{
-	"serve":    serve,
-	"send":     send,
-	"dlq":      dlq,
-	"report":   reportCmd,
-	"sla":      slaCmd,
-	"classify": classify,
+	"serve":     serve,
+	"send":      send,
+	"dlq":       dlq,
+	"report":    reportCmd,
+	"sla":       slaCmd,
+	"classify":  classify,
+	"reconcile": reconcileCmd,
 }
 
 func usage() {
@@ -30,6 +31,7 @@ commands:
   sla due --opened RFC3339 [--inbox ID]
                                 first-response due time under the business hours
   classify                      JSON lines {"id","text"} in, {"id","tags","angry","anger_score"} out
+  reconcile --since DURATION    back-fill from Chatwoot's API what never arrived by webhook
 `)
 }
 

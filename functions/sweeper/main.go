@@ -1,16 +1,19 @@
 // Command sweeper is the Lambda EventBridge runs every minute: it marks
-// first-response SLA breaches on time, escalates them, and re-enqueues
-// events the webhook had to spool.
+// first-response SLA breaches on time, escalates them, re-enqueues events the
+// webhook had to spool, and every 15 minutes back-fills from Chatwoot's API
+// what never arrived by webhook.
 package main
 
 import (
 	"context"
 	"log"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"supportpipe/internal/lambdaenv"
+	"supportpipe/internal/reconcile"
 )
 
 func main() {
@@ -24,7 +27,12 @@ func main() {
 		log.Fatal(err)
 	}
 	tr := deps.Triage()
-	lambda.Start(func(ctx context.Context, _ events.EventBridgeEvent) (map[string]int, error) {
+	var rec *reconcile.Reconciler
+	if env.Live && env.Account > 0 {
+		rec = &reconcile.Reconciler{Chatwoot: deps.Chatwoot, Store: env.Store, Queue: env.Queue,
+			Accounts: []int64{env.Account}, Now: time.Now, Log: env.Log}
+	}
+	lambda.Start(func(ctx context.Context, ev events.EventBridgeEvent) (map[string]int, error) {
 		breaches, err := tr.Sweep(ctx, 10000)
 		if err != nil {
 			return nil, err
@@ -33,6 +41,14 @@ func main() {
 		if err != nil {
 			env.Log.Error("spool drain", "error", err, "sent", spooled)
 		}
-		return map[string]int{"breaches": breaches, "respooled": spooled}, nil
+		out := map[string]int{"breaches": breaches, "respooled": spooled}
+		if rec != nil && ev.Time.UTC().Minute()%15 == 0 {
+			res, err := rec.Run(ctx, time.Hour)
+			if err != nil {
+				env.Log.Error("reconcile", "error", err)
+			}
+			out["backfilled_messages"], out["backfilled_statuses"] = res.Messages, res.Statuses
+		}
+		return out, nil
 	})
 }

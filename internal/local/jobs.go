@@ -41,7 +41,25 @@ func (s *Server) RunJobs(ctx context.Context) {
 		s.Log.Info("spool drained", "sent", n)
 	}
 	s.reportIfDue(ctx)
+	if s.Reconciler != nil && !s.Now().Before(s.nextReconcile) {
+		s.nextReconcile = s.Now().Add(ReconcileEvery)
+		res, err := s.Reconciler.Run(ctx, ReconcileWindow)
+		if err != nil {
+			s.Log.Error("reconcile", "error", err, "conversations", res.Conversations)
+		}
+		if res.Messages+res.Statuses > 0 {
+			s.Log.Info("reconciled", "conversations", res.Conversations, "messages", res.Messages, "statuses", res.Statuses)
+		}
+	}
 }
+
+// Reconciliation runs every 15 minutes over the last hour, so a webhook that
+// never arrived is back-filled within a quarter of an hour, and a missed run
+// or two still overlap.
+const (
+	ReconcileEvery  = 15 * time.Minute
+	ReconcileWindow = time.Hour
+)
 
 // checkQueues logs a structured alert once per threshold crossing and files
 // it for the daily report.

@@ -30,6 +30,7 @@ import (
 	"supportpipe/internal/monitor"
 	"supportpipe/internal/processor"
 	"supportpipe/internal/queue/sqlitequeue"
+	"supportpipe/internal/reconcile"
 	"supportpipe/internal/report"
 	"supportpipe/internal/spool"
 	"supportpipe/internal/stats"
@@ -61,6 +62,10 @@ type Server struct {
 	Health    *health.Checker
 	Triage    *triage.Triage
 	Monitor   *monitor.Monitor
+	// Reconciler back-fills from Chatwoot's API; nil in mock mode, where
+	// there is no Chatwoot to ask.
+	Reconciler    *reconcile.Reconciler
+	nextReconcile time.Time
 
 	// Workers is the number of concurrent processor loops.
 	Workers int
@@ -119,6 +124,10 @@ func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, 
 	s.Processor = s.Deps.Processor()
 	s.Health = s.Deps.Health()
 	s.API = s.Deps.API(env.APIToken, s.Health)
+	if env.Live && env.DefaultAccount > 0 {
+		s.Reconciler = &reconcile.Reconciler{Chatwoot: client, Store: s.Store, Queue: s.Queue,
+			Accounts: []int64{env.DefaultAccount}, Now: now, Log: log}
+	}
 	return s, nil
 }
 
