@@ -12,7 +12,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 CDK := _tools/node_modules/.bin/cdk
 
-.PHONY: run test test-short vet fuzz bench eval train build build-local tools clean synth diff deploy
+.PHONY: run test test-short vet fuzz chaos bench eval train build build-local tools clean synth diff deploy
 
 ## run: the whole pipeline locally (embedded SQLite store and queue, mock Chatwoot)
 run:
@@ -36,6 +36,10 @@ test-short: vet
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+
+## chaos: 10,000 webhooks with duplicates, a failing Chatwoot and 3 kill -9 (docs/reliability.md)
+chaos:
+	$(GO) run ./cmd/chaos $(CHAOS_FLAGS)
 
 ## bench: the benchmark figures of docs/benchmarks.md, ratios measured in one run
 bench:

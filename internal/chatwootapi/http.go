@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -23,8 +24,11 @@ const (
 	DefaultTimeout       = 10 * time.Second
 	DefaultMaxAttempts   = 3
 	DefaultMaxRetryAfter = 30 * time.Second
-	DefaultRatePerMinute = 60
-	DefaultBurst         = 10
+	// Chatwoot's rack-attack allows 3000 requests/min per IP by default;
+	// one client stays at 80 % of that. Several processes behind one IP
+	// (Lambda instances behind a NAT) must share it: set RatePerMinute.
+	DefaultRatePerMinute = 2400
+	DefaultBurst         = 50
 )
 
 // DefaultBackoff is the wait before the second, third and later attempts.
@@ -76,6 +80,9 @@ type HTTPClient struct {
 	hc    *http.Client
 	o     Options
 	limit *bucket // nil when rate limiting is off
+	// labelLocks serialise read-merge-write label updates of one
+	// conversation within this process (striped, so memory stays fixed).
+	labelLocks [64]sync.Mutex
 }
 
 var _ Client = (*HTTPClient)(nil)
@@ -391,6 +398,13 @@ func (c *HTTPClient) AddLabels(ctx context.Context, account, conv int64, add []s
 	if err := checkLabels(add); err != nil {
 		return nil, err
 	}
+	// Chatwoot's POST replaces the whole set, so two writers merging at once
+	// can drop each other's labels. Within the process the lock prevents it;
+	// two processes updating one conversation's labels in the same instant
+	// remain a race the API gives no way to close.
+	mu := &c.labelLocks[uint64(account*31+conv)%uint64(len(c.labelLocks))]
+	mu.Lock()
+	defer mu.Unlock()
 	cur, err := c.Labels(ctx, account, conv)
 	if err != nil {
 		return nil, err

@@ -96,7 +96,7 @@ func TestRateLimitDefaults(t *testing.T) {
 	c, err := NewHTTPClient("https://chat.example.com", testToken, Options{})
 	require.NoError(t, err)
 	require.NotNil(t, c.limit)
-	assert.Equal(t, 1.0, c.limit.rate)
+	assert.Equal(t, float64(DefaultRatePerMinute)/60, c.limit.rate, "per second")
 	assert.Equal(t, float64(DefaultBurst), c.limit.burst)
 
 	c, err = NewHTTPClient("https://chat.example.com", testToken, Options{RatePerMinute: -1})

@@ -129,7 +129,14 @@ func (e *Env) Chatwoot(ctx context.Context) (chatwootapi.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return chatwootapi.NewHTTPClient(os.Getenv("CHATWOOT_BASE_URL"), token, chatwootapi.Options{})
+	// Each concurrent instance has its own limiter; CHATWOOT_RATE_PER_MINUTE
+	// divides Chatwoot's per-IP allowance between them (default: a tenth,
+	// for the processor's maximum concurrency of 10).
+	rate := 300.0
+	if v, err := strconv.ParseFloat(os.Getenv("CHATWOOT_RATE_PER_MINUTE"), 64); err == nil && v > 0 {
+		rate = v
+	}
+	return chatwootapi.NewHTTPClient(os.Getenv("CHATWOOT_BASE_URL"), token, chatwootapi.Options{RatePerMinute: rate, Burst: 20})
 }
 
 // Deps assembles app.Deps for the processor, API, report and sweeper functions.

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// fakeChatwoot is the Chatwoot REST API as the pipeline uses it, with
+// injected faults, recording every effect so duplicates can be counted.
+type fakeChatwoot struct {
+	faultRate, hangRate float64
+	// transient: never fail a call path three times in a row, never hang.
+	transient bool
+	hang      time.Duration
+
+	mu          sync.Mutex
+	rng         *rand.Rand
+	consecutive map[string]int
+	labels      map[string][]string
+	labelPosts  map[string]int // POSTs that did not change the set
+	notes       map[string]int // conversation|content → count
+	priorities  map[string][]string
+	faults      map[string]int
+	calls       int
+}
+
+func newFake(fault, hang float64, transient bool, seed uint64) *fakeChatwoot {
+	return &fakeChatwoot{faultRate: fault, hangRate: hang, transient: transient, hang: 15 * time.Second,
+		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), consecutive: map[string]int{},
+		labels: map[string][]string{}, labelPosts: map[string]int{}, notes: map[string]int{},
+		priorities: map[string][]string{}, faults: map[string]int{}}
+}
+
+var convPath = regexp.MustCompile(`^/api/v1/accounts/(\d+)/conversations/(\d+)/(labels|toggle_priority|messages|assignments)$`)
+
+func (f *fakeChatwoot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("api_access_token") != "chaos-token" {
+		http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+		return
+	}
+	key := r.Method + " " + r.URL.Path
+	f.mu.Lock()
+	f.calls++
+	roll := f.rng.Float64()
+	fail := ""
+	switch {
+	case !f.transient && roll < f.hangRate:
+		fail = "hang"
+	case roll < f.hangRate+f.faultRate && !(f.transient && f.consecutive[key] >= 2):
+		if f.rng.IntN(2) == 0 {
+			fail = "500"
+		} else {
+			fail = "429"
+		}
+	}
+	if fail != "" {
+		f.consecutive[key]++
+		f.faults[fail]++
+	} else {
+		f.consecutive[key] = 0
+	}
+	f.mu.Unlock()
+	// Faults happen before the request is handled: like a proxy or a
+	// rate limiter in front of Chatwoot.
+	switch fail {
+	case "hang":
+		select {
+		case <-time.After(f.hang):
+		case <-r.Context().Done():
+		}
+		http.Error(w, `{"error":"gateway timeout"}`, http.StatusGatewayTimeout)
+		return
+	case "500":
+		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
+		return
+	case "429":
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "Retry later\n", http.StatusTooManyRequests)
+		return
+	}
+	switch {
+	case r.URL.Path == "/api/v1/profile":
+		writeJSON(w, map[string]any{"id": 1, "name": "chaos", "accounts": []any{map[string]any{"id": 7, "name": "N", "role": "administrator"}}})
+		return
+	case strings.HasSuffix(r.URL.Path, "/conversations") && r.Method == http.MethodGet:
+		writeJSON(w, map[string]any{"data": map[string]any{"meta": map[string]any{}, "payload": []any{}}})
+		return
+	}
+	m := convPath.FindStringSubmatch(r.URL.Path)
+	if m == nil {
+		http.NotFound(w, r)
+		return
+	}
+	conv := m[1] + "/" + m[2]
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case m[3] == "labels" && r.Method == http.MethodGet:
+		writeJSON(w, map[string]any{"payload": nonNil(f.labels[conv])})
+	case m[3] == "labels" && r.Method == http.MethodPost:
+		var b struct{ Labels []string }
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		slices.Sort(b.Labels)
+		if slices.Equal(b.Labels, f.labels[conv]) {
+			f.labelPosts[conv]++
+		}
+		f.labels[conv] = b.Labels
+		writeJSON(w, map[string]any{"payload": b.Labels})
+	case m[3] == "toggle_priority":
+		var b struct{ Priority string }
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		f.priorities[conv] = append(f.priorities[conv], b.Priority)
+		w.WriteHeader(http.StatusOK)
+	case m[3] == "messages" && r.Method == http.MethodPost:
+		var b struct{ Content string }
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		f.notes[conv+"|"+b.Content]++
+		writeJSON(w, map[string]any{"id": f.calls, "content": b.Content, "private": true, "message_type": 1})
+	case m[3] == "assignments":
+		writeJSON(w, map[string]any{"id": 3})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// duplicates counts effects applied more than once.
+func (f *fakeChatwoot) duplicates() (labels, notes, priorities int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range f.labelPosts {
+		labels += n
+	}
+	for _, n := range f.notes {
+		if n > 1 {
+			notes += n - 1
+		}
+	}
+	for _, ps := range f.priorities {
+		for i := 1; i < len(ps); i++ {
+			if ps[i] == ps[i-1] {
+				priorities++
+			}
+		}
+	}
+	return
+}
+
+func (f *fakeChatwoot) summary() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.notes {
+		n += c
+	}
+	return fmt.Sprintf("%d calls, faults %v, %d notes, %d conversations labelled", f.calls, f.faults, n, len(f.labels))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
