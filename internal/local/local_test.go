@@ -165,6 +165,10 @@ func TestEndToEnd(t *testing.T) {
 	assert.Equal(t, 401, s.get(t, "/support/stats", "", nil))
 	assert.Equal(t, 401, s.get(t, "/support/stats", "wrong", nil))
 	assert.Equal(t, 400, s.get(t, "/support/stats?date=yesterday", s.token, nil))
+	out := logs.String()
+	for _, leak := range []string{secret, s.token, "priya.raman@example.net", "pubsub_token", "Rk2vW9pQ4sT7yU1xZ3aB6cD8", "charged twice"} {
+		assert.NotContains(t, out, leak, "logs must carry ids, never secrets, tokens, emails or content")
+	}
 }
 
 func TestOversizeIsRejectedWithoutReadingEverything(t *testing.T) {
