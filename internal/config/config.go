@@ -83,8 +83,10 @@ type Escalation struct {
 	escalation.Config `yaml:",inline"`
 }
 
-// DefaultAngerThreshold is used until a file sets escalation.anger_threshold.
-var DefaultAngerThreshold = 0.5
+// DefaultAngerThreshold is used until a file sets escalation.anger_threshold:
+// the threshold the anger model was tuned for (anger.DefaultThreshold; a
+// test in internal/local keeps the two equal).
+var DefaultAngerThreshold = 0.23
 
 func (e *Escalation) setDefaults() { e.AngerThreshold = DefaultAngerThreshold }
 
