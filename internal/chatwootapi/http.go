@@ -82,7 +82,7 @@ type HTTPClient struct {
 	limit *bucket // nil when rate limiting is off
 	// labelLocks serialise read-merge-write label updates of one
 	// conversation within this process (striped, so memory stays fixed).
-	labelLocks [64]sync.Mutex
+	labelLocks [1024]sync.Mutex
 }
 
 var _ Client = (*HTTPClient)(nil)
