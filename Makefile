@@ -66,8 +66,13 @@ build-local:
 	  GOOS=linux GOARCH=amd64 $(GO) build $(LAMBDA_FLAGS) -o dist-amd64/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 
-## tools: the pinned Node tools (CDK CLI, dynalite) under _tools/, when node is present
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+
+## tools: the pinned Node tools (CDK CLI, dynalite) under _tools/ when node is present,
+## and the Lambda Runtime Interface Emulator the bootstrap tests run under
 tools:
+	@command -v aws-lambda-rie >/dev/null 2>&1 || [ -x "$$($(GO) env GOPATH)/bin/aws-lambda-rie" ] || \
+	  CGO_ENABLED=0 $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 	@if command -v npm >/dev/null 2>&1 && [ -f _tools/package.json ]; then \
 	  if [ ! -d _tools/node_modules ] || [ _tools/package-lock.json -nt _tools/node_modules ]; then \
 	    (cd _tools && npm ci --no-audit --no-fund --loglevel=error) && touch _tools/node_modules; \

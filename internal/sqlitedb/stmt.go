@@ -11,17 +11,33 @@ import (
 // pipeline runs the same dozen statements for every message.
 type DB struct {
 	*sql.DB
+	path  string
+	refs  int // guarded by registry.mu
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
 }
 
 func (d *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if s, ok := d.stmts[query]; ok {
+	if s := d.cached(query); s != nil {
 		return s, nil
 	}
-	return d.prepareLocked(ctx, query)
+	// Prepare without holding mu: preparing waits for the connection, and
+	// the transaction holding it may need mu (cached) to finish.
+	s, err := d.DB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if prev, ok := d.stmts[query]; ok {
+		s.Close()
+		return prev, nil
+	}
+	if d.stmts == nil {
+		d.stmts = map[string]*sql.Stmt{}
+	}
+	d.stmts[query] = s
+	return s, nil
 }
 
 // cached returns the statement if it is prepared already.
@@ -32,33 +48,15 @@ func (d *DB) cached(query string) *sql.Stmt {
 }
 
 // Prepare fills the cache with the statements that run inside transactions.
-// Call it at open: a transaction holds the write lock, so preparing through
-// the pool from inside one could wait for a connection that is itself
-// waiting for that lock.
+// Call it at open: a transaction holds the only connection, so preparing
+// through the pool from inside one would wait for itself.
 func (d *DB) Prepare(ctx context.Context, queries ...string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	for _, q := range queries {
-		if _, ok := d.stmts[q]; ok {
-			continue
-		}
-		if _, err := d.prepareLocked(ctx, q); err != nil {
+		if _, err := d.stmt(ctx, q); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func (d *DB) prepareLocked(ctx context.Context, query string) (*sql.Stmt, error) {
-	s, err := d.DB.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if d.stmts == nil {
-		d.stmts = map[string]*sql.Stmt{}
-	}
-	d.stmts[query] = s
-	return s, nil
 }
 
 // ExecContext runs a cached prepared statement.

@@ -55,10 +55,9 @@ const DefaultMaxReceives = 10
 
 // Queue is one named queue and its DLQ ("<name>-dlq") in a SQLite file.
 type Queue struct {
-	// db serves receives, deletes and moves without an fsync per commit;
-	// sendDB is Durable, and its fsync of the shared WAL also makes every
-	// earlier commit of db durable.
-	db, sendDB  *sqlitedb.DB
+	// db is shared by the queues of one file. Sends commit with an fsync
+	// (sqlitedb.Durable); receives, deletes and moves do not.
+	db          *sqlitedb.DB
 	name, dlq   string
 	maxReceives int
 	now         func() time.Time
@@ -86,18 +85,12 @@ type Options struct {
 
 // Open opens the queue name in the SQLite file at path.
 func Open(ctx context.Context, path, name string, o Options) (*Queue, error) {
-	db, err := sqlitedb.Open(ctx, path, sqlitedb.Fast, schema)
+	db, err := sqlitedb.Open(ctx, path, schema)
 	if err != nil {
 		return nil, err
 	}
-	sendDB, err := sqlitedb.Open(ctx, path, sqlitedb.Durable, schema)
-	if err != nil {
+	if err := db.Prepare(ctx, sqlBackstop, sqlReceive, sqlDeleteReceipt, sqlInsert); err != nil {
 		db.Close()
-		return nil, err
-	}
-	if err := errors.Join(db.Prepare(ctx, sqlBackstop, sqlReceive, sqlDeleteReceipt), sendDB.Prepare(ctx, sqlInsert)); err != nil {
-		db.Close()
-		sendDB.Close()
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	if o.MaxReceives <= 0 {
@@ -106,7 +99,7 @@ func Open(ctx context.Context, path, name string, o Options) (*Queue, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	q := &Queue{db: db, sendDB: sendDB, name: name, dlq: name + "-dlq", maxReceives: o.MaxReceives, now: o.Now,
+	q := &Queue{db: db, name: name, dlq: name + "-dlq", maxReceives: o.MaxReceives, now: o.Now,
 		sends: make(chan sendReq, 1024), stop: make(chan struct{})}
 	q.wg.Add(1)
 	go q.writer()
@@ -117,7 +110,7 @@ func Open(ctx context.Context, path, name string, o Options) (*Queue, error) {
 func (q *Queue) Close() error {
 	q.closeOne.Do(func() { close(q.stop) })
 	q.wg.Wait()
-	return errors.Join(q.sendDB.Close(), q.db.Close())
+	return q.db.Close()
 }
 
 func newID() string {
@@ -193,20 +186,17 @@ func (q *Queue) writer() {
 func (q *Queue) insert(batch []sendReq) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tx, err := q.sendDB.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin send: %w", err)
-	}
-	defer tx.Rollback()
 	now := q.now().UnixNano()
-	for _, r := range batch {
-		if _, err := tx.ExecContext(ctx, sqlInsert,
-			r.id, q.name, r.body, r.attrs, now, now); err != nil {
-			return fmt.Errorf("send: %w", err)
+	err := q.db.Durable(ctx, func(tx *sqlitedb.Tx) error {
+		for _, r := range batch {
+			if _, err := tx.ExecContext(ctx, sqlInsert, r.id, q.name, r.body, r.attrs, now, now); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit send: %w", err)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
 	}
 	return nil
 }

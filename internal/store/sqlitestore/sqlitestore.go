@@ -82,15 +82,15 @@ const (
 // Store is the SQLite store. Commits go through db without waiting for an
 // fsync; Sync makes everything committed so far durable with one.
 type Store struct {
-	db, syncDB *sqlitedb.DB
-	now        func() time.Time
+	db  *sqlitedb.DB
+	now func() time.Time
 }
 
 var _ store.Store = (*Store)(nil)
 
 // Open opens the store at path.
 func Open(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlitedb.Open(ctx, path, sqlitedb.Fast, schema)
+	db, err := sqlitedb.Open(ctx, path, schema)
 	if err != nil {
 		return nil, err
 	}
@@ -98,23 +98,22 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
-	syncDB, err := sqlitedb.Open(ctx, path, sqlitedb.Durable, schema)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &Store{db: db, syncDB: syncDB, now: time.Now}, nil
+	return &Store{db: db, now: time.Now}, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return errors.Join(s.syncDB.Close(), s.db.Close()) }
+func (s *Store) Close() error { return s.db.Close() }
 
 // Sync makes every commit so far durable: a Durable commit fsyncs the WAL,
 // which holds all earlier frames. The local processor loop calls it once per
 // batch before deleting the batch from the queue, so processing results are
 // on disk before the messages that produced them are gone.
 func (s *Store) Sync(ctx context.Context) error {
-	if _, err := s.syncDB.ExecContext(ctx, `INSERT INTO sync_barrier(id, n) VALUES(1, 1) ON CONFLICT(id) DO UPDATE SET n=n+1`); err != nil {
+	err := s.db.Durable(ctx, func(tx *sqlitedb.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sync_barrier(id, n) VALUES(1, 1) ON CONFLICT(id) DO UPDATE SET n=n+1`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
 	return nil
