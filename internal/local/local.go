@@ -83,7 +83,7 @@ type Server struct {
 
 // Open builds the server on the data dir.
 func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, log *slog.Logger) (*Server, error) {
-	s := &Server{Env: env, Config: cfg, Log: log, Workers: 4, Visibility: 2 * time.Minute, Poll: 50 * time.Millisecond,
+	s := &Server{Env: env, Config: cfg, Log: log, Workers: 2, Visibility: 2 * time.Minute, Poll: 50 * time.Millisecond,
 		JobEvery: time.Minute, ReadTimeout: 10 * time.Second, Now: time.Now,
 		Monitor: &monitor.Monitor{AlertDepth: cfg.Queue.AlertDepth, EscalateDepth: cfg.Queue.EscalateDepth}}
 	var err error
