@@ -20,18 +20,27 @@ import (
 	"supportpipe/internal/queue"
 	"supportpipe/internal/queue/queuetest"
 	"supportpipe/internal/queue/sqsqueue"
+	"supportpipe/internal/queue/sqsqueue/sqsfake"
 )
 
+// newFake starts a fake with a main queue "events" and its DLQ "events-dlq".
+func newFake(t *testing.T) *sqsfake.Server {
+	f := sqsfake.New(t)
+	f.CreateQueue("events", false)
+	f.CreateQueue("events-dlq", true)
+	return f
+}
+
 // open returns a queue on a new fake, and the fake.
-func open(t *testing.T) (*sqsqueue.Queue, *fakeSQS) {
-	f := newFakeSQS(t)
+func open(t *testing.T) (*sqsqueue.Queue, *sqsfake.Server) {
+	f := newFake(t)
 	return reopen(f), f
 }
 
 // reopen returns a second queue, with its own client, on the fake's queues.
-func reopen(f *fakeSQS) *sqsqueue.Queue {
-	main, dlq := f.queue("events"), f.queue("events-dlq")
-	return sqsqueue.New(sqsClient(f), sqsqueue.Config{QueueURL: main.url, DLQURL: dlq.url, QueueARN: main.arn, DLQARN: dlq.arn})
+func reopen(f *sqsfake.Server) *sqsqueue.Queue {
+	main, dlq := f.Queue("events"), f.Queue("events-dlq")
+	return sqsqueue.New(sqsClient(f), sqsqueue.Config{QueueURL: main.URL, DLQURL: dlq.URL, QueueARN: main.ARN, DLQARN: dlq.ARN})
 }
 
 func TestConformance(t *testing.T) {
@@ -46,7 +55,7 @@ func TestConformance(t *testing.T) {
 // handle remembers the fake so that the durability test can reach it again.
 type handle struct {
 	*sqsqueue.Queue
-	f *fakeSQS
+	f *sqsfake.Server
 }
 
 // wire returns attributes as SQS's JSON protocol carries them.
@@ -70,7 +79,7 @@ func unwire(t *testing.T, v any) map[string]string {
 }
 
 // ops names each call with the queue it addressed: "SendMessage events".
-func ops(calls []call) []string {
+func ops(calls []sqsfake.Call) []string {
 	var out []string
 	for _, c := range calls {
 		s := c.Op
@@ -117,17 +126,17 @@ func TestSendWire(t *testing.T) {
 			q, f := open(t)
 			id, err := q.Send(t.Context(), []byte(tc.body), tc.attrs)
 			require.NoError(t, err)
-			calls := f.takeCalls()
+			calls := f.TakeCalls()
 			require.Equal(t, []string{"SendMessage events"}, ops(calls))
 			in := calls[0].Body
-			assert.Equal(t, f.queue("events").url, in["QueueUrl"])
+			assert.Equal(t, f.Queue("events").URL, in["QueueUrl"])
 			assert.Equal(t, tc.body, in["MessageBody"])
 			if len(tc.want) == 0 {
 				assert.NotContains(t, in, "MessageAttributes")
 			} else {
 				assert.Equal(t, wire(tc.want), in["MessageAttributes"])
 			}
-			assert.Equal(t, f.queue("events").msgs[0].id, id)
+			assert.Equal(t, f.Messages("events")[0].ID, id)
 		})
 	}
 }
@@ -136,7 +145,7 @@ func TestSendRejectsInvalidUTF8(t *testing.T) {
 	q, f := open(t)
 	_, err := q.Send(t.Context(), []byte{'{', 0xff, '}'}, nil)
 	assert.ErrorContains(t, err, "not valid UTF-8")
-	assert.Empty(t, f.takeCalls(), "nothing sent")
+	assert.Empty(t, f.TakeCalls(), "nothing sent")
 }
 
 func TestReceiveWire(t *testing.T) {
@@ -155,43 +164,43 @@ func TestReceiveWire(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeSQS(t)
-			main, dlq := f.queue("events"), f.queue("events-dlq")
+			f := newFake(t)
+			main, dlq := f.Queue("events"), f.Queue("events-dlq")
 			_, err := reopen(f).Send(t.Context(), []byte(`{}`), eventAttrs())
 			require.NoError(t, err)
-			q := sqsqueue.New(sqsClient(f), sqsqueue.Config{QueueURL: main.url, DLQURL: dlq.url, WaitTime: tc.wait})
-			f.takeCalls()
+			q := sqsqueue.New(sqsClient(f), sqsqueue.Config{QueueURL: main.URL, DLQURL: dlq.URL, WaitTime: tc.wait})
+			f.TakeCalls()
 			before := time.Now()
 			ms, err := q.Receive(t.Context(), tc.max, tc.vis)
 			require.NoError(t, err)
 			require.Len(t, ms, 1)
-			calls := f.takeCalls()
+			calls := f.TakeCalls()
 			require.Equal(t, []string{"ReceiveMessage events"}, ops(calls))
 			want := map[string]any{
-				"QueueUrl":                    main.url,
+				"QueueUrl":                    main.URL,
 				"MessageAttributeNames":       []any{"All"},
 				"MessageSystemAttributeNames": []any{"ApproximateReceiveCount", "SentTimestamp"},
 			}
 			maps.Copy(want, tc.wantBody)
 			assert.Equal(t, want, calls[0].Body)
 
-			m := ms[0]
-			assert.Equal(t, main.msgs[0].id, m.ID)
-			assert.Equal(t, main.msgs[0].receipt, m.ReceiptHandle)
+			m, stored := ms[0], f.Messages("events")[0]
+			assert.Equal(t, stored.ID, m.ID)
+			assert.Equal(t, stored.ReceiptHandle, m.ReceiptHandle)
 			assert.Equal(t, eventAttrs(), m.Attributes)
 			assert.Equal(t, 1, m.ReceiveCount)
-			assert.Equal(t, main.msgs[0].sent.UnixMilli(), m.SentAt.UnixMilli())
+			assert.Equal(t, stored.SentAt.UnixMilli(), m.SentAt.UnixMilli())
 			assert.Equal(t, time.UTC, m.SentAt.Location())
 			assert.WithinDuration(t, before, m.SentAt, time.Second)
 		})
 	}
 }
 
-func sqsClient(f *fakeSQS) *sqs.Client {
+func sqsClient(f *sqsfake.Server) *sqs.Client {
 	return sqs.New(sqs.Options{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(f.srv.URL),
+		BaseEndpoint: aws.String(f.URL),
 	})
 }
 
@@ -217,12 +226,12 @@ func TestBackoffWire(t *testing.T) {
 			require.NoError(t, err)
 			ms, err := q.Receive(t.Context(), 1, time.Minute)
 			require.NoError(t, err)
-			f.takeCalls()
+			f.TakeCalls()
 			require.NoError(t, q.ChangeVisibility(t.Context(), ms[0].ReceiptHandle, tc.d))
-			calls := f.takeCalls()
+			calls := f.TakeCalls()
 			require.Equal(t, []string{"ChangeMessageVisibility events"}, ops(calls))
 			assert.Equal(t, map[string]any{
-				"QueueUrl": f.queue("events").url, "ReceiptHandle": ms[0].ReceiptHandle, "VisibilityTimeout": tc.want,
+				"QueueUrl": f.Queue("events").URL, "ReceiptHandle": ms[0].ReceiptHandle, "VisibilityTimeout": tc.want,
 			}, calls[0].Body)
 		})
 	}
@@ -261,10 +270,10 @@ func TestDeadLetterWire(t *testing.T) {
 			_, err := q.Send(t.Context(), []byte(`{"x":"☠"}`), tc.attrs)
 			require.NoError(t, err)
 			m := receive(t, q)
-			f.takeCalls()
+			f.TakeCalls()
 			before := time.Now()
 			require.NoError(t, q.DeadLetter(t.Context(), m, "decode: bad payload", 4))
-			calls := f.takeCalls()
+			calls := f.TakeCalls()
 			require.Equal(t, []string{"ChangeMessageVisibility events", "SendMessage events-dlq", "DeleteMessage events"}, ops(calls))
 			assert.Equal(t, 30.0, calls[0].Body["VisibilityTimeout"], "held while moving")
 			assert.Equal(t, m.ReceiptHandle, calls[0].Body["ReceiptHandle"])
@@ -308,13 +317,13 @@ func TestDeadLetterWire(t *testing.T) {
 }
 
 func TestDeadLetterFailures(t *testing.T) {
-	denied := apiError{"AccessDeniedException", "not allowed"}
+	denied := sqsfake.APIError{Type: "AccessDeniedException", Message: "not allowed"}
 	t.Run("DLQ send fails", func(t *testing.T) {
 		q, f := open(t)
 		_, err := q.Send(t.Context(), []byte(`{}`), nil)
 		require.NoError(t, err)
 		m := receive(t, q)
-		f.failNext("SendMessage", denied)
+		f.FailNext("SendMessage", denied)
 		err = q.DeadLetter(t.Context(), m, "bad", 5)
 		var api smithy.APIError
 		require.ErrorAs(t, err, &api)
@@ -331,7 +340,7 @@ func TestDeadLetterFailures(t *testing.T) {
 		_, err := q.Send(t.Context(), []byte(`{}`), nil)
 		require.NoError(t, err)
 		m := receive(t, q)
-		f.failNext("DeleteMessage", denied)
+		f.FailNext("DeleteMessage", denied)
 		err = q.DeadLetter(t.Context(), m, "bad", 5)
 		assert.ErrorContains(t, err, "copied to the DLQ")
 		d, err := q.DLQDepth(t.Context())
@@ -343,13 +352,13 @@ func TestDeadLetterFailures(t *testing.T) {
 		_, err := q.Send(t.Context(), []byte(`{}`), nil)
 		require.NoError(t, err)
 		m := receive(t, q)
-		f.failNext("ChangeMessageVisibility", apiError{"com.amazonaws.sqs#ReceiptHandleIsInvalid", "stale"})
-		f.takeCalls()
+		f.FailNext("ChangeMessageVisibility", sqsfake.APIError{Type: "com.amazonaws.sqs#ReceiptHandleIsInvalid", Message: "stale"})
+		f.TakeCalls()
 		err = q.DeadLetter(t.Context(), m, "bad", 5)
 		assert.ErrorIs(t, err, queue.ErrNotFound)
 		var invalid *types.ReceiptHandleIsInvalid
 		assert.ErrorAs(t, err, &invalid)
-		assert.Equal(t, []string{"ChangeMessageVisibility events"}, ops(f.takeCalls()))
+		assert.Equal(t, []string{"ChangeMessageVisibility events"}, ops(f.TakeCalls()))
 	})
 }
 
@@ -360,14 +369,14 @@ func TestDepthWire(t *testing.T) {
 		require.NoError(t, err)
 	}
 	receive(t, q)
-	f.takeCalls()
+	f.TakeCalls()
 	d, err := q.Depth(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, queue.Depth{Visible: 2, InFlight: 1}, d)
 	d, err = q.DLQDepth(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, queue.Depth{}, d)
-	calls := f.takeCalls()
+	calls := f.TakeCalls()
 	require.Equal(t, []string{"GetQueueAttributes events", "GetQueueAttributes events-dlq"}, ops(calls))
 	for _, c := range calls {
 		assert.ElementsMatch(t, []any{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
@@ -380,23 +389,29 @@ func TestRedriveAllWire(t *testing.T) {
 	n, err := q.Redrive(t.Context(), "")
 	require.NoError(t, err)
 	assert.Zero(t, n)
-	assert.Equal(t, []string{"GetQueueAttributes events-dlq"}, ops(f.takeCalls()), "no task for an empty DLQ")
+	assert.Equal(t, []string{"GetQueueAttributes events-dlq"}, ops(f.TakeCalls()), "no task for an empty DLQ")
 
 	for range 2 {
 		_, err := q.Send(t.Context(), []byte(`{}`), nil)
 		require.NoError(t, err)
 		require.NoError(t, q.DeadLetter(t.Context(), receive(t, q), "bad", 5))
 	}
-	f.takeCalls()
+	f.TakeCalls()
 	n, err = q.Redrive(t.Context(), "")
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
-	calls := f.takeCalls()
+	calls := f.TakeCalls()
 	require.Equal(t, []string{"GetQueueAttributes events-dlq", "StartMessageMoveTask"}, ops(calls))
-	assert.Equal(t, map[string]any{"SourceArn": f.queue("events-dlq").arn, "DestinationArn": f.queue("events").arn}, calls[1].Body)
+	assert.Equal(t, map[string]any{"SourceArn": f.Queue("events-dlq").ARN, "DestinationArn": f.Queue("events").ARN}, calls[1].Body)
 
-	f.queue("events-dlq").dlq = false
-	f.queue("events-dlq").msgs = f.queue("events").msgs
+	// The same move from a queue that no RedrivePolicy names.
+	plain := sqsfake.New(t)
+	plain.CreateQueue("events", false)
+	plain.CreateQueue("events-dlq", false)
+	q = reopen(plain)
+	_, err = q.Send(t.Context(), []byte(`{}`), nil)
+	require.NoError(t, err)
+	require.NoError(t, q.DeadLetter(t.Context(), receive(t, q), "bad", 5))
 	_, err = q.Redrive(t.Context(), "")
 	var unsupported *types.UnsupportedOperation
 	assert.ErrorAs(t, err, &unsupported, "SQS refuses a source that no RedrivePolicy names")
@@ -422,12 +437,12 @@ func TestRedriveOneWire(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, target)
-	f.takeCalls()
+	f.TakeCalls()
 
 	n, err := q.Redrive(t.Context(), target)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	calls := f.takeCalls()
+	calls := f.TakeCalls()
 	got := ops(calls)
 	require.GreaterOrEqual(t, len(got), 3)
 	assert.Equal(t, "ReceiveMessage events-dlq", got[0])
@@ -452,9 +467,9 @@ func TestRedriveOneWire(t *testing.T) {
 // TestListDeadLettersBackstop: a message that the RedrivePolicy moved has no
 // dlq_ attributes.
 func TestListDeadLettersBackstop(t *testing.T) {
-	f := newFakeSQS(t)
-	main, dlq := f.queue("events"), f.queue("events-dlq")
-	direct := sqsqueue.New(sqsClient(f), sqsqueue.Config{QueueURL: dlq.url, DLQURL: main.url})
+	f := newFake(t)
+	main, dlq := f.Queue("events"), f.Queue("events-dlq")
+	direct := sqsqueue.New(sqsClient(f), sqsqueue.Config{QueueURL: dlq.URL, DLQURL: main.URL})
 	_, err := direct.Send(t.Context(), []byte(`{}`), eventAttrs())
 	require.NoError(t, err)
 	dls, err := reopen(f).ListDeadLetters(t.Context(), 10)
@@ -462,13 +477,13 @@ func TestListDeadLettersBackstop(t *testing.T) {
 	require.Len(t, dls, 1)
 	assert.Equal(t, "max receives exceeded", dls[0].Reason)
 	assert.Zero(t, dls[0].Attempts)
-	assert.Equal(t, dlq.msgs[0].sent.UnixMilli(), dls[0].At.UnixMilli())
+	assert.Equal(t, f.Messages("events-dlq")[0].SentAt.UnixMilli(), dls[0].At.UnixMilli())
 	assert.Equal(t, eventAttrs(), dls[0].Attributes)
 }
 
 func TestErrors(t *testing.T) {
-	f := newFakeSQS(t)
-	missing := sqsqueue.New(sqsClient(f), sqsqueue.Config{QueueURL: f.srv.URL + "/000000000000/nope", DLQURL: f.srv.URL + "/000000000000/nope-dlq"})
+	f := newFake(t)
+	missing := sqsqueue.New(sqsClient(f), sqsqueue.Config{QueueURL: f.Queue("nope").URL, DLQURL: f.Queue("nope-dlq").URL})
 	_, err := missing.Send(t.Context(), []byte(`{}`), nil)
 	var notExist *types.QueueDoesNotExist
 	assert.ErrorAs(t, err, &notExist)

@@ -1,4 +1,13 @@
-package sqsqueue_test
+// Package sqsfake is an in-process SQS for tests. It speaks the AWS JSON 1.0
+// protocol of SQS (POST /, X-Amz-Target: AmazonSQS.<Op>) for the operations
+// sqsqueue uses, over in-memory queues with visibility timeouts, receive
+// counts and receipt handles. No SQS emulator speaks this protocol, so the
+// tests bring their own; it is a package so that tests of the deployed
+// binaries can point them at it too. Where the SQS documentation leaves
+// behaviour open, the fake picks the strict reading: a stale receipt handle
+// deletes nothing (as documented) and cannot change visibility
+// (ReceiptHandleIsInvalid).
+package sqsfake
 
 import (
 	"crypto/md5"
@@ -17,34 +26,52 @@ import (
 	"unicode/utf8"
 )
 
-// fakeSQS speaks the AWS JSON 1.0 protocol of SQS (POST /, X-Amz-Target:
-// AmazonSQS.<Op>) for the operations sqsqueue uses, over in-memory queues
-// with visibility timeouts, receive counts and receipt handles. No SQS
-// emulator speaks this protocol, so the tests bring their own. Where the SQS
-// documentation leaves behaviour open, the fake picks the strict reading:
-// a stale receipt handle deletes nothing (as documented) and cannot change
-// visibility (ReceiptHandleIsInvalid).
-type fakeSQS struct {
-	srv *httptest.Server
+// Server is a running fake. Its queues live at URL/000000000000/<name>.
+type Server struct {
+	// URL is the endpoint to give the SDK (BaseEndpoint, or
+	// AWS_ENDPOINT_URL_SQS for another process).
+	URL string
 
 	mu       sync.Mutex
 	queues   map[string]*fakeQueue // by URL
 	byARN    map[string]*fakeQueue
 	receipts map[string]bool // every handle ever issued
-	calls    []call
-	fail     map[string]apiError // op -> error to answer once
+	calls    []Call
+	fail     map[string]APIError // op -> error to answer once
 }
 
-type call struct {
+// Call is one request the fake received: the operation and its JSON body.
+type Call struct {
 	Op   string
 	Body map[string]any
 }
 
+// APIError is an error answer: Type is the AWS error code as SQS sends it in
+// __type, such as "com.amazonaws.sqs#QueueDoesNotExist".
+type APIError struct {
+	Type, Message string
+}
+
+// Queue names a queue the way its clients address it.
+type Queue struct {
+	URL, ARN string
+}
+
+// Message is a copy of a stored message.
+type Message struct {
+	ID, Body   string
+	Attributes map[string]string // message attributes, all of type String
+	SentAt     time.Time
+	// ReceiveCount and ReceiptHandle are those of the latest receive.
+	ReceiveCount  int
+	ReceiptHandle string
+}
+
 type fakeQueue struct {
-	url, arn string
-	// dlq is set on queues that a RedrivePolicy names as dead-letter target.
-	dlq  bool
-	msgs []*fakeMsg // in send order
+	Queue
+	// deadLetter is set on queues that a RedrivePolicy names as target.
+	deadLetter bool
+	msgs       []*fakeMsg // in send order
 }
 
 type fakeMsg struct {
@@ -61,38 +88,63 @@ type attrValue struct {
 	StringValue *string `json:",omitempty"`
 }
 
-type apiError struct {
-	Type, Message string
-}
-
-// newFakeSQS starts a fake with a main queue "events" and its DLQ "events-dlq".
-func newFakeSQS(t *testing.T) *fakeSQS {
-	f := &fakeSQS{queues: map[string]*fakeQueue{}, byARN: map[string]*fakeQueue{},
-		receipts: map[string]bool{}, fail: map[string]apiError{}}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	f.addQueue("events", false)
-	f.addQueue("events-dlq", true)
+// New starts a fake without queues; it stops when the test ends.
+func New(tb testing.TB) *Server {
+	f := &Server{queues: map[string]*fakeQueue{}, byARN: map[string]*fakeQueue{},
+		receipts: map[string]bool{}, fail: map[string]APIError{}}
+	srv := httptest.NewServer(http.HandlerFunc(f.serve))
+	tb.Cleanup(srv.Close)
+	f.URL = srv.URL
 	return f
 }
 
-func (f *fakeSQS) addQueue(name string, dlq bool) {
-	q := &fakeQueue{url: f.srv.URL + "/000000000000/" + name, arn: "arn:aws:sqs:us-east-1:000000000000:" + name, dlq: dlq}
-	f.queues[q.url] = q
-	f.byARN[q.arn] = q
+// CreateQueue adds an empty queue with SQS's defaults. Only a deadLetter
+// queue, one that some queue's RedrivePolicy names, can be the source of
+// StartMessageMoveTask.
+func (f *Server) CreateQueue(name string, deadLetter bool) Queue {
+	q := &fakeQueue{Queue: f.Queue(name), deadLetter: deadLetter}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queues[q.URL] = q
+	f.byARN[q.ARN] = q
+	return q.Queue
 }
 
-func (f *fakeSQS) queue(name string) *fakeQueue { return f.queues[f.srv.URL+"/000000000000/"+name] }
+// Queue returns the URL and ARN of the named queue, whether or not it exists.
+func (f *Server) Queue(name string) Queue {
+	return Queue{URL: f.URL + "/000000000000/" + name, ARN: "arn:aws:sqs:us-east-1:000000000000:" + name}
+}
 
-// failNext makes the next call of op answer with the error.
-func (f *fakeSQS) failNext(op string, e apiError) {
+// Messages returns copies of the messages in the named queue, in send order,
+// in flight or not.
+func (f *Server) Messages(name string) []Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.queues[f.Queue(name).URL]
+	if q == nil {
+		return nil
+	}
+	out := make([]Message, 0, len(q.msgs))
+	for _, m := range q.msgs {
+		attrs := make(map[string]string, len(m.attrs))
+		for k, v := range m.attrs {
+			attrs[k] = *v.StringValue // sendMessage admits String values only
+		}
+		out = append(out, Message{ID: m.id, Body: m.body, Attributes: attrs, SentAt: m.sent,
+			ReceiveCount: m.receives, ReceiptHandle: m.receipt})
+	}
+	return out
+}
+
+// FailNext makes the next call of op answer with the error.
+func (f *Server) FailNext(op string, e APIError) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fail[op] = e
 }
 
-// takeCalls returns the calls so far, in order, and forgets them.
-func (f *fakeSQS) takeCalls() []call {
+// TakeCalls returns the calls so far, in order, and forgets them.
+func (f *Server) TakeCalls() []Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.calls
@@ -107,28 +159,28 @@ func newID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-func (f *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.")
 	switch {
 	case r.Method != http.MethodPost || r.URL.Path != "/":
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	case !ok || r.Header.Get("Content-Type") != "application/x-amz-json-1.0":
-		writeError(w, apiError{"com.amazonaws.sqs#UnsupportedOperation", "not an AWS JSON 1.0 SQS request"})
+		writeError(w, APIError{"com.amazonaws.sqs#UnsupportedOperation", "not an AWS JSON 1.0 SQS request"})
 		return
 	case !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 "):
-		writeError(w, apiError{"com.amazonaws.sqs#InvalidSecurity", "request is not signed"})
+		writeError(w, APIError{"com.amazonaws.sqs#InvalidSecurity", "request is not signed"})
 		return
 	}
 	var body map[string]any
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		writeError(w, apiError{"com.amazonaws.sqs#InvalidParameterValue", "body: " + err.Error()})
+		writeError(w, APIError{"com.amazonaws.sqs#InvalidParameterValue", "body: " + err.Error()})
 		return
 	}
 	raw, _ := json.Marshal(body)
 
 	f.mu.Lock()
-	f.calls = append(f.calls, call{op, body})
+	f.calls = append(f.calls, Call{op, body})
 	e, failing := f.fail[op]
 	delete(f.fail, op)
 	f.mu.Unlock()
@@ -138,7 +190,7 @@ func (f *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	var resp any
-	var err *apiError
+	var err *APIError
 	switch op {
 	case "SendMessage":
 		resp, err = f.sendMessage(raw)
@@ -153,7 +205,7 @@ func (f *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
 	case "StartMessageMoveTask":
 		resp, err = f.startMessageMoveTask(raw)
 	default:
-		err = &apiError{"com.amazonaws.sqs#UnsupportedOperation", "operation " + op + " is not faked"}
+		err = &APIError{"com.amazonaws.sqs#UnsupportedOperation", "operation " + op + " is not faked"}
 	}
 	if err != nil {
 		writeError(w, *err)
@@ -163,19 +215,19 @@ func (f *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(resp)
 }
 
-func writeError(w http.ResponseWriter, e apiError) {
+func writeError(w http.ResponseWriter, e APIError) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.WriteHeader(http.StatusBadRequest)
 	json.NewEncoder(w).Encode(map[string]string{"__type": e.Type, "message": e.Message})
 }
 
-func invalid(format string, args ...any) *apiError {
-	return &apiError{"com.amazonaws.sqs#InvalidParameterValue", fmt.Sprintf(format, args...)}
+func invalid(format string, args ...any) *APIError {
+	return &APIError{"com.amazonaws.sqs#InvalidParameterValue", fmt.Sprintf(format, args...)}
 }
 
 // decode reads the request into v, refusing fields the fake does not know:
 // the tests should notice when the SDK sends something new.
-func decode(raw []byte, v any) *apiError {
+func decode(raw []byte, v any) *APIError {
 	d := json.NewDecoder(strings.NewReader(string(raw)))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
@@ -185,10 +237,10 @@ func decode(raw []byte, v any) *apiError {
 }
 
 // lookup returns the queue with the URL; the caller holds f.mu.
-func (f *fakeSQS) lookup(url string) (*fakeQueue, *apiError) {
+func (f *Server) lookup(url string) (*fakeQueue, *APIError) {
 	q, ok := f.queues[url]
 	if !ok {
-		return nil, &apiError{"com.amazonaws.sqs#QueueDoesNotExist", "The specified queue does not exist."}
+		return nil, &APIError{"com.amazonaws.sqs#QueueDoesNotExist", "The specified queue does not exist."}
 	}
 	return q, nil
 }
@@ -207,7 +259,7 @@ func validText(s string) bool {
 	return true
 }
 
-func (f *fakeSQS) sendMessage(raw []byte) (any, *apiError) {
+func (f *Server) sendMessage(raw []byte) (any, *APIError) {
 	var in struct {
 		QueueUrl          string
 		MessageBody       string
@@ -217,7 +269,7 @@ func (f *fakeSQS) sendMessage(raw []byte) (any, *apiError) {
 		return nil, err
 	}
 	if in.MessageBody == "" || !validText(in.MessageBody) {
-		return nil, &apiError{"com.amazonaws.sqs#InvalidMessageContents", "Invalid characters found or empty body."}
+		return nil, &APIError{"com.amazonaws.sqs#InvalidMessageContents", "Invalid characters found or empty body."}
 	}
 	if n := len(in.MessageAttributes); n > 10 {
 		return nil, invalid("Number of message attributes [%d] exceeds the allowed maximum [10].", n)
@@ -248,7 +300,7 @@ func (f *fakeSQS) sendMessage(raw []byte) (any, *apiError) {
 	return map[string]string{"MessageId": m.id, "MD5OfMessageBody": hex.EncodeToString(sum[:])}, nil
 }
 
-func (f *fakeSQS) receiveMessage(r *http.Request, raw []byte) (any, *apiError) {
+func (f *Server) receiveMessage(r *http.Request, raw []byte) (any, *APIError) {
 	in := struct {
 		QueueUrl                    string
 		MaxNumberOfMessages         *int
@@ -286,7 +338,7 @@ func (f *fakeSQS) receiveMessage(r *http.Request, raw []byte) (any, *apiError) {
 }
 
 // take receives up to n visible messages from the queue.
-func (f *fakeSQS) take(url string, n int, vis time.Duration, attrNames, sysNames []string) ([]map[string]any, *apiError) {
+func (f *Server) take(url string, n int, vis time.Duration, attrNames, sysNames []string) ([]map[string]any, *APIError) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	q, err := f.lookup(url)
@@ -341,7 +393,7 @@ func (q *fakeQueue) find(receipt string) (int, *fakeMsg) {
 	return -1, nil
 }
 
-func (f *fakeSQS) deleteMessage(raw []byte) (any, *apiError) {
+func (f *Server) deleteMessage(raw []byte) (any, *APIError) {
 	var in struct{ QueueUrl, ReceiptHandle string }
 	if err := decode(raw, &in); err != nil {
 		return nil, err
@@ -353,7 +405,7 @@ func (f *fakeSQS) deleteMessage(raw []byte) (any, *apiError) {
 		return nil, err
 	}
 	if !f.receipts[in.ReceiptHandle] {
-		return nil, &apiError{"com.amazonaws.sqs#ReceiptHandleIsInvalid", "The input receipt handle is invalid."}
+		return nil, &APIError{"com.amazonaws.sqs#ReceiptHandleIsInvalid", "The input receipt handle is invalid."}
 	}
 	// A stale handle, or a message already deleted: success, nothing deleted.
 	if i, m := q.find(in.ReceiptHandle); m != nil {
@@ -362,7 +414,7 @@ func (f *fakeSQS) deleteMessage(raw []byte) (any, *apiError) {
 	return struct{}{}, nil
 }
 
-func (f *fakeSQS) changeMessageVisibility(raw []byte) (any, *apiError) {
+func (f *Server) changeMessageVisibility(raw []byte) (any, *APIError) {
 	var in struct {
 		QueueUrl, ReceiptHandle string
 		VisibilityTimeout       *int
@@ -381,17 +433,17 @@ func (f *fakeSQS) changeMessageVisibility(raw []byte) (any, *apiError) {
 	}
 	_, m := q.find(in.ReceiptHandle)
 	if m == nil {
-		return nil, &apiError{"com.amazonaws.sqs#ReceiptHandleIsInvalid", "The input receipt handle is invalid."}
+		return nil, &APIError{"com.amazonaws.sqs#ReceiptHandleIsInvalid", "The input receipt handle is invalid."}
 	}
 	now := time.Now()
 	if !m.visibleAt.After(now) {
-		return nil, &apiError{"com.amazonaws.sqs#MessageNotInflight", "The message referred to isn't in flight."}
+		return nil, &APIError{"com.amazonaws.sqs#MessageNotInflight", "The message referred to isn't in flight."}
 	}
 	m.visibleAt = now.Add(time.Duration(*in.VisibilityTimeout) * time.Second)
 	return struct{}{}, nil
 }
 
-func (f *fakeSQS) getQueueAttributes(raw []byte) (any, *apiError) {
+func (f *Server) getQueueAttributes(raw []byte) (any, *APIError) {
 	var in struct {
 		QueueUrl       string
 		AttributeNames []string
@@ -421,13 +473,13 @@ func (f *fakeSQS) getQueueAttributes(raw []byte) (any, *apiError) {
 		"ApproximateNumberOfMessages":           strconv.Itoa(visible),
 		"ApproximateNumberOfMessagesNotVisible": strconv.Itoa(notVisible),
 		"ApproximateNumberOfMessagesDelayed":    strconv.Itoa(delayed),
-		"QueueArn":                              q.arn,
+		"QueueArn":                              q.ARN,
 	}
 	out := map[string]string{}
 	for _, name := range in.AttributeNames {
 		v, ok := all[name]
 		if !ok {
-			return nil, &apiError{"com.amazonaws.sqs#InvalidAttributeName", "Unknown Attribute " + name + "."}
+			return nil, &APIError{"com.amazonaws.sqs#InvalidAttributeName", "Unknown Attribute " + name + "."}
 		}
 		out[name] = v
 	}
@@ -436,7 +488,7 @@ func (f *fakeSQS) getQueueAttributes(raw []byte) (any, *apiError) {
 
 // startMessageMoveTask moves every visible message at once; SQS does it in
 // the background, which the tests allow for by waiting.
-func (f *fakeSQS) startMessageMoveTask(raw []byte) (any, *apiError) {
+func (f *Server) startMessageMoveTask(raw []byte) (any, *APIError) {
 	var in struct{ SourceArn, DestinationArn string }
 	if err := decode(raw, &in); err != nil {
 		return nil, err
@@ -446,9 +498,9 @@ func (f *fakeSQS) startMessageMoveTask(raw []byte) (any, *apiError) {
 	src, dst := f.byARN[in.SourceArn], f.byARN[in.DestinationArn]
 	switch {
 	case src == nil || dst == nil:
-		return nil, &apiError{"com.amazonaws.sqs#ResourceNotFoundException", "The resource that you specified for the SourceArn or DestinationArn parameter doesn't exist."}
-	case !src.dlq:
-		return nil, &apiError{"com.amazonaws.sqs#UnsupportedOperation", "Source queue must be configured as a Dead Letter Queue."}
+		return nil, &APIError{"com.amazonaws.sqs#ResourceNotFoundException", "The resource that you specified for the SourceArn or DestinationArn parameter doesn't exist."}
+	case !src.deadLetter:
+		return nil, &APIError{"com.amazonaws.sqs#UnsupportedOperation", "Source queue must be configured as a Dead Letter Queue."}
 	}
 	now := time.Now()
 	var keep []*fakeMsg

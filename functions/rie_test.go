@@ -1,0 +1,518 @@
+package functions_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/truora/minidyn/server"
+
+	"supportpipe/internal/blob/s3blob"
+	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/conversation"
+	"supportpipe/internal/ingest/ingesttest"
+	"supportpipe/internal/processor"
+	"supportpipe/internal/queue"
+	"supportpipe/internal/queue/sqsqueue"
+	"supportpipe/internal/queue/sqsqueue/sqsfake"
+	"supportpipe/internal/spool"
+	"supportpipe/internal/store/dynamostore"
+)
+
+// rieModule is the emulator version these tests are written against; the
+// skip message says how to install it.
+const rieModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
+
+var functions = []string{"webhook", "processor", "api", "report", "sweeper"}
+
+// Resources in the fakes, and the secrets the functions get.
+const (
+	table         = "support"
+	bucket        = "support-artifacts"
+	eventsQueue   = "support-events"
+	deadLetters   = "support-events-dlq"
+	draftsQueue   = "support-drafts"
+	webhookSecret = "rie-webhook-secret"
+	apiToken      = "rie-api-token"
+)
+
+// build compiles the five functions for linux/goarch as the Makefile does and
+// returns the path of each bootstrap, dir/<function>/bootstrap.
+func build(t *testing.T, goarch string) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "bin") + string(filepath.Separator)
+	args := []string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out}
+	for _, f := range functions {
+		args = append(args, "./"+f)
+	}
+	// One go command links the five binaries in parallel.
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
+	start := time.Now()
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build: %s", msg)
+	t.Logf("built %d %s bootstraps in %v", len(functions), goarch, time.Since(start).Round(time.Millisecond))
+	paths := map[string]string{}
+	for _, f := range functions {
+		p := filepath.Join(dir, f, "bootstrap")
+		require.NoError(t, os.Mkdir(filepath.Dir(p), 0o755))
+		require.NoError(t, os.Rename(filepath.Join(out, f), p))
+		paths[f] = p
+	}
+	return paths
+}
+
+func size(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	return fi.Size()
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.1f", float64(n)/(1<<20)) }
+
+// maxBootstrap is the size budget of a deployed (arm64) bootstrap.
+const maxBootstrap = 15 << 20
+
+// TestBootstrapSize holds the deployed bootstraps to their budget.
+func TestBootstrapSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles the five functions")
+	}
+	bootstraps := build(t, "arm64")
+	for _, f := range functions {
+		n := size(t, bootstraps[f])
+		t.Logf("%-9s arm64 %s MB (%d bytes)", f, mb(n), n)
+		assert.Less(t, n, int64(maxBootstrap), "%s bootstrap", f)
+	}
+}
+
+// findRIE returns the emulator's path: on PATH, else where go install puts it.
+func findRIE(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p
+	}
+	out, err := exec.Command("go", "env", "-json", "GOBIN", "GOPATH").Output()
+	require.NoError(t, err)
+	var goenv struct{ GOBIN, GOPATH string }
+	require.NoError(t, json.Unmarshal(out, &goenv))
+	dir := goenv.GOBIN
+	if dir == "" {
+		dir = filepath.Join(filepath.SplitList(goenv.GOPATH)[0], "bin")
+	}
+	p := filepath.Join(dir, "aws-lambda-rie")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("aws-lambda-rie is neither on PATH nor in %s; install it with: go install %s", dir, rieModule)
+	}
+	return p
+}
+
+// fakes are the AWS services the functions use, in process.
+type fakes struct {
+	sqs *sqsfake.Server
+	db  *dynamodb.Client
+	s3  *s3.Client
+	env []string // the functions' environment
+}
+
+func startFakes(t *testing.T) *fakes {
+	t.Helper()
+	ctx := t.Context()
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+
+	q := sqsfake.New(t)
+	evq, dlq := q.CreateQueue(eventsQueue, false), q.CreateQueue(deadLetters, true)
+	drafts := q.CreateQueue(draftsQueue, false)
+
+	dyn := httptest.NewServer(server.NewServer())
+	t.Cleanup(dyn.Close)
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(dyn.URL) })
+	require.NoError(t, dynamostore.CreateTable(ctx, db, table))
+
+	s3srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(s3srv.Close)
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(s3srv.URL)
+		o.UsePathStyle = true
+	})
+	_, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	require.NoError(t, err)
+
+	return &fakes{sqs: q, db: db, s3: s3c, env: []string{
+		// Only what is listed: nothing of the developer's AWS setup may
+		// reach the functions, which would then talk to a real account.
+		"HOME=" + t.TempDir(),
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_ENDPOINT_URL_SQS=" + q.URL, "AWS_ENDPOINT_URL_DYNAMODB=" + dyn.URL, "AWS_ENDPOINT_URL_S3=" + s3srv.URL,
+		"AWS_S3_USE_PATH_STYLE=true",
+		"SUPPORT_TABLE=" + table, "SUPPORT_BUCKET=" + bucket,
+		"SUPPORT_QUEUE_URL=" + evq.URL, "SUPPORT_QUEUE_ARN=" + evq.ARN,
+		"SUPPORT_DLQ_URL=" + dlq.URL, "SUPPORT_DLQ_ARN=" + dlq.ARN,
+		"SUPPORT_DRAFTS_QUEUE_URL=" + drafts.URL,
+		"CHATWOOT_WEBHOOK_SECRET=" + webhookSecret, "SUPPORT_API_TOKEN=" + apiToken,
+		// A hung function fails the test in seconds, not after the
+		// emulator's default of 300.
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=10",
+	}}
+}
+
+// queue returns a client of the events queue and its DLQ, as the functions see them.
+func (f *fakes) queue() *sqsqueue.Queue {
+	c := sqs.New(sqs.Options{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(f.sqs.URL)})
+	return sqsqueue.New(c, sqsqueue.Config{QueueURL: f.sqs.Queue(eventsQueue).URL, DLQURL: f.sqs.Queue(deadLetters).URL})
+}
+
+// freePorts reserves n distinct loopback ports, holding all of them until
+// the last is chosen so that none comes back twice.
+func freePorts(t *testing.T, n int) []string {
+	t.Helper()
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs
+}
+
+// emulator is one function running under its own emulator.
+type emulator struct {
+	name string
+	url  string
+	log  string // the emulator's and the function's output
+}
+
+// start runs bootstrap under the emulator on loopback addresses. The
+// emulator stops when the test ends: SIGTERM makes it kill and reap the
+// function, the kill after WaitDelay is for an emulator that hangs.
+func start(t *testing.T, rie, name, bootstrap string, env []string, apiAddr, runtimeAddr string) *emulator {
+	t.Helper()
+	e := &emulator{name: name, url: "http://" + apiAddr + "/2015-03-31/functions/function/invocations",
+		log: filepath.Join(t.TempDir(), name+".log")}
+	out, err := os.Create(e.log)
+	require.NoError(t, err)
+	t.Cleanup(func() { out.Close() })
+
+	cmd := exec.CommandContext(t.Context(), rie,
+		"--runtime-interface-emulator-address", apiAddr, "--runtime-api-address", runtimeAddr, bootstrap)
+	cmd.Dir = filepath.Dir(bootstrap)
+	cmd.Env = append(slices.Clone(env), "AWS_LAMBDA_FUNCTION_NAME="+name)
+	// A file, not a buffer: the emulator writes its init report before it
+	// answers the invoke, so the report is there when the answer arrives.
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 3 * time.Second
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Wait() // the context is done: the emulator is stopping
+		if t.Failed() {
+			b, _ := os.ReadFile(e.log)
+			t.Logf("%s emulator output:\n%s", name, b)
+		}
+	})
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", apiAddr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond, "%s emulator does not listen on %s", name, apiAddr)
+	return e
+}
+
+var client = &http.Client{Timeout: 30 * time.Second}
+
+// invoke sends event to the function, decodes its result into out and
+// returns the round trip time seen by the caller.
+func (e *emulator) invoke(t *testing.T, event, out any) time.Duration {
+	t.Helper()
+	b, err := json.Marshal(event)
+	require.NoError(t, err)
+	start := time.Now()
+	resp, err := client.Post(e.url, "application/json", bytes.NewReader(b))
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	elapsed := time.Since(start)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", e.name, body)
+	// A function error is a 200 too, with the error as the result.
+	var fault struct{ ErrorType, ErrorMessage string }
+	require.NoError(t, json.Unmarshal(body, &fault), "%s: %s", e.name, body)
+	require.Empty(t, fault.ErrorType, "%s failed: %s", e.name, body)
+	require.NoError(t, json.Unmarshal(body, out), "%s: %s", e.name, body)
+	return elapsed
+}
+
+var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+
+// initDuration is the emulator's measure of the cold start, as Lambda's
+// Init Duration: from starting the bootstrap to its first request for an
+// event. (The "Init Duration" on the emulator's REPORT line is not that: it
+// times the call that starts the init, which then runs on asynchronously.)
+func (e *emulator) initDuration(t *testing.T) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(e.log)
+	require.NoError(t, err)
+	m := initReport.FindSubmatch(b)
+	require.NotNil(t, m, "%s: no init report in the emulator output", e.name)
+	ms, err := strconv.ParseFloat(string(m[1]), 64)
+	require.NoError(t, err)
+	return time.Duration(ms * float64(time.Millisecond))
+}
+
+// figures are one function's measurements.
+type figures struct {
+	size        int64
+	init        time.Duration
+	first, warm time.Duration
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "chatwoot", name))
+	require.NoError(t, err)
+	return b
+}
+
+// TestEmulator runs the five bootstraps, built as for deployment but for this
+// machine's amd64, each under its own Lambda Runtime Interface Emulator,
+// against in-process SQS, DynamoDB and S3 fakes. Each function's first
+// invocation is its cold start; the second, of the same kind, finds it warm.
+// The subtests share the fakes and run in order: the processor goes first,
+// on the empty events queue.
+func TestEmulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the five functions and runs them in the emulator")
+	}
+	rie := findRIE(t)
+	bootstraps := build(t, "amd64")
+	f := startFakes(t)
+	addrs := freePorts(t, 2*len(functions))
+	em := map[string]*emulator{}
+	for i, name := range functions {
+		em[name] = start(t, rie, name, bootstraps[name], f.env, addrs[2*i], addrs[2*i+1])
+	}
+	figs := map[string]*figures{}
+	for _, name := range functions {
+		figs[name] = &figures{size: size(t, bootstraps[name])}
+	}
+	ctx := t.Context()
+	q := f.queue()
+
+	t.Run("processor", func(t *testing.T) {
+		// batch sends the bodies, with the attributes the webhook sets,
+		// and receives them as the event source mapping would.
+		deliveries := 0
+		batch := func(bodies ...[]byte) (events.SQSEvent, []queue.Message) {
+			for _, b := range bodies {
+				// Distinct delivery ids: the processor drops a delivery it has seen.
+				deliveries++
+				_, err := q.Send(ctx, b, map[string]string{queue.AttrAccount: "7",
+					queue.AttrDelivery: "rie-" + strconv.Itoa(deliveries), queue.AttrReceivedAt: time.Now().UTC().Format(time.RFC3339Nano)})
+				require.NoError(t, err)
+			}
+			ms, err := q.Receive(ctx, 10, 30*time.Second)
+			require.NoError(t, err)
+			require.Len(t, ms, len(bodies))
+			var ev events.SQSEvent
+			for _, m := range ms {
+				rec := processor.Record(m)
+				rec.EventSourceARN, rec.AWSRegion = f.sqs.Queue(eventsQueue).ARN, "us-east-1"
+				ev.Records = append(ev.Records, rec)
+			}
+			return ev, ms
+		}
+		incoming := fixture(t, "02_message_created_incoming.json")
+		ev, ms := batch(incoming, fixture(t, "01_conversation_created.json"), []byte("not json"))
+		bad := ms[2] // the fake delivers in send order
+		f.sqs.TakeCalls()
+
+		var resp events.SQSEventResponse
+		figs["processor"].first = em["processor"].invoke(t, ev, &resp)
+		assert.Equal(t, []events.SQSBatchItemFailure{{ItemIdentifier: bad.ID}}, resp.BatchItemFailures)
+
+		var backoffs []map[string]any
+		for _, c := range f.sqs.TakeCalls() {
+			if c.Op == "ChangeMessageVisibility" {
+				backoffs = append(backoffs, c.Body)
+			}
+		}
+		assert.Equal(t, []map[string]any{{"QueueUrl": f.sqs.Queue(eventsQueue).URL,
+			"ReceiptHandle": bad.ReceiptHandle, "VisibilityTimeout": 1.0}}, backoffs, "first attempt backs off 1 s")
+
+		p, err := chatwoot.Decode(incoming)
+		require.NoError(t, err)
+		k := conversation.Key{AccountID: p.AccountID(), ConversationID: p.ConversationID()}
+		st, ok, err := dynamostore.New(f.db, table).Conversation(ctx, k)
+		require.NoError(t, err)
+		require.True(t, ok, "conversation %v not stored", k)
+		assert.Equal(t, p.Message.ID, st.FirstCustomerMessageID)
+
+		// Warm: a batch of the same shape, other events.
+		ev, _ = batch(fixture(t, "03_message_created_bot.json"), fixture(t, "05_message_created_agent_reply.json"), []byte("not json"))
+		figs["processor"].warm = em["processor"].invoke(t, ev, &resp)
+		assert.Len(t, resp.BatchItemFailures, 1)
+	})
+
+	t.Run("webhook", func(t *testing.T) {
+		body := fixture(t, "02_message_created_incoming.json")
+		type reply struct {
+			Status string `json:"status"`
+			ID     string `json:"id"`
+		}
+		f.sqs.TakeCalls()
+		req := ingesttest.Request(webhookSecret, body, time.Now(), "rie-delivery-1")
+		var resp events.APIGatewayV2HTTPResponse
+		figs["webhook"].first = em["webhook"].invoke(t, req, &resp)
+		require.Equal(t, http.StatusAccepted, resp.StatusCode, resp.Body)
+		var r reply
+		require.NoError(t, json.Unmarshal([]byte(resp.Body), &r))
+		assert.Equal(t, "accepted", r.Status)
+		assert.Equal(t, []string{"SendMessage"}, ops(f.sqs.TakeCalls()))
+		i := slices.IndexFunc(f.sqs.Messages(eventsQueue), func(m sqsfake.Message) bool { return m.ID == r.ID })
+		require.GreaterOrEqual(t, i, 0, "message %s not in the queue", r.ID)
+		m := f.sqs.Messages(eventsQueue)[i]
+		assert.Equal(t, string(body), m.Body)
+		assert.Equal(t, "rie-delivery-1", m.Attributes[queue.AttrDelivery])
+		assert.Equal(t, req.Headers[chatwoot.HeaderTimestamp], m.Attributes[queue.AttrTimestamp])
+		assert.Equal(t, req.Headers[chatwoot.HeaderSignature], m.Attributes[queue.AttrSignature])
+
+		n := len(f.sqs.Messages(eventsQueue))
+		em["webhook"].invoke(t, ingesttest.Request("not-the-secret", body, time.Now(), "rie-delivery-2"), &resp)
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, resp.Body)
+		assert.Empty(t, ops(f.sqs.TakeCalls()), "nothing sent")
+		assert.Len(t, f.sqs.Messages(eventsQueue), n, "nothing queued")
+
+		// Warm: another delivery, signed afresh.
+		figs["webhook"].warm = em["webhook"].invoke(t, ingesttest.Request(webhookSecret, body, time.Now(), "rie-delivery-3"), &resp)
+		assert.Equal(t, http.StatusAccepted, resp.StatusCode, resp.Body)
+	})
+
+	t.Run("report", func(t *testing.T) {
+		at := time.Now().UTC().Truncate(24 * time.Hour).Add(9 * time.Hour)
+		ev := events.EventBridgeEvent{Version: "0", ID: "rie-report", DetailType: "Scheduled Event", Source: "aws.events",
+			AccountID: "000000000000", Time: at, Region: "us-east-1",
+			Resources: []string{"arn:aws:events:us-east-1:000000000000:rule/support-report"}, Detail: json.RawMessage(`{}`)}
+		key := "reports/support/" + at.AddDate(0, 0, -1).Format(time.DateOnly) + ".md"
+		var res map[string]string
+		figs["report"].first = em["report"].invoke(t, ev, &res)
+		assert.Equal(t, map[string]string{"key": key}, res)
+		obj, err := f.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		require.NoError(t, err)
+		md, err := io.ReadAll(obj.Body)
+		obj.Body.Close()
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(string(md), "# Support health report"), "report starts %.60q", md)
+
+		figs["report"].warm = em["report"].invoke(t, ev, &res)
+	})
+
+	t.Run("api", func(t *testing.T) {
+		get := func(path, token string) events.APIGatewayV2HTTPRequest {
+			req := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "GET " + path, RawPath: path,
+				Headers:        map[string]string{},
+				RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: path}}}
+			if token != "" {
+				req.Headers["authorization"] = "Bearer " + token
+			}
+			return req
+		}
+		// First and warm: a request that needs no I/O, so their difference
+		// is the cold start.
+		var resp events.APIGatewayV2HTTPResponse
+		figs["api"].first = em["api"].invoke(t, get("/support/stats", ""), &resp)
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, resp.Body)
+		figs["api"].warm = em["api"].invoke(t, get("/support/stats", ""), &resp)
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, resp.Body)
+
+		em["api"].invoke(t, get("/support/stats", apiToken), &resp)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+
+		em["api"].invoke(t, get("/support/health", ""), &resp)
+		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+		var health struct {
+			Status string
+			Checks []struct{ Name, Status string }
+		}
+		require.NoError(t, json.Unmarshal([]byte(resp.Body), &health))
+		assert.NotEmpty(t, health.Status)
+		var names []string
+		for _, c := range health.Checks {
+			names = append(names, c.Name)
+		}
+		assert.ElementsMatch(t, []string{"chatwoot_api", "ingest", "queue", "dlq", "store"}, names)
+	})
+
+	t.Run("sweeper", func(t *testing.T) {
+		// An event the webhook had to spool; the sweeper puts it on the queue.
+		sp := spool.New(s3blob.New(f.s3, bucket, s3blob.Options{}), "spool/")
+		spooled := `{"event":"spooled by rie"}`
+		_, err := sp.Put(ctx, []byte(spooled), map[string]string{queue.AttrAccount: "7"})
+		require.NoError(t, err)
+		ev := events.EventBridgeEvent{Version: "0", ID: "rie-sweeper", DetailType: "Scheduled Event", Source: "aws.events",
+			AccountID: "000000000000", Time: time.Now().UTC(), Region: "us-east-1", Detail: json.RawMessage(`{}`)}
+		var res map[string]int
+		figs["sweeper"].first = em["sweeper"].invoke(t, ev, &res)
+		assert.Contains(t, res, "breaches")
+		assert.Equal(t, 1, res["respooled"])
+		assert.True(t, slices.ContainsFunc(f.sqs.Messages(eventsQueue), func(m sqsfake.Message) bool { return m.Body == spooled }),
+			"spooled event not on the queue")
+
+		figs["sweeper"].warm = em["sweeper"].invoke(t, ev, &res)
+		assert.Equal(t, 0, res["respooled"])
+	})
+
+	// The table of docs/benchmarks-rie.md.
+	var b strings.Builder
+	fmt.Fprintf(&b, "| function | amd64 MB | init ms | first invoke ms | warm invoke ms |\n")
+	for _, name := range functions {
+		g := figs[name]
+		if g.first == 0 {
+			continue // its subtest failed
+		}
+		g.init = em[name].initDuration(t)
+		fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %.1f |\n", name, mb(g.size), ms(g.init), ms(g.first), ms(g.warm))
+	}
+	t.Logf("figures:\n%s", b.String())
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// ops lists the operations of calls.
+func ops(calls []sqsfake.Call) []string {
+	var out []string
+	for _, c := range calls {
+		out = append(out, c.Op)
+	}
+	return out
+}
