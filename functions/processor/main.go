@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"supportpipe/internal/app"
 	"supportpipe/internal/lambdaenv"
 	"supportpipe/internal/metrics"
 )
@@ -23,6 +24,9 @@ func main() {
 	}
 	deps, err := env.Deps(ctx)
 	if err != nil {
+		log.Fatal(err)
+	}
+	if deps.Tagger, deps.Anger, err = app.Classifiers(env.Config); err != nil {
 		log.Fatal(err)
 	}
 	emf := metrics.New(os.Stdout, "processor")

@@ -5,9 +5,11 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"supportpipe/internal/anger"
 	"supportpipe/internal/api"
 	"supportpipe/internal/chatwootapi"
 	"supportpipe/internal/config"
@@ -18,6 +20,7 @@ import (
 	"supportpipe/internal/queue"
 	"supportpipe/internal/sla"
 	"supportpipe/internal/store"
+	"supportpipe/internal/tagging"
 	"supportpipe/internal/triage"
 )
 
@@ -38,6 +41,20 @@ type Deps struct {
 	Metrics processor.Metrics // optional
 	Log     *slog.Logger
 	Now     func() time.Time
+}
+
+// Classifiers builds the tagger from the configured rules and loads the
+// embedded anger model.
+func Classifiers(cfg *config.Config) (*tagging.Tagger, *anger.Detector, error) {
+	t, err := tagging.New(cfg.Tags.Rules)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tags: %w", err)
+	}
+	a, err := anger.New()
+	if err != nil {
+		return nil, nil, fmt.Errorf("anger model: %w", err)
+	}
+	return t, a, nil
 }
 
 // Policy is the first-response SLA policy of the configuration.

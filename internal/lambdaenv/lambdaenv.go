@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"supportpipe/internal/anger"
 	"supportpipe/internal/app"
 	"supportpipe/internal/blob/s3blob"
 	"supportpipe/internal/chatwootapi"
@@ -30,7 +29,6 @@ import (
 	"supportpipe/internal/queue/sqsqueue"
 	"supportpipe/internal/spool"
 	"supportpipe/internal/store/dynamostore"
-	"supportpipe/internal/tagging"
 )
 
 // Env is what every function gets.
@@ -139,22 +137,16 @@ func (e *Env) Chatwoot(ctx context.Context) (chatwootapi.Client, error) {
 	return chatwootapi.NewHTTPClient(os.Getenv("CHATWOOT_BASE_URL"), token, chatwootapi.Options{RatePerMinute: rate, Burst: 20})
 }
 
-// Deps assembles app.Deps for the processor, API, report and sweeper functions.
+// Deps assembles app.Deps for the processor, API, report and sweeper
+// functions. Only the processor classifies text, so it loads the tagger and
+// the anger model itself (app.Classifiers): decoding the model costs ~50 ms
+// of cold start the other functions need not pay.
 func (e *Env) Deps(ctx context.Context) (*app.Deps, error) {
 	client, err := e.Chatwoot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tagger, err := tagging.New(e.Config.Tags.Rules)
-	if err != nil {
-		return nil, fmt.Errorf("tags: %w", err)
-	}
-	scorer, err := anger.New()
-	if err != nil {
-		return nil, fmt.Errorf("anger model: %w", err)
-	}
-	d := &app.Deps{Config: e.Config, Store: e.Store, Queue: e.Queue, Chatwoot: client, Live: e.Live,
-		Tagger: tagger, Anger: scorer, Log: e.Log, Now: time.Now}
+	d := &app.Deps{Config: e.Config, Store: e.Store, Queue: e.Queue, Chatwoot: client, Live: e.Live, Log: e.Log, Now: time.Now}
 	if e.Drafts != nil {
 		d.Drafts = e.Drafts
 	}
