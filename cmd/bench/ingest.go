@@ -161,6 +161,31 @@ func ingestThroughput(ctx context.Context, log *slog.Logger, d time.Duration) (i
 type latencyResult struct {
 	p50, p99, max time.Duration
 	sent, errors  int
+	drain         time.Duration
+}
+
+// sustainedRun is ackLatency for longer, then waits for the processor to
+// drain what the run queued.
+func sustainedRun(ctx context.Context, log *slog.Logger, rate int, d time.Duration) (latencyResult, error) {
+	url, srv, stop, err := startLocal(ctx, log)
+	if err != nil {
+		return latencyResult{}, err
+	}
+	defer stop()
+	r := fixedRate(ctx, url, rate, d)
+	end := time.Now()
+	for {
+		ok, err := srv.Drained(ctx)
+		if err != nil {
+			return r, err
+		}
+		if ok {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.drain = time.Since(end)
+	return r, nil
 }
 
 // ackLatency sends at a fixed rate (open loop: a slow answer does not slow
@@ -171,6 +196,10 @@ func ackLatency(ctx context.Context, log *slog.Logger, rate int, d time.Duration
 		return latencyResult{}, err
 	}
 	defer stop()
+	return fixedRate(ctx, url, rate, d), nil
+}
+
+func fixedRate(ctx context.Context, url string, rate int, d time.Duration) latencyResult {
 	client := newClient()
 	interval := time.Second / time.Duration(rate)
 	n := int(d / interval)
@@ -202,5 +231,5 @@ func ackLatency(ctx context.Context, log *slog.Logger, rate int, d time.Duration
 	}
 	wg.Wait()
 	slices.Sort(lat)
-	return latencyResult{p50: lat[n/2], p99: lat[n*99/100], max: lat[n-1], sent: n, errors: int(errs.Load())}, nil
+	return latencyResult{p50: lat[n/2], p99: lat[n*99/100], max: lat[n-1], sent: n, errors: int(errs.Load())}
 }

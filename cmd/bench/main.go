@@ -21,6 +21,8 @@ func main() {
 	rate := flag.Int("rate", 1000, "requests per second for the latency run")
 	drainN := flag.Int("drain", 5000, "messages for the drain-rate run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
+	reportEvents := flag.Int("report-events", 1_000_000, "events in the day the report benchmark renders")
+	sustained := flag.Duration("sustained", 60*time.Second, "length of the sustained fixed-rate run (0 skips it)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -52,6 +54,18 @@ func main() {
 	rateMsgs, err := drainRate(ctx, quiet, *drainN)
 	check(err)
 	fmt.Fprintf(w, "local drain rate (queue → stored state, SQLite)\t%.0f msg/s\t%d messages\t\t\n", rateMsgs, *drainN)
+
+	render, read, err := reportDay(ctx, *reportEvents)
+	check(err)
+	fmt.Fprintf(w, "daily report of a %d-event day (counters + %d SLA records)\t%.2f s\t%.2f s (reading the records alone)\t%.1f×\t< 10 s\n",
+		*reportEvents, *reportEvents/20, render.Seconds(), read.Seconds(), render.Seconds()/read.Seconds())
+
+	if *sustained > 0 {
+		s, err := sustainedRun(ctx, quiet, *rate, *sustained)
+		check(err)
+		fmt.Fprintf(w, "sustained %d req/s for %s with processing\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\t%d sent, %d errors\t\tdrain %s after the last request\n",
+			*rate, *sustained, ms(s.p50), ms(s.p99), ms(s.max), s.sent, s.errors, s.drain.Round(time.Second))
+	}
 }
 
 func check(err error) {

@@ -12,10 +12,13 @@
 package anger
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -38,12 +41,57 @@ type Model struct {
 var embedded []byte
 
 var loadEmbedded = sync.OnceValues(func() (*Model, error) {
+	if m, ok := parseTrained(embedded); ok {
+		return m, nil
+	}
 	var m Model
 	if err := json.Unmarshal(embedded, &m); err != nil {
 		return nil, fmt.Errorf("anger: embedded model: %w", err)
 	}
 	return &m, nil
 })
+
+// parseTrained reads model.json in the exact layout cmd/train writes (one
+// `"term": weight,` per line in the terms object) about four times faster
+// than encoding/json decodes its 40,000-entry map, which is most of the
+// processor's cold start. Anything unexpected returns ok=false and the
+// caller falls back to encoding/json.
+func parseTrained(b []byte) (*Model, bool) {
+	head, terms, found := bytes.Cut(b, []byte("\n\t\"terms\": {\n"))
+	if !found {
+		return nil, false
+	}
+	var m Model
+	head = bytes.TrimRight(head, " \t\n,")
+	if err := json.Unmarshal(append(append([]byte(nil), head...), []byte("\n}")...), &m); err != nil {
+		return nil, false
+	}
+	body, rest, found := bytes.Cut(terms, []byte("\n\t}"))
+	if !found || len(bytes.TrimSpace(rest)) != 1 { // only the closing brace may follow
+		return nil, false
+	}
+	m.Terms = make(map[string]float64, bytes.Count(body, []byte("\n"))+1)
+	for line := range bytes.SplitSeq(body, []byte("\n")) {
+		line = bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(line), []byte(",")))
+		i := bytes.LastIndex(line, []byte("\": "))
+		if len(line) < 2 || line[0] != '"' || i < 0 {
+			return nil, false
+		}
+		key := string(line[1:i])
+		if strings.ContainsRune(key, '\\') {
+			var err error
+			if key, err = strconv.Unquote(string(line[:i+1])); err != nil {
+				return nil, false
+			}
+		}
+		w, err := strconv.ParseFloat(string(line[i+3:]), 64)
+		if err != nil {
+			return nil, false
+		}
+		m.Terms[key] = w
+	}
+	return &m, true
+}
 
 // A Detector scores messages. It is safe for concurrent use.
 type Detector struct {

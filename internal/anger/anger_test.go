@@ -141,3 +141,11 @@ func BenchmarkScore(b *testing.B) {
 		d.Score(message)
 	}
 }
+
+func TestFastModelLoadMatchesJSON(t *testing.T) {
+	fast, ok := parseTrained(embedded)
+	require.True(t, ok, "model.json is in the trainer's layout")
+	var slow Model
+	require.NoError(t, json.Unmarshal(embedded, &slow))
+	assert.Equal(t, &slow, fast)
+}
