@@ -13,14 +13,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	env, err := lambdaenv.Load(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
-	deps, err := env.Deps(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
+	env, deps := lambdaenv.MustLoad(ctx)
 	token, err := env.Secret(ctx, "SUPPORT_API_TOKEN_ARN", "SUPPORT_API_TOKEN")
 	if err != nil {
 		log.Fatal(err)

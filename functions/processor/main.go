@@ -18,14 +18,8 @@ import (
 
 func main() {
 	ctx := context.Background()
-	env, err := lambdaenv.Load(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
-	deps, err := env.Deps(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
+	env, deps := lambdaenv.MustLoad(ctx)
+	var err error
 	if deps.Tagger, deps.Anger, err = app.Classifiers(env.Config); err != nil {
 		log.Fatal(err)
 	}

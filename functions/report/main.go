@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -18,14 +17,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	env, err := lambdaenv.Load(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
-	deps, err := env.Deps(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
+	env, deps := lambdaenv.MustLoad(ctx)
 	src := report.Source{Store: env.Store, Queue: env.Queue, Policy: deps.Policy(),
 		AlertDepth: env.Config.Queue.AlertDepth, EscalateDepth: env.Config.Queue.EscalateDepth}
 	lambda.Start(func(ctx context.Context, ev events.EventBridgeEvent) (map[string]string, error) {

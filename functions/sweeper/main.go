@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"log"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -18,14 +17,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	env, err := lambdaenv.Load(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
-	deps, err := env.Deps(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
+	env, deps := lambdaenv.MustLoad(ctx)
 	tr := deps.Triage()
 	var rec *reconcile.Reconciler
 	if env.Live && env.Account > 0 {

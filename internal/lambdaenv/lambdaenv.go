@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"os"
 	"strconv"
@@ -151,4 +152,19 @@ func (e *Env) Deps(ctx context.Context) (*app.Deps, error) {
 		d.Drafts = e.Drafts
 	}
 	return d, nil
+}
+
+// MustLoad is Load and Deps for a function's main: at cold start a missing
+// setting ends the process with a message that names it, which is what Lambda
+// reports as an init error.
+func MustLoad(ctx context.Context) (*Env, *app.Deps) {
+	env, err := Load(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	deps, err := env.Deps(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return env, deps
 }
