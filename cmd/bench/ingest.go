@@ -83,10 +83,10 @@ var seq atomic.Int64
 func payload() ([]byte, string) {
 	n := seq.Add(1)
 	return []byte(fmt.Sprintf(`{"event":"message_created","id":%d,"content":"Hi, I was charged twice for order #A-%d, can someone help?",`+
-		`"message_type":"incoming","private":false,"created_at":"2026-05-12T09:14:27.512Z","account":{"id":7,"name":"Northwind"},`+
+		`"message_type":"incoming","private":false,"created_at":%q,"account":{"id":7,"name":"Northwind"},`+
 		`"inbox":{"id":4,"name":"Web"},"sender":{"id":5512,"name":"Priya"},`+
 		`"conversation":{"id":%d,"inbox_id":4,"status":"open","labels":[],"updated_at":1778577267.604113,"created_at":1778577267,"messages":[]}}`,
-		n, n, n%5000+1)), "bench-" + strconv.FormatInt(n, 10)
+		n, n, time.Now().UTC().Format(time.RFC3339Nano), n%5000+1)), "bench-" + strconv.FormatInt(n, 10)
 }
 
 func signedRequest(ctx context.Context, url string) *http.Request {

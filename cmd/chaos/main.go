@@ -227,7 +227,7 @@ func run(ctx context.Context, o options) error {
 	srv.stop()
 
 	res.dupLabels, res.dupNotes, res.dupPriority = fake.duplicates()
-	res.dupDrafts, err = duplicateDrafts(ctx, filepath.Join(srv.dir, "queue.db"))
+	res.dupDrafts, err = duplicateDrafts(ctx, filepath.Join(srv.dir, "drafts.db"))
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,10 @@ func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, 
 	if s.Queue, err = sqlitequeue.Open(ctx, qpath, "events", sqlitequeue.Options{}); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	if s.Drafts, err = sqlitequeue.Open(ctx, qpath, "drafts", sqlitequeue.Options{}); err != nil {
+	// Drafts live in their own file: each draft request is a durable send,
+	// and sharing the events file's one connection would put those fsyncs
+	// in front of webhook acknowledgements.
+	if s.Drafts, err = sqlitequeue.Open(ctx, filepath.Join(env.DataDir, "drafts.db"), "drafts", sqlitequeue.Options{}); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
 	spoolDir, err := fileblob.New(filepath.Join(env.DataDir, "spool"))

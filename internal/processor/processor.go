@@ -140,19 +140,25 @@ func (p *Processor) record(ctx context.Context, rec events.SQSMessage) (done boo
 	msg := toMessage(rec)
 	ev, outcome, err := p.process(ctx, msg, start)
 	elapsed := time.Since(start)
-	log := p.Log.With(slog.String("message_id", msg.ID), slog.String("delivery_id", msg.Attributes[queue.AttrDelivery]))
-	if ev != nil && ev.Payload != nil {
-		log = log.With(slog.String("event", ev.Payload.Event), slog.Int64("conversation_id", ev.Payload.ConversationID()))
+	// The ids logger is built only when something will be logged: on the
+	// happy path it would cost more than the rest of the bookkeeping.
+	logger := func() *slog.Logger {
+		log := p.Log.With(slog.String("message_id", msg.ID), slog.String("delivery_id", msg.Attributes[queue.AttrDelivery]))
+		if ev != nil && ev.Payload != nil {
+			log = log.With(slog.String("event", ev.Payload.Event), slog.Int64("conversation_id", ev.Payload.ConversationID()))
+		}
+		return log
 	}
 	if err == nil {
 		if elapsed > slowThreshold {
-			log.LogAttrs(ctx, slog.LevelWarn, "slow message", slog.Duration("elapsed", elapsed))
+			logger().LogAttrs(ctx, slog.LevelWarn, "slow message", slog.Duration("elapsed", elapsed))
+		} else if p.Log.Enabled(ctx, slog.LevelDebug) {
+			logger().LogAttrs(ctx, slog.LevelDebug, "message done", slog.String("outcome", outcome), slog.Duration("elapsed", elapsed))
 		}
-		log.LogAttrs(ctx, slog.LevelDebug, "message done", slog.String("outcome", outcome), slog.Duration("elapsed", elapsed))
 		p.observe(outcome, elapsed)
 		return true
 	}
-	outcome, ok := p.fail(ctx, msg, err, log)
+	outcome, ok := p.fail(ctx, msg, err, logger())
 	p.observe(outcome, elapsed)
 	return ok
 }
