@@ -59,7 +59,8 @@ func Classifiers(cfg *config.Config) (*tagging.Tagger, *anger.Detector, error) {
 
 // Policy is the first-response SLA policy of the configuration.
 func (d *Deps) Policy() sla.Policy {
-	return sla.Policy{Target: d.Config.SLA.FirstResponse, AtRiskFraction: d.Config.SLA.AtRiskFraction, Calendar: d.Config.Calendar}
+	return sla.Policy{Target: d.Config.SLA.FirstResponse, AtRiskFraction: d.Config.SLA.AtRiskFraction,
+		NextTarget: d.Config.SLA.NextResponse, CountBots: d.Config.SLA.CountBots, Calendar: d.Config.Calendar}
 }
 
 // Triage builds the support stages and the sweeper.

@@ -2,6 +2,8 @@ package local_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http"
 	"sync"
 )
 
@@ -21,3 +23,5 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }

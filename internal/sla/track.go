@@ -21,6 +21,11 @@ const DayRecordKind = "sla"
 type Policy struct {
 	Target         time.Duration
 	AtRiskFraction float64
+	// NextTarget, if set, is the target for each later answer: the customer
+	// writes again after being answered and waits for the next human reply.
+	NextTarget time.Duration
+	// CountBots lets bot replies answer (as in conversation.State.Apply).
+	CountBots bool
 	// Calendar returns an inbox's business hours.
 	Calendar func(inboxID int64) *Calendar
 }
@@ -41,6 +46,17 @@ type Record struct {
 	WallSeconds     float64 `json:"wall_seconds,omitempty"`
 	// Remaining business time to the due time (negative once overrun).
 	RemainingSeconds float64 `json:"remaining_seconds"`
+	// Next response: the latest wait after the first answer, when the
+	// policy has a next-response target.
+	NextResponse *Wait `json:"next_response,omitempty"`
+}
+
+// Wait is one customer wait for a later answer.
+type Wait struct {
+	Since       time.Time `json:"since"`
+	Due         time.Time `json:"due,omitzero"`
+	RespondedAt time.Time `json:"responded_at,omitzero"`
+	State       State     `json:"state"`
 }
 
 // ID names the record: stable for a period, so rewriting it is idempotent.
@@ -86,6 +102,9 @@ func (p Policy) Track(st *conversation.State, now time.Time) []Record {
 		if per.Answered() {
 			r.BusinessSeconds = max(cal.Between(per.Start, per.RespondedAt), 0).Seconds()
 			r.WallSeconds = per.RespondedAt.Sub(per.Start).Seconds()
+			if p.NextTarget > 0 {
+				r.NextResponse = p.nextWait(st, per, cal, now)
+			}
 		}
 		out = append(out, r)
 	}
@@ -99,4 +118,28 @@ func (p Policy) Current(st *conversation.State, now time.Time) (Record, bool) {
 		return Record{}, false
 	}
 	return recs[len(recs)-1], true
+}
+
+// nextWait finds the latest time, after the period's first answer, that the
+// customer wrote while it was our turn, and judges the answer to it.
+func (p Policy) nextWait(st *conversation.State, per conversation.Period, cal *Calendar, now time.Time) *Wait {
+	var w *Wait
+	ourTurn := false
+	for _, m := range st.Messages {
+		if !m.At.After(per.RespondedAt) || (!per.ResolvedAt.IsZero() && m.At.After(per.ResolvedAt)) {
+			continue
+		}
+		switch {
+		case m.Kind == conversation.KindCustomer && !ourTurn:
+			w, ourTurn = &Wait{Since: m.At}, true
+		case ourTurn && (m.Kind == conversation.KindHuman || (p.CountBots && m.Kind == conversation.KindBot)):
+			w.RespondedAt, ourTurn = m.At, false
+		}
+	}
+	if w == nil {
+		return nil
+	}
+	s := Evaluate(p.NextTarget, p.AtRiskFraction, cal, w.Since, w.RespondedAt, now)
+	w.State, w.Due = s.State, s.DueAt
+	return w
 }
