@@ -162,6 +162,8 @@ type latencyResult struct {
 	p50, p99, max time.Duration
 	sent, errors  int
 	drain         time.Duration
+	backlog       int64
+	drainRate     float64
 }
 
 // sustainedRun is ackLatency for longer, then waits for the processor to
@@ -174,17 +176,29 @@ func sustainedRun(ctx context.Context, log *slog.Logger, rate int, d time.Durati
 	defer stop()
 	r := fixedRate(ctx, url, rate, d)
 	end := time.Now()
-	for {
+	first, err := srv.Queue.Depth(ctx)
+	if err != nil {
+		return r, err
+	}
+	// Wait up to drainLimit; past it, report the backlog and the rate.
+	const drainLimit = 3 * time.Minute
+	for time.Since(end) < drainLimit {
 		ok, err := srv.Drained(ctx)
 		if err != nil {
 			return r, err
 		}
 		if ok {
-			break
+			r.drain = time.Since(end)
+			return r, nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	r.drain = time.Since(end)
+	last, err := srv.Queue.Depth(ctx)
+	if err != nil {
+		return r, err
+	}
+	r.drain, r.backlog = time.Since(end), last.Visible+last.InFlight+last.Delayed
+	r.drainRate = float64(first.Visible+first.InFlight-last.Visible-last.InFlight) / r.drain.Seconds()
 	return r, nil
 }
 

@@ -11,7 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
-	"text/tabwriter"
+	"strings"
 	"time"
 )
 
@@ -33,8 +33,8 @@ func main() {
 	ctx := context.Background()
 	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
 
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	defer w.Flush()
+	// Rows print as they are measured: a long run shows its progress.
+	w := rowWriter{}
 	fmt.Fprintln(w, "FIGURE\tVALUE\tBASELINE\tRATIO\tTARGET")
 
 	ing, err := ingestThroughput(ctx, quiet, *dur)
@@ -63,9 +63,22 @@ func main() {
 	if *sustained > 0 {
 		s, err := sustainedRun(ctx, quiet, *rate, *sustained)
 		check(err)
-		fmt.Fprintf(w, "sustained %d req/s for %s with processing\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\t%d sent, %d errors\t\tdrain %s after the last request\n",
-			*rate, *sustained, ms(s.p50), ms(s.p99), ms(s.max), s.sent, s.errors, s.drain.Round(time.Second))
+		drain := s.drain.Round(time.Second).String()
+		if s.backlog > 0 {
+			drain = fmt.Sprintf("%d still queued after %s (draining at %.0f msg/s)", s.backlog, s.drain.Round(time.Second), s.drainRate)
+		}
+		fmt.Fprintf(w, "sustained %d req/s for %s with processing\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\t%d sent, %d errors\t\tdrain: %s\n",
+			*rate, *sustained, ms(s.p50), ms(s.p99), ms(s.max), s.sent, s.errors, drain)
 	}
+}
+
+// rowWriter prints tab-separated rows as " | "-separated table rows.
+type rowWriter struct{}
+
+func (rowWriter) Write(p []byte) (int, error) {
+	line := strings.TrimRight(string(p), "\n")
+	fmt.Println("| " + strings.ReplaceAll(line, "\t", " | ") + " |")
+	return len(p), nil
 }
 
 func check(err error) {

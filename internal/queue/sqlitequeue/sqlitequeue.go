@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS messages (
 	dead_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, visible_at, sent_at);
+-- Deletes, visibility changes and DLQ moves find a message by its receipt;
+-- without this index each one scans the table, which under a backlog holds
+-- the file's only connection long enough to stall webhook acknowledgements.
+CREATE INDEX IF NOT EXISTS messages_receipt ON messages(receipt) WHERE receipt IS NOT NULL;
 `
 
 // Statements run inside transactions, prepared at Open (sqlitedb.Prepare).
