@@ -492,7 +492,7 @@ func TestEmulator(t *testing.T) {
 		assert.Equal(t, 0, res["respooled"])
 	})
 
-	// The table of docs/benchmarks-rie.md.
+	// The table of docs/benchmarks.md (Lambda bootstraps).
 	var b strings.Builder
 	fmt.Fprintf(&b, "| function | amd64 MB | init ms | first invoke ms | warm invoke ms |\n")
 	for _, name := range functions {
