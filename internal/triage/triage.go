@@ -164,13 +164,10 @@ func (t *Triage) escalate(ctx context.Context, ev *processor.Event) error {
 	if ev.Customer && ev.VIP {
 		reasons = append(reasons, escalation.ReasonVIP)
 	}
-	// A back-filled event may arrive before the reply that answered it, so
-	// its view of the SLA is not trusted; the sweeper judges breaches of
-	// what is really still waiting.
-	if r, ok := t.SLA.Current(ev.Conversation, t.Now()); ok && r.State == sla.Breached && !ev.Backfilled {
-		reasons = append(reasons, escalation.ReasonSLABreach)
-		detail[escalation.ReasonSLABreach] = "due " + r.Due.UTC().Format(time.RFC3339)
-	}
+	// SLA breaches are escalated by the sweeper alone: it looks at
+	// conversations still waiting after every event so far is merged, while
+	// an event processed late (a redrive, a back-log) may be judged before
+	// the reply that answered it, and would escalate a met SLA.
 	if len(reasons) == 0 {
 		return nil
 	}
