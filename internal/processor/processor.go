@@ -114,8 +114,16 @@ const (
 // Handle processes a batch and reports the records to retry.
 func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
-	var mu sync.Mutex
 	conc := max(p.Concurrency, 1)
+	if conc == 1 || len(ev.Records) == 1 {
+		for _, rec := range ev.Records {
+			if !p.record(ctx, rec) {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			}
+		}
+		return resp, nil
+	}
+	var mu sync.Mutex
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup
 	for _, rec := range ev.Records {
