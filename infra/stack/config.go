@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"supportpipe/internal/config"
 )
 
 // FunctionNames are the Lambda functions of the pipeline. Each one is a
@@ -30,6 +32,10 @@ const (
 	// address to the alerts / escalations topic.
 	CtxAlertsEmail      = "alertsEmail"
 	CtxEscalationsEmail = "escalationsEmail"
+	// CtxSupportConfig names the pipeline's configuration file (business
+	// hours, SLA, tags, VIP rules); it is checked at synth time and passed to
+	// the functions as SUPPORT_CONFIG_YAML.
+	CtxSupportConfig = "supportConfig"
 
 	// EnvDistDir is the environment variable naming the bootstrap folder.
 	EnvDistDir = "DIST_DIR"
@@ -56,6 +62,8 @@ type Config struct {
 	ChatwootLive      string
 	AlertsEmail       string
 	EscalationsEmail  string
+	// SupportConfig is the configuration file's content, or "" for defaults.
+	SupportConfig string
 }
 
 // contextString returns the context value for key as a string, or def when
@@ -94,7 +102,24 @@ func LoadConfig(node constructs.Node) Config {
 		ChatwootLive:      contextString(node, CtxChatwootLive, DefaultChatwootLive),
 		AlertsEmail:       contextString(node, CtxAlertsEmail, ""),
 		EscalationsEmail:  contextString(node, CtxEscalationsEmail, ""),
+		SupportConfig:     supportConfig(contextString(node, CtxSupportConfig, "")),
 	}
+}
+
+// supportConfig reads and checks the configuration file, so a typo fails
+// the synth instead of every function's cold start.
+func supportConfig(path string) string {
+	if path == "" {
+		return ""
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(fmt.Sprintf("-c %s: %v", CtxSupportConfig, err))
+	}
+	if _, err := config.Parse(b); err != nil {
+		panic(fmt.Sprintf("-c %s=%s: %v", CtxSupportConfig, path, err))
+	}
+	return string(b)
 }
 
 // CheckBootstraps verifies that <dir>/<name>/bootstrap exists as a regular

@@ -68,7 +68,7 @@ type functionSpec struct {
 // decides what each function may actually touch.
 func (s *SupportStack) commonEnvironment() map[string]*string {
 	c := s.Config
-	return map[string]*string{
+	env := map[string]*string{
 		"SUPPORT_TABLE":               s.Table.TableName(),
 		"SUPPORT_BUCKET":              s.Bucket.BucketName(),
 		"SUPPORT_QUEUE_URL":           s.Queue.QueueUrl(),
@@ -85,6 +85,10 @@ func (s *SupportStack) commonEnvironment() map[string]*string {
 		"SUPPORT_METRICS_NAMESPACE":   jsii.String(MetricsNamespace),
 		"SUPPORT_METRICS_SERVICE":     jsii.String(MetricsService),
 	}
+	if c.SupportConfig != "" {
+		env["SUPPORT_CONFIG_YAML"] = jsii.String(c.SupportConfig)
+	}
+	return env
 }
 
 func (s *SupportStack) newFunction(spec functionSpec, env map[string]*string) awslambda.Function {

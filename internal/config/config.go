@@ -191,6 +191,15 @@ func FromEnv() (*Config, error) {
 	if path := os.Getenv("SUPPORT_CONFIG"); path != "" {
 		return Load(path)
 	}
+	// Lambda functions get the file's content inline (the stack reads the
+	// file named by -c supportConfig=… at synth time and checks it).
+	if inline := os.Getenv("SUPPORT_CONFIG_YAML"); inline != "" {
+		c, err := Parse([]byte(inline))
+		if err != nil {
+			return nil, fmt.Errorf("SUPPORT_CONFIG_YAML: %w", err)
+		}
+		return c, nil
+	}
 	return Parse(nil)
 }
 
