@@ -5,11 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"time"
-
-	"supportpipe/internal/local"
 )
 
 // reconcileCmd compares Chatwoot's conversations updated within --since with
@@ -20,18 +16,14 @@ func reconcileCmd(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	env, cfg, err := loadLocal()
-	if err != nil {
-		return err
-	}
-	if !env.Live {
-		return errors.New("reconcile: needs CHATWOOT_LIVE=true, CHATWOOT_BASE_URL, CHATWOOT_API_TOKEN and CHATWOOT_ACCOUNT_ID")
-	}
-	s, err := local.Open(ctx, env, cfg, local.Classifiers{}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	s, err := openQuiet(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if !s.Env.Live {
+		return errors.New("reconcile: needs CHATWOOT_LIVE=true, CHATWOOT_BASE_URL, CHATWOOT_API_TOKEN and CHATWOOT_ACCOUNT_ID")
+	}
 	if s.Reconciler == nil {
 		return errors.New("reconcile: CHATWOOT_ACCOUNT_ID is not set")
 	}

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"time"
 
-	"supportpipe/internal/local"
 	"supportpipe/internal/report"
 )
 
@@ -22,11 +19,7 @@ func reportCmd(ctx context.Context, args []string) error {
 	if _, err := time.Parse(time.DateOnly, *day); err != nil {
 		return errors.New("report: --date must be YYYY-MM-DD")
 	}
-	env, cfg, err := loadLocal()
-	if err != nil {
-		return err
-	}
-	s, err := local.Open(ctx, env, cfg, local.Classifiers{}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	s, err := openQuiet(ctx)
 	if err != nil {
 		return err
 	}

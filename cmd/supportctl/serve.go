@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -57,6 +58,16 @@ func loadLocal() (local.Config, *config.Config, error) {
 		return env, nil, err
 	}
 	return env, cfg, nil
+}
+
+// openQuiet opens the local pipeline for a one-shot command (report,
+// reconcile): same data dir and configuration as serve, no text models, no logs.
+func openQuiet(ctx context.Context) (*local.Server, error) {
+	env, cfg, err := loadLocal()
+	if err != nil {
+		return nil, err
+	}
+	return local.Open(ctx, env, cfg, local.Classifiers{}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 }
 
 func newLogger() *slog.Logger {

@@ -186,10 +186,8 @@ func (e *Escalator) applied(ctx context.Context, k conversation.Key) (map[string
 		return nil, fmt.Errorf("read actions: %w", err)
 	}
 	done := map[string]bool{}
-	for _, a := range acts {
-		if r, ok := strings.CutPrefix(a.ID, "escalation:"); ok && a.Status == store.ActionDone {
-			done[r] = true
-		}
+	for _, r := range Reasons(acts) {
+		done[r] = true
 	}
 	return done, nil
 }

@@ -247,15 +247,6 @@ func (p *Processor) backoff(attempt int) time.Duration {
 var errDecode = errors.New("decode")
 
 func (p *Processor) process(ctx context.Context, msg queue.Message, start time.Time) (*Event, string, error) {
-	messageKey := "msg:" + msg.ID
-	seen, err := p.Store.Seen(ctx, messageKey)
-	if err != nil {
-		return nil, "", fmt.Errorf("idempotency read: %w", err)
-	}
-	if seen[messageKey] {
-		// Completed before; the delete was lost. Nothing to do, nothing to count.
-		return nil, OutcomeRedelivered, nil
-	}
 	payload, err := chatwoot.Decode(msg.Body)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", errDecode, err)
@@ -272,13 +263,19 @@ func (p *Processor) process(ctx context.Context, msg queue.Message, start time.T
 	}
 	ev.ReceivedAt, _ = time.Parse(time.RFC3339Nano, msg.Attributes[queue.AttrReceivedAt])
 
+	messageKey := "msg:" + msg.ID
 	keys := []string{messageKey, "content:" + payload.ContentKey(ev.AccountID, msg.Body)}
 	if ev.DeliveryID != "" {
 		keys = append(keys, "delivery:"+ev.DeliveryID)
 	}
-	seen, err = p.Store.Seen(ctx, keys[1:]...)
+	// One read for all keys: the message's own key means it completed before
+	// and only its delete was lost; any other key means a duplicate.
+	seen, err := p.Store.Seen(ctx, keys...)
 	if err != nil {
 		return ev, "", fmt.Errorf("idempotency read: %w", err)
+	}
+	if seen[messageKey] {
+		return ev, OutcomeRedelivered, nil
 	}
 	if len(seen) > 0 {
 		return ev, OutcomeDuplicate, p.completeDuplicate(ctx, messageKey)
