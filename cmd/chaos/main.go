@@ -28,6 +28,7 @@ import (
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/queue/sqlitequeue"
 	"supportpipe/internal/store/sqlitestore"
+	"supportpipe/internal/traffic"
 )
 
 const (
@@ -145,8 +146,8 @@ func run(ctx context.Context, o options) error {
 	}
 
 	rng := rand.New(rand.NewPCG(o.seed, 7))
-	events := generate(o.n, rng)
-	sends := plan(events, o, rng)
+	events := traffic.Generate(o.n, rng)
+	sends := traffic.Plan(events, o.dup, o.reemit, rng)
 	fmt.Fprintf(os.Stderr, "chaos: %d distinct events, %d sends, %d kills, faults %.0f%% (hang %.1f%%, transient=%v)\n",
 		len(events), len(sends), o.kills, 100*o.fault, 100*o.hang, o.transient)
 
@@ -155,7 +156,7 @@ func run(ctx context.Context, o options) error {
 	ackedIDs := map[int]bool{}
 	sentIDs := map[int]bool{}
 	client := &http.Client{Timeout: 5 * time.Second} // Chatwoot's timeout
-	jobs := make(chan send)
+	jobs := make(chan traffic.Send)
 	var wg sync.WaitGroup
 	var sentN atomic.Int64
 	for range o.concurrency {
@@ -163,15 +164,15 @@ func run(ctx context.Context, o options) error {
 		go func() {
 			defer wg.Done()
 			for s := range jobs {
-				code := post(ctx, client, "http://"+addr+"/webhooks/chatwoot", s.delivery, s.body)
+				code := post(ctx, client, "http://"+addr+"/webhooks/chatwoot", s.Delivery, s.Body)
 				sentN.Add(1)
 				mu.Lock()
 				res.sent++
-				sentIDs[s.event] = true
+				sentIDs[s.Event] = true
 				switch {
 				case code >= 200 && code < 300:
 					res.acked++
-					ackedIDs[s.event] = true
+					ackedIDs[s.Event] = true
 				case code == 0:
 					res.unreachable++
 				default:
@@ -318,7 +319,7 @@ func duplicateDrafts(ctx context.Context, path string) (int, error) {
 
 // outcomes reads the stopped server's store and DLQ: which sent events were
 // recorded as processed, and which are dead letters.
-func outcomes(ctx context.Context, dir string, events []event, sent map[int]bool) (recorded, dead map[int]bool, err error) {
+func outcomes(ctx context.Context, dir string, events []traffic.Event, sent map[int]bool) (recorded, dead map[int]bool, err error) {
 	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "store.db"))
 	if err != nil {
 		return nil, nil, err
@@ -332,19 +333,18 @@ func outcomes(ctx context.Context, dir string, events []event, sent map[int]bool
 	byKey := map[string]int{}
 	recorded, dead = map[int]bool{}, map[int]bool{}
 	for id := range sent {
-		p, err := chatwoot.Decode(events[id].body)
+		p, err := chatwoot.Decode(events[id].Body)
 		if err != nil {
 			return nil, nil, fmt.Errorf("event %d: %w", id, err)
 		}
-		key := "content:" + p.ContentKey(7, events[id].body)
+		key := "content:" + p.ContentKey(7, events[id].Body)
 		byKey[key] = id
 		seen, err := st.Seen(ctx, key)
 		if err != nil {
 			return nil, nil, err
 		}
-		recorded[id] = seen[key]
-		if !seen[key] {
-			delete(recorded, id)
+		if _, ok := seen[key]; ok {
+			recorded[id] = true
 		}
 	}
 	dls, err := q.ListDeadLetters(ctx, 1_000_000)

@@ -1,4 +1,8 @@
-package main
+// Package traffic generates a realistic stream of Chatwoot webhooks: whole
+// conversations (created, customer messages, agent replies, a label update,
+// resolved), shuffled, with duplicate deliveries and Chatwoot re-emissions.
+// The chaos harness and the cost measurement send it.
+package traffic
 
 import (
 	"fmt"
@@ -6,14 +10,14 @@ import (
 	"time"
 )
 
-// event is one distinct Chatwoot webhook body.
-type event struct{ body []byte }
+// Event is one distinct Chatwoot webhook body.
+type Event struct{ Body []byte }
 
-// send is one POST: an event under a delivery id.
-type send struct {
-	event    int
-	delivery string
-	body     []byte
+// Send is one POST: an event (its index) under a delivery id.
+type Send struct {
+	Event    int
+	Delivery string
+	Body     []byte
 }
 
 var angry = []string{
@@ -28,13 +32,13 @@ var calm = []string{
 	"Thanks, that worked!",
 }
 
-// generate makes n events over n/20 conversations: each conversation is
+// Generate makes n events over n/20 conversations: each conversation is
 // created, has customer messages and agent replies, a label update and is
 // resolved. Times are in the last two hours, so SLAs run too.
-func generate(n int, rng *rand.Rand) []event {
+func Generate(n int, rng *rand.Rand) []Event {
 	convs := max(n/20, 1)
 	base := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
-	var out []event
+	var out []Event
 	msgID := int64(5_000_000)
 	for c := 0; len(out) < n; c = (c + 1) % convs {
 		conv := int64(70_000 + c)
@@ -55,13 +59,22 @@ func generate(n int, rng *rand.Rand) []event {
 			if rng.Float64() < 0.1 {
 				text = angry[rng.IntN(len(angry))]
 			}
-			body = messageBody(msgID, conv, "incoming", text, at, vip)
+			body = messageBody(msgID, conv, "incoming", text, labelsAt(step), at, vip)
 		default:
-			body = messageBody(msgID, conv, "outgoing", "Thanks for writing, we're on it.", at, vip)
+			body = messageBody(msgID, conv, "outgoing", "Thanks for writing, we're on it.", labelsAt(step), at, vip)
 		}
-		out = append(out, event{body: []byte(body)})
+		out = append(out, Event{Body: []byte(body)})
 	}
 	return out
+}
+
+// labelsAt is the conversation's labels as Chatwoot sends them with a
+// message at a step: from the label update at step 10 on, "billing".
+func labelsAt(step int) string {
+	if step > 10 {
+		return `["billing"]`
+	}
+	return `[]`
 }
 
 func contact(vip bool) string {
@@ -82,32 +95,33 @@ func conversationBody(event string, conv int64, status, labels string, at time.T
 	return c[:len(c)-1] + fmt.Sprintf(`,"event":%q,"changed_attributes":null}`, event)
 }
 
-func messageBody(id, conv int64, kind, text string, at time.Time, vip bool) string {
+func messageBody(id, conv int64, kind, text, labels string, at time.Time, vip bool) string {
 	sender := contact(vip)
 	if kind == "outgoing" {
 		sender = `{"id":31,"name":"Agent","type":"user"}`
 	}
 	return fmt.Sprintf(`{"event":"message_created","id":%d,"content":%q,"content_type":"text","message_type":%q,"private":false,`+
 		`"created_at":%q,"account":{"id":7,"name":"Chaos"},"inbox":{"id":4,"name":"Web"},"sender":%s,"conversation":%s}`,
-		id, text, kind, at.UTC().Format(time.RFC3339Nano), sender, conversationJSON(conv, "open", `[]`, at, vip))
+		id, text, kind, at.UTC().Format(time.RFC3339Nano), sender, conversationJSON(conv, "open", labels, at, vip))
 }
 
-// plan shuffles the events and adds duplicates (same delivery id, sent again
-// later) and Chatwoot re-emissions (same body, new delivery id).
-func plan(events []event, o options, rng *rand.Rand) []send {
-	var out []send
+// Plan shuffles the events and adds duplicates (same delivery id, sent again
+// later; a fraction dup of the events) and Chatwoot re-emissions (same body,
+// new delivery id; a fraction reemit).
+func Plan(events []Event, dup, reemit float64, rng *rand.Rand) []Send {
+	var out []Send
 	for i, e := range events {
-		out = append(out, send{event: i, delivery: fmt.Sprintf("chaos-%d", i), body: e.body})
+		out = append(out, Send{Event: i, Delivery: fmt.Sprintf("chaos-%d", i), Body: e.Body})
 	}
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	n := len(out)
-	for k := 0; k < int(float64(len(events))*o.dup); k++ {
+	for k := 0; k < int(float64(len(events))*dup); k++ {
 		s := out[rng.IntN(n)]
 		out = append(out, s)
 	}
-	for k := 0; k < int(float64(len(events))*o.reemit); k++ {
+	for k := 0; k < int(float64(len(events))*reemit); k++ {
 		s := out[rng.IntN(n)]
-		s.delivery += fmt.Sprintf("-reemit-%d", k)
+		s.Delivery += fmt.Sprintf("-reemit-%d", k)
 		out = append(out, s)
 	}
 	// Copies go anywhere after the first quarter, so most come well after
