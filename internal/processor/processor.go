@@ -111,63 +111,148 @@ const (
 	OutcomeDeadLettered = "dead_lettered"
 )
 
-// Handle processes a batch and reports the records to retry.
+// Handle processes a batch and reports the records to retry. Records run
+// (concurrently up to Concurrency) up to their completion, which is then
+// written for the whole batch in one store call.
 func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
+	results := make([]result, len(ev.Records))
+	b := &batch{first: map[string]int{}}
 	conc := max(p.Concurrency, 1)
 	if conc == 1 || len(ev.Records) == 1 {
-		for _, rec := range ev.Records {
-			if !p.record(ctx, rec) {
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-			}
+		for i, rec := range ev.Records {
+			results[i] = p.process(ctx, rec, b, i)
 		}
-		return resp, nil
+	} else {
+		sem := make(chan struct{}, conc)
+		var wg sync.WaitGroup
+		for i, rec := range ev.Records {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				results[i] = p.process(ctx, rec, b, i)
+			})
+		}
+		wg.Wait()
 	}
-	var mu sync.Mutex
-	sem := make(chan struct{}, conc)
-	var wg sync.WaitGroup
-	for _, rec := range ev.Records {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(rec events.SQSMessage) {
-			defer func() { <-sem; wg.Done() }()
-			if !p.record(ctx, rec) {
-				mu.Lock()
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-				mu.Unlock()
-			}
-		}(rec)
+	p.complete(ctx, results)
+
+	var resp events.SQSEventResponse
+	for i := range results {
+		if !p.finish(ctx, &results[i]) {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: results[i].msg.ID})
+		}
 	}
-	wg.Wait()
 	return resp, nil
 }
 
-// record processes one message and reports whether it may be deleted.
-func (p *Processor) record(ctx context.Context, rec events.SQSMessage) (done bool) {
-	start := time.Now()
-	msg := toMessage(rec)
-	ev, outcome, err := p.process(ctx, msg, start)
-	elapsed := time.Since(start)
+// result is a record's way through the batch.
+type result struct {
+	msg        queue.Message
+	ev         *Event
+	outcome    string
+	completion *store.Completion // to write; nil when there is nothing to record
+	copyOf     int               // the record of this batch carrying the same event, or -1
+	err        error
+	elapsed    time.Duration
+}
+
+// batch tells the records of one batch that carry the same event apart: the
+// first runs, the others wait for its outcome instead of running the stages
+// again.
+type batch struct {
+	mu    sync.Mutex
+	first map[string]int // content key → record
+}
+
+func (b *batch) claim(key string, i int) (first int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if j, ok := b.first[key]; ok {
+		return j
+	}
+	b.first[key] = i
+	return i
+}
+
+// complete writes the batch's completions, in one call when nothing
+// collides. A processed event whose key another message completed meanwhile
+// becomes a duplicate, as does a copy of an event a record of this batch
+// completed; their records go in a second call. A duplicate whose record
+// exists was counted by an earlier delivery of the same message.
+func (p *Processor) complete(ctx context.Context, results []result) {
+	for round := 0; round < 2; round++ {
+		if round == 1 {
+			for i := range results {
+				r := &results[i]
+				if r.copyOf < 0 || r.err != nil {
+					continue
+				}
+				if err := results[r.copyOf].err; err != nil {
+					r.err = fmt.Errorf("a copy of this event in the batch failed: %w", err)
+					continue
+				}
+				r.outcome, r.completion = OutcomeDuplicate, p.duplicate(r.msg)
+			}
+		}
+		var idx []int
+		var cs []store.Completion
+		for i, r := range results {
+			if r.err == nil && r.completion != nil {
+				idx = append(idx, i)
+				cs = append(cs, *r.completion)
+			}
+		}
+		if len(cs) == 0 {
+			continue
+		}
+		err := p.Store.Complete(ctx, cs...)
+		if err != nil && !errors.Is(err, store.ErrDuplicate) {
+			for _, i := range idx {
+				results[i].err = fmt.Errorf("complete: %w", err)
+			}
+			continue
+		}
+		for j, i := range idx {
+			r := &results[i]
+			r.completion = nil
+			if !store.Skipped(err, j) {
+				continue
+			}
+			if r.outcome == OutcomeDuplicate {
+				r.outcome = OutcomeRedelivered
+				continue
+			}
+			// A copy of this event completed concurrently. Our effects were
+			// idempotent, so only the accounting differs: count a duplicate.
+			r.outcome = OutcomeDuplicate
+			r.completion = p.duplicate(r.msg)
+		}
+	}
+}
+
+// finish logs and measures a record and applies the retry policy to a
+// failed one; it reports whether the message may be deleted.
+func (p *Processor) finish(ctx context.Context, r *result) bool {
 	// The ids logger is built only when something will be logged: on the
 	// happy path it would cost more than the rest of the bookkeeping.
 	logger := func() *slog.Logger {
-		log := p.Log.With(slog.String("message_id", msg.ID), slog.String("delivery_id", msg.Attributes[queue.AttrDelivery]))
-		if ev != nil && ev.Payload != nil {
-			log = log.With(slog.String("event", ev.Payload.Event), slog.Int64("conversation_id", ev.Payload.ConversationID()))
+		log := p.Log.With(slog.String("message_id", r.msg.ID), slog.String("delivery_id", r.msg.Attributes[queue.AttrDelivery]))
+		if r.ev != nil && r.ev.Payload != nil {
+			log = log.With(slog.String("event", r.ev.Payload.Event), slog.Int64("conversation_id", r.ev.Payload.ConversationID()))
 		}
 		return log
 	}
-	if err == nil {
-		if elapsed > slowThreshold {
-			logger().LogAttrs(ctx, slog.LevelWarn, "slow message", slog.Duration("elapsed", elapsed))
+	if r.err == nil {
+		if r.elapsed > slowThreshold {
+			logger().LogAttrs(ctx, slog.LevelWarn, "slow message", slog.Duration("elapsed", r.elapsed))
 		} else if p.Log.Enabled(ctx, slog.LevelDebug) {
-			logger().LogAttrs(ctx, slog.LevelDebug, "message done", slog.String("outcome", outcome), slog.Duration("elapsed", elapsed))
+			logger().LogAttrs(ctx, slog.LevelDebug, "message done", slog.String("outcome", r.outcome), slog.Duration("elapsed", r.elapsed))
 		}
-		p.observe(outcome, elapsed)
+		p.observe(r.outcome, r.elapsed)
 		return true
 	}
-	outcome, ok := p.fail(ctx, msg, err, logger())
-	p.observe(outcome, elapsed)
+	outcome, ok := p.fail(ctx, r.msg, r.err, logger())
+	p.observe(outcome, r.elapsed)
 	return ok
 }
 
@@ -194,7 +279,7 @@ func (p *Processor) fail(ctx context.Context, msg queue.Message, cause error, lo
 	counters := map[string]int64{stats.Failed: 1}
 	if attempt < maxAttempts {
 		counters[stats.Retried] = 1
-		p.addCounters(ctx, day, counters, log)
+		p.addCounters(ctx, map[string]map[string]int64{day: counters}, log)
 		backoff := p.backoff(attempt)
 		if err := p.Queue.ChangeVisibility(ctx, msg.ReceiptHandle, backoff); err != nil {
 			log.LogAttrs(ctx, slog.LevelWarn, "backoff not applied", slog.String("error", err.Error()))
@@ -203,8 +288,10 @@ func (p *Processor) fail(ctx context.Context, msg queue.Message, cause error, lo
 			slog.Duration("backoff", backoff), slog.String("error", reason))
 		return OutcomeRetry, false
 	}
+	counts := map[string]map[string]int64{day: counters}
 	if attempt == maxAttempts {
 		counters[stats.DeadLettered] = 1
+		counts = arrival(msg, now, counts)
 	} else {
 		// A redelivery after a DLQ move that did not finish; counted already.
 		delete(counters, stats.Failed)
@@ -213,14 +300,16 @@ func (p *Processor) fail(ctx context.Context, msg queue.Message, cause error, lo
 		log.LogAttrs(ctx, slog.LevelError, "dead-letter failed", slog.String("error", err.Error()))
 		return OutcomeRetry, false
 	}
-	p.addCounters(ctx, day, counters, log)
+	p.addCounters(ctx, counts, log)
 	log.LogAttrs(ctx, slog.LevelError, "message dead-lettered", slog.Int("attempts", attempt), slog.String("error", reason))
 	return OutcomeDeadLettered, true
 }
 
-func (p *Processor) addCounters(ctx context.Context, day string, c map[string]int64, log *slog.Logger) {
-	if err := p.Store.AddCounters(ctx, day, c); err != nil {
-		log.LogAttrs(ctx, slog.LevelError, "counters not written", slog.String("error", err.Error()))
+func (p *Processor) addCounters(ctx context.Context, counts map[string]map[string]int64, log *slog.Logger) {
+	for day, c := range counts {
+		if err := p.Store.AddCounters(ctx, day, c); err != nil {
+			log.LogAttrs(ctx, slog.LevelError, "counters not written", slog.String("error", err.Error()))
+		}
 	}
 }
 
@@ -246,10 +335,20 @@ func (p *Processor) backoff(attempt int) time.Duration {
 // attempts: a decoder fix deployed meanwhile should be able to save them.
 var errDecode = errors.New("decode")
 
-func (p *Processor) process(ctx context.Context, msg queue.Message, start time.Time) (*Event, string, error) {
+// process runs one record up to its completion, which it returns unwritten.
+func (p *Processor) process(ctx context.Context, rec events.SQSMessage, b *batch, i int) result {
+	start := time.Now()
+	r := result{msg: toMessage(rec), copyOf: -1}
+	r.ev, r.outcome, r.completion, r.err = p.run(ctx, &r, b, i, start)
+	r.elapsed = time.Since(start)
+	return r
+}
+
+func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start time.Time) (*Event, string, *store.Completion, error) {
+	msg := r.msg
 	payload, err := chatwoot.Decode(msg.Body)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", errDecode, err)
+		return nil, "", nil, fmt.Errorf("%w: %w", errDecode, err)
 	}
 	ev := &Event{
 		MessageID:  msg.ID,
@@ -263,22 +362,24 @@ func (p *Processor) process(ctx context.Context, msg queue.Message, start time.T
 	}
 	ev.ReceivedAt, _ = time.Parse(time.RFC3339Nano, msg.Attributes[queue.AttrReceivedAt])
 
-	messageKey := "msg:" + msg.ID
-	keys := []string{messageKey, "content:" + payload.ContentKey(ev.AccountID, msg.Body)}
-	if ev.DeliveryID != "" {
-		keys = append(keys, "delivery:"+ev.DeliveryID)
+	// The content key alone identifies the event: a delivery sent twice
+	// carries the same signed body, so the same key. Its record names the
+	// message that completed it, which is how a redelivery of that message
+	// (its delete was lost) tells itself apart from a duplicate.
+	contentKey := "content:" + payload.ContentKey(ev.AccountID, msg.Body)
+	if j := b.claim(contentKey, i); j != i {
+		r.copyOf = j
+		return ev, "", nil, nil
 	}
-	// One read for all keys: the message's own key means it completed before
-	// and only its delete was lost; any other key means a duplicate.
-	seen, err := p.Store.Seen(ctx, keys...)
+	seen, err := p.Store.Seen(ctx, contentKey)
 	if err != nil {
-		return ev, "", fmt.Errorf("idempotency read: %w", err)
+		return ev, "", nil, fmt.Errorf("idempotency read: %w", err)
 	}
-	if seen[messageKey] {
-		return ev, OutcomeRedelivered, nil
-	}
-	if len(seen) > 0 {
-		return ev, OutcomeDuplicate, p.completeDuplicate(ctx, messageKey)
+	if owner, ok := seen[contentKey]; ok {
+		if owner == msg.ID {
+			return ev, OutcomeRedelivered, nil, nil
+		}
+		return ev, OutcomeDuplicate, p.duplicate(msg), nil
 	}
 
 	if obs, ok := conversation.Observe(payload, ev.AccountID); ok {
@@ -288,13 +389,13 @@ func (p *Processor) process(ctx context.Context, msg queue.Message, start time.T
 			return s.Apply(obs, p.CountBots)
 		})
 		if err != nil {
-			return ev, "", fmt.Errorf("update conversation: %w", err)
+			return ev, "", nil, fmt.Errorf("update conversation: %w", err)
 		}
 		ev.Conversation, ev.Previous = &st, &prev
 	}
 	for _, s := range p.Stages {
 		if err := s.Run(ctx, ev); err != nil {
-			return ev, "", fmt.Errorf("stage %s: %w", s.Name(), err)
+			return ev, "", nil, fmt.Errorf("stage %s: %w", s.Name(), err)
 		}
 	}
 
@@ -307,26 +408,38 @@ func (p *Processor) process(ctx context.Context, msg queue.Message, start time.T
 	if elapsed > slowThreshold {
 		counters[stats.SlowMessages] = 1
 	}
-	err = p.Store.Complete(ctx, store.Completion{Keys: keys, ExpiresAt: now.Add(idempotencyTTL), Day: stats.Day(now), Counters: counters})
-	if errors.Is(err, store.ErrDuplicate) {
-		// A copy of this event completed concurrently. Our effects were
-		// idempotent, so only the accounting differs: count a duplicate.
-		return ev, OutcomeDuplicate, p.completeDuplicate(ctx, messageKey)
-	}
-	if err != nil {
-		return ev, "", fmt.Errorf("complete: %w", err)
-	}
-	return ev, OutcomeProcessed, nil
+	return ev, OutcomeProcessed, &store.Completion{Keys: []string{contentKey}, Owner: msg.ID, ExpiresAt: now.Add(idempotencyTTL),
+		Counts: arrival(msg, now, map[string]map[string]int64{stats.Day(now): counters})}, nil
 }
 
-func (p *Processor) completeDuplicate(ctx context.Context, messageKey string) error {
+// duplicate is the record of a message that carried an event completed by
+// another: keyed by the message, so its own redelivery counts it once.
+func (p *Processor) duplicate(msg queue.Message) *store.Completion {
 	now := p.Now()
-	err := p.Store.Complete(ctx, store.Completion{Keys: []string{messageKey}, ExpiresAt: now.Add(idempotencyTTL),
-		Day: stats.Day(now), Counters: map[string]int64{stats.Duplicates: 1}})
-	if errors.Is(err, store.ErrDuplicate) {
-		return nil
+	return &store.Completion{Keys: []string{"msg:" + msg.ID}, Owner: msg.ID, ExpiresAt: now.Add(idempotencyTTL),
+		Counts: arrival(msg, now, map[string]map[string]int64{stats.Day(now): {stats.Duplicates: 1}})}
+}
+
+// arrival adds to counts that the message's event was received and
+// accepted, on the day the webhook received it. The processor counts them,
+// once per queue message at its final outcome, with the exactness of its
+// own counters, so the edge writes nothing to the store for an accepted
+// event. A message redriven from the DLQ was counted when it went there.
+func arrival(msg queue.Message, now time.Time, counts map[string]map[string]int64) map[string]map[string]int64 {
+	if queue.Redriven(msg.Attributes) {
+		return counts
 	}
-	return err
+	at, err := time.Parse(time.RFC3339Nano, msg.Attributes[queue.AttrReceivedAt])
+	if err != nil {
+		at = now
+	}
+	day := stats.Day(at)
+	if counts[day] == nil {
+		counts[day] = map[string]int64{}
+	}
+	counts[day][stats.Received]++
+	counts[day][stats.Accepted]++
+	return counts
 }
 
 func toMessage(rec events.SQSMessage) queue.Message {

@@ -155,6 +155,8 @@ func TestDuplicates(t *testing.T) {
 	c := e.counters(t)
 	assert.Equal(t, int64(1), c[stats.Processed])
 	assert.Equal(t, int64(2), c[stats.Duplicates])
+	assert.Equal(t, int64(3), c[stats.Received], "every delivery was received and accepted")
+	assert.Equal(t, int64(3), c[stats.Accepted])
 	total := 0
 	for _, n := range stage.runs {
 		total += n
@@ -187,6 +189,8 @@ func TestDeadLetterAndRedrive(t *testing.T) {
 	assert.Equal(t, int64(3), c[stats.Failed])
 	assert.Equal(t, int64(2), c[stats.Retried])
 	assert.Equal(t, int64(1), c[stats.DeadLettered])
+	assert.Equal(t, int64(1), c[stats.Received], "counted as received when it reached the DLQ")
+	assert.Equal(t, int64(1), c[stats.Accepted])
 	dl, err := e.q.ListDeadLetters(context.Background(), 10)
 	require.NoError(t, err)
 	require.Len(t, dl, 1)
@@ -199,7 +203,10 @@ func TestDeadLetterAndRedrive(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	e.drain(t)
-	assert.Equal(t, int64(1), e.counters(t)[stats.Processed], "redriven message gets fresh attempts and succeeds")
+	c = e.counters(t)
+	assert.Equal(t, int64(1), c[stats.Processed], "redriven message gets fresh attempts and succeeds")
+	assert.Equal(t, int64(1), c[stats.Received], "and is not received twice")
+	assert.Equal(t, int64(1), c[stats.Accepted])
 }
 
 type recordingQueue struct {

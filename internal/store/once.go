@@ -48,3 +48,29 @@ func Once(ctx context.Context, s Store, a Action, fn func(ctx context.Context) (
 	}
 	return true, nil
 }
+
+// Converge performs an effect that converges, one that applied twice leaves
+// what applying it once leaves (a label merge), unless it is recorded done
+// for (conversation, a.ID): it reads the record, runs fn and records it done.
+// That is one write where Once takes two (claim, finish); the price is that
+// workers racing on the same action, or one crashing after fn, run it again,
+// which a converging effect tolerates. A failed fn records nothing: the
+// message's retry runs it again.
+func Converge(ctx context.Context, s Store, a Action, fn func(ctx context.Context) (result string, err error)) (ran bool, err error) {
+	existing, ok, err := s.Action(ctx, a.Key, a.ID)
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", a.ID, err)
+	}
+	if ok && existing.Status == ActionDone {
+		return false, nil
+	}
+	result, err := fn(ctx)
+	if err != nil {
+		return true, fmt.Errorf("%s: %w", a.ID, err)
+	}
+	a.Status, a.Result = ActionDone, result
+	if err := s.RecordAction(ctx, a); err != nil {
+		return true, fmt.Errorf("record %s: %w", a.ID, err)
+	}
+	return true, nil
+}

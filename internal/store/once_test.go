@@ -52,3 +52,34 @@ func TestOnce(t *testing.T) {
 	ran, _ = store.Once(ctx, st, act("m2", t0.Add(store.Lease+time.Second)), ok)
 	assert.True(t, ran, "after the lease the claim is abandoned")
 }
+
+func TestConverge(t *testing.T) {
+	ctx := context.Background()
+	k := conversation.Key{AccountID: 1, ConversationID: 2}
+	a := store.Action{Key: k, ID: "labels:9", Kind: "label", Owner: "m1", Detail: `{"add":["billing"]}`}
+	runs := 0
+	ok := func(context.Context) (string, error) { runs++; return `["billing"]`, nil }
+	fail := func(context.Context) (string, error) { runs++; return "", errors.New("503") }
+
+	st := memstore.New()
+	ran, err := store.Converge(ctx, st, a, fail)
+	assert.True(t, ran)
+	assert.Error(t, err)
+	_, found, err := st.Action(ctx, k, a.ID)
+	require.NoError(t, err)
+	assert.False(t, found, "a failed effect records nothing")
+
+	ran, err = store.Converge(ctx, st, a, ok)
+	require.NoError(t, err)
+	assert.True(t, ran)
+	got, found, err := st.Action(ctx, k, a.ID)
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, store.ActionDone, got.Status)
+	assert.Equal(t, `["billing"]`, got.Result)
+
+	ran, err = store.Converge(ctx, st, a, ok)
+	require.NoError(t, err)
+	assert.False(t, ran, "done is done")
+	assert.Equal(t, 2, runs)
+}

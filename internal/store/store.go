@@ -7,13 +7,40 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"supportpipe/internal/conversation"
 )
 
-// ErrDuplicate is returned by Complete when any of its keys is already recorded.
+// ErrDuplicate is matched by the error of Complete when a completion was
+// skipped because one of its keys is already recorded.
 var ErrDuplicate = errors.New("store: already completed")
+
+// SkippedError is Complete's error when some completions were skipped as
+// duplicates; the others were recorded. It matches ErrDuplicate.
+type SkippedError struct {
+	Index []int // positions in the call's arguments, ascending
+}
+
+func (e *SkippedError) Error() string {
+	return fmt.Sprintf("store: %d completion(s) already completed", len(e.Index))
+}
+
+// Is makes errors.Is(err, ErrDuplicate) true.
+func (e *SkippedError) Is(target error) bool { return target == ErrDuplicate }
+
+// Skipped reports whether completion i of a Complete call that returned err
+// was skipped as a duplicate.
+func Skipped(err error, i int) bool {
+	var se *SkippedError
+	if !errors.As(err, &se) {
+		return false
+	}
+	_, found := slices.BinarySearch(se.Index, i)
+	return found
+}
 
 // ErrNotFound is returned for an action or record that does not exist.
 var ErrNotFound = errors.New("store: not found")
@@ -25,10 +52,14 @@ var ErrConflict = errors.New("store: concurrent update conflict")
 // increments are written atomically, and only if none of the keys exists:
 // that is what makes counters exact under redelivery.
 type Completion struct {
-	Keys      []string
+	Keys []string
+	// Owner is the queue message that completed the event; Seen reports it,
+	// so a redelivery of that message tells itself apart from a duplicate.
+	Owner     string
 	ExpiresAt time.Time
-	Day       string
-	Counters  map[string]int64
+	// Counts are the counter increments by day (an event is counted as
+	// received on the day it arrived and as processed on the day it was).
+	Counts map[string]map[string]int64
 }
 
 // Store is the state port. Implementations must be safe for concurrent use.
@@ -43,10 +74,15 @@ type Store interface {
 	// answer (State.WaitingSince), longest-waiting first, without scanning.
 	WaitingForFirstResponse(ctx context.Context, limit int) ([]conversation.State, error)
 
-	// Seen reports which of the keys are recorded and unexpired.
-	Seen(ctx context.Context, keys ...string) (map[string]bool, error)
-	// Complete records c atomically or returns ErrDuplicate and changes nothing.
-	Complete(ctx context.Context, c Completion) error
+	// Seen reports which of the keys are recorded and unexpired, with the
+	// Owner of the completion that recorded each.
+	Seen(ctx context.Context, keys ...string) (map[string]string, error)
+	// Complete records completions in one atomic step: every completion none
+	// of whose keys is recorded (or repeated from an earlier completion of
+	// the call) is written with its counters; the others are skipped and
+	// the error is a *SkippedError naming them. One call per batch of
+	// events is one write of the shared counters instead of one per event.
+	Complete(ctx context.Context, cs ...Completion) error
 
 	// RecordFailure counts a failed processing attempt of a queue message and
 	// returns the attempt number (1 for the first failure).
@@ -63,6 +99,11 @@ type Store interface {
 	ClaimAction(ctx context.Context, a Action) (claimed bool, existing Action, err error)
 	// FinishAction marks a claimed action done (or failed) with its result.
 	FinishAction(ctx context.Context, k conversation.Key, id, status, result string) error
+	// Action returns one action, or ok=false.
+	Action(ctx context.Context, k conversation.Key, id string) (a Action, ok bool, err error)
+	// RecordAction stores a as given, replacing an action with the same
+	// conversation and ID: for an effect recorded after it ran (Converge).
+	RecordAction(ctx context.Context, a Action) error
 	// Actions lists a conversation's actions in claim order.
 	Actions(ctx context.Context, k conversation.Key) ([]Action, error)
 

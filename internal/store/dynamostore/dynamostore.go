@@ -19,11 +19,14 @@
 package dynamostore
 
 import (
+	"bytes"
 	"cmp"
+	"compress/flate"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -139,9 +142,38 @@ func (s *Store) Conversation(ctx context.Context, k conversation.Key) (conversat
 	return st, true, nil
 }
 
+// The state is stored deflated ("statez"): a write costs one unit per KB,
+// and the JSON of a conversation with its messages compresses about 4:1.
+// Items written before that hold it as JSON text ("state").
+func encodeState(st conversation.State) (types.AttributeValue, error) {
+	blob, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encode conversation: %w", err)
+	}
+	var buf bytes.Buffer
+	w, err := flate.NewWriter(&buf, flate.BestCompression)
+	if err != nil {
+		return nil, fmt.Errorf("encode conversation: %w", err)
+	}
+	if _, err := w.Write(blob); err != nil {
+		return nil, fmt.Errorf("encode conversation: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("encode conversation: %w", err)
+	}
+	return &types.AttributeValueMemberB{Value: buf.Bytes()}, nil
+}
+
 func decodeState(item map[string]types.AttributeValue) (conversation.State, error) {
 	var st conversation.State
-	if err := json.Unmarshal([]byte(getStr(item, "state")), &st); err != nil {
+	blob := []byte(getStr(item, "state"))
+	if z, ok := item["statez"].(*types.AttributeValueMemberB); ok {
+		var err error
+		if blob, err = io.ReadAll(flate.NewReader(bytes.NewReader(z.Value))); err != nil {
+			return conversation.State{}, fmt.Errorf("decode conversation: %w", err)
+		}
+	}
+	if err := json.Unmarshal(blob, &st); err != nil {
 		return conversation.State{}, fmt.Errorf("decode conversation: %w", err)
 	}
 	v, err := getNum(item, "version")
@@ -169,9 +201,9 @@ func (s *Store) UpdateConversation(ctx context.Context, k conversation.Key, fn f
 		}
 		next.Key = k
 		next.Version = cur.Version + 1
-		blob, err := json.Marshal(next)
+		state, err := encodeState(next)
 		if err != nil {
-			return conversation.State{}, fmt.Errorf("encode conversation: %w", err)
+			return conversation.State{}, err
 		}
 		// A put replaces the whole item, so the sparse index keys are present
 		// exactly while a customer waits, ordered by State.WaitingSince.
@@ -179,7 +211,7 @@ func (s *Store) UpdateConversation(ctx context.Context, k conversation.Key, fn f
 			attrPK:    str(convPK(k)),
 			attrSK:    str("STATE"),
 			"version": num(next.Version),
-			"state":   str(string(blob)),
+			"statez":  state,
 		}
 		if w := next.WaitingSince(); !w.IsZero() {
 			item[attrGSIPK] = str(waitingKey)
@@ -245,14 +277,14 @@ func (s *Store) WaitingForFirstResponse(ctx context.Context, limit int) ([]conve
 const idemPrefix = "IDEM#"
 
 // Seen implements store.Store with consistent batch reads.
-func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]bool, error) {
-	out := make(map[string]bool, len(keys))
+func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]string, error) {
+	out := make(map[string]string, len(keys))
 	now := time.Now().UnixNano()
 	for chunk := range slices.Chunk(slices.Compact(slices.Sorted(slices.Values(keys))), batchGetLimit) {
 		ka := types.KeysAndAttributes{
 			ConsistentRead:           aws.Bool(true),
-			ProjectionExpression:     aws.String("#pk, #exp"),
-			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#exp": "exp"},
+			ProjectionExpression:     aws.String("#pk, #exp, #own"),
+			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#exp": "exp", "#own": "owner"},
 		}
 		for _, k := range chunk {
 			ka.Keys = append(ka.Keys, key(idemPrefix+k, "IDEM"))
@@ -278,7 +310,7 @@ func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]bool, erro
 					return nil, fmt.Errorf("read idempotency: %w", err)
 				}
 				if exp > now {
-					out[strings.TrimPrefix(getStr(item, attrPK), idemPrefix)] = true
+					out[strings.TrimPrefix(getStr(item, attrPK), idemPrefix)] = getStr(item, "owner")
 				}
 			}
 			req = res.UnprocessedKeys
@@ -287,43 +319,139 @@ func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]bool, erro
 	return out, nil
 }
 
-// Complete implements store.Store with one transaction: a conditional put per
-// key and an ADD to the day's counters. A key whose item exists but has
-// expired counts as absent, as in Seen.
-func (s *Store) Complete(ctx context.Context, c store.Completion) error {
-	now := time.Now()
-	var items []types.TransactWriteItem
-	for _, k := range slices.Compact(slices.Sorted(slices.Values(c.Keys))) {
-		items = append(items, types.TransactWriteItem{Put: &types.Put{
-			TableName: &s.table,
-			Item: map[string]types.AttributeValue{
-				attrPK:  str(idemPrefix + k),
-				attrSK:  str("IDEM"),
-				"exp":   num(c.ExpiresAt.UnixNano()),
-				attrTTL: num(ttl(c.ExpiresAt)),
-			},
-			ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp <= :now"),
-			ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": "exp"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixNano())},
-		}})
-	}
-	if u := s.counterUpdate(c.Day, c.Counters); u != nil {
-		items = append(items, types.TransactWriteItem{Update: u})
-	}
-	if len(items) == 0 {
-		return nil
-	}
-	err := retryConflicts(ctx, func() error {
-		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+// maxTransactItems is DynamoDB's limit of items in one transaction.
+const maxTransactItems = 100
+
+// Complete implements store.Store with one transaction per up to 100 items:
+// a conditional put per key and one ADD per day to the counters, summed over
+// the completions, so a batch of events writes the counter item once. A key
+// whose item exists but has expired counts as absent, as in Seen. When the
+// transaction is cancelled by failed conditions, the completions they belong
+// to are skipped and the rest written again.
+func (s *Store) Complete(ctx context.Context, cs ...store.Completion) error {
+	var skipped []int
+	// One transaction may not write an item twice: a completion naming a key
+	// of an earlier one in the call is its duplicate.
+	named := map[string]bool{}
+	var chunk []int
+	size := 0
+	flush := func() error {
+		dups, err := s.complete(ctx, cs, chunk)
+		skipped = append(skipped, dups...)
+		chunk, size = nil, 0
 		return err
-	})
-	if conditionFailed(err) {
-		return store.ErrDuplicate
 	}
-	if err != nil {
-		return fmt.Errorf("complete: %w", err)
+	for i, c := range cs {
+		keys := slices.Compact(slices.Sorted(slices.Values(c.Keys)))
+		if slices.ContainsFunc(keys, func(k string) bool { return named[k] }) {
+			skipped = append(skipped, i)
+			continue
+		}
+		for _, k := range keys {
+			named[k] = true
+		}
+		// Each completion may add a counter update per day of its own.
+		n := len(keys) + len(c.Counts)
+		if size+n > maxTransactItems && len(chunk) > 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		chunk = append(chunk, i)
+		size += n
+	}
+	if len(chunk) > 0 {
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	if skipped != nil {
+		slices.Sort(skipped)
+		return &store.SkippedError{Index: skipped}
 	}
 	return nil
+}
+
+// complete writes the completions at the positions in idx in one transaction
+// and returns the positions it skipped as duplicates.
+func (s *Store) complete(ctx context.Context, cs []store.Completion, idx []int) (skipped []int, err error) {
+	for attempt := 0; len(idx) > 0; attempt++ {
+		now := time.Now()
+		var items []types.TransactWriteItem
+		var owner []int // position in cs of each item's completion; -1 for counters
+		days := map[string]map[string]int64{}
+		for _, i := range idx {
+			c := cs[i]
+			for _, k := range slices.Compact(slices.Sorted(slices.Values(c.Keys))) {
+				item := map[string]types.AttributeValue{
+					attrPK:  str(idemPrefix + k),
+					attrSK:  str("IDEM"),
+					"exp":   num(c.ExpiresAt.UnixNano()),
+					attrTTL: num(ttl(c.ExpiresAt)),
+				}
+				if c.Owner != "" {
+					item["owner"] = str(c.Owner)
+				}
+				items = append(items, types.TransactWriteItem{Put: &types.Put{
+					TableName:                 &s.table,
+					Item:                      item,
+					ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp <= :now"),
+					ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": "exp"},
+					ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixNano())},
+				}})
+				owner = append(owner, i)
+			}
+			for day, deltas := range c.Counts {
+				if days[day] == nil {
+					days[day] = map[string]int64{}
+				}
+				for name, v := range deltas {
+					days[day][name] += v
+				}
+			}
+		}
+		for _, day := range slices.Sorted(maps.Keys(days)) {
+			if u := s.counterUpdate(day, days[day]); u != nil {
+				items = append(items, types.TransactWriteItem{Update: u})
+				owner = append(owner, -1)
+			}
+		}
+		if len(items) == 0 {
+			return skipped, nil
+		}
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			return skipped, nil
+		}
+		tce, ok := errors.AsType[*types.TransactionCanceledException](err)
+		if !ok {
+			if conflicted(err) && attempt < maxAttempts-1 {
+				if err := pause(ctx, attempt); err != nil {
+					return skipped, err
+				}
+				continue
+			}
+			return skipped, fmt.Errorf("complete: %w", err)
+		}
+		failed := map[int]bool{}
+		for j, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" && j < len(owner) && owner[j] >= 0 {
+				failed[owner[j]] = true
+			}
+		}
+		switch {
+		case len(failed) > 0:
+			idx = slices.DeleteFunc(idx, func(i int) bool { return failed[i] })
+			skipped = append(skipped, slices.Sorted(maps.Keys(failed))...)
+		case hasReason(tce, "TransactionConflict") && attempt < maxAttempts-1:
+			if err := pause(ctx, attempt); err != nil {
+				return skipped, err
+			}
+		default:
+			return skipped, fmt.Errorf("complete: %w", err)
+		}
+	}
+	return skipped, nil
 }
 
 // ttl is the expiry in epoch seconds, rounded up so that DynamoDB never
@@ -437,29 +565,16 @@ const actionPrefix = "ACTION#"
 
 // ClaimAction implements store.Store. The store sets Status to pending,
 // clears Result, and fills At with its clock when a.At is zero. Claim order
-// comes from a per-conversation counter, not from clocks, which can tie or
-// disagree between writers.
+// is the store's clock at the claim ("seq"), not a.At, which callers set
+// and may repeat; a per-conversation counter would be exact across writers
+// whose clocks disagree, but would cost a second write per claim.
 func (s *Store) ClaimAction(ctx context.Context, a store.Action) (bool, store.Action, error) {
 	now := time.Now()
 	if a.At.IsZero() {
 		a.At = now
 	}
 	pk := convPK(a.Key)
-	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       key(pk, "ACTIONS"),
-		UpdateExpression:          aws.String("ADD #seq :one"),
-		ExpressionAttributeNames:  map[string]string{"#seq": "seq"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
-		ReturnValues:              types.ReturnValueUpdatedNew,
-	})
-	if err != nil {
-		return false, store.Action{}, fmt.Errorf("claim action: %w", err)
-	}
-	seq, err := getNum(res.Attributes, "seq")
-	if err != nil {
-		return false, store.Action{}, fmt.Errorf("claim action: %w", err)
-	}
+	seq := now.UnixNano()
 	item := map[string]types.AttributeValue{
 		attrPK:    str(pk),
 		attrSK:    str(actionPrefix + a.ID),
@@ -475,7 +590,7 @@ func (s *Store) ClaimAction(ctx context.Context, a store.Action) (bool, store.Ac
 	if a.Owner != "" {
 		item["owner"] = str(a.Owner)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                &s.table,
 		Item:                     item,
 		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
@@ -523,6 +638,58 @@ func (s *Store) FinishAction(ctx context.Context, k conversation.Key, id, status
 	}
 	if err != nil {
 		return fmt.Errorf("finish action: %w", err)
+	}
+	return nil
+}
+
+// Action implements store.Store with a consistent read.
+func (s *Store) Action(ctx context.Context, k conversation.Key, id string) (store.Action, bool, error) {
+	item, err := s.get(ctx, convPK(k), actionPrefix+id)
+	if err != nil {
+		return store.Action{}, false, fmt.Errorf("read action: %w", err)
+	}
+	if item == nil {
+		return store.Action{}, false, nil
+	}
+	a, err := decodeAction(k, item)
+	return a, err == nil, err
+}
+
+// RecordAction implements store.Store with one UpdateItem; a replaced
+// action keeps its claim order.
+func (s *Store) RecordAction(ctx context.Context, a store.Action) error {
+	now := time.Now()
+	if a.At.IsZero() {
+		a.At = now
+	}
+	names := map[string]string{"#seq": "seq", "#kind": "kind", "#st": "status", "#at": "at", "#up": "updated"}
+	values := map[string]types.AttributeValue{
+		":now": num(now.UnixNano()), ":kind": str(a.Kind), ":st": str(a.Status), ":at": num(a.At.UnixNano()),
+	}
+	set := []string{"#seq = if_not_exists(#seq, :now)", "#kind = :kind", "#st = :st", "#at = :at", "#up = :now"}
+	var remove []string
+	// Empty strings are not written (see getStr), so an empty field is removed.
+	for name, v := range map[string]string{"owner": a.Owner, "detail": a.Detail, "result": a.Result} {
+		names["#"+name] = name
+		if v == "" {
+			remove = append(remove, "#"+name)
+			continue
+		}
+		values[":"+name] = str(v)
+		set = append(set, "#"+name+" = :"+name)
+	}
+	slices.Sort(set)
+	slices.Sort(remove)
+	expr := "SET " + strings.Join(set, ", ")
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: key(convPK(a.Key), actionPrefix+a.ID), UpdateExpression: &expr,
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	})
+	if err != nil {
+		return fmt.Errorf("record action: %w", err)
 	}
 	return nil
 }
@@ -776,3 +943,7 @@ func getNum(item map[string]types.AttributeValue, name string) (int64, error) {
 	}
 	return i, nil
 }
+
+// Keys names the key attributes of the table and of its index, which
+// projects all attributes.
+func Keys() (pk, sk, indexPK, indexSK string) { return attrPK, attrSK, attrGSIPK, attrGSISK }

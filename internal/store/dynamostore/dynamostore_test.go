@@ -130,7 +130,7 @@ func (f *fake) count(op string) int {
 
 func TestConformanceMinidyn(t *testing.T) {
 	f, db := newFake(t)
-	storetest.Run(t, opener(db), storetest.Options{})
+	storetest.Run(t, opener(db), storetest.Options{KeepsRemovedFields: true})
 	assert.Positive(t, f.count("Query"))
 	assert.Zero(t, f.count("Scan"), "the store must never scan the table")
 }
@@ -324,7 +324,7 @@ func TestRetries(t *testing.T) {
 	conflict := reply{400, `{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException","message":"ongoing transaction"}`}
 	complete := func(st store.Store) error {
 		return st.Complete(t.Context(), store.Completion{Keys: []string{"msg:1"}, ExpiresAt: time.Now().Add(time.Hour),
-			Day: day, Counters: map[string]int64{"processed": 1}})
+			Counts: map[string]map[string]int64{day: map[string]int64{"processed": 1}}})
 	}
 
 	cases := []struct {
@@ -379,11 +379,29 @@ func TestRetries(t *testing.T) {
 		st := dynamostore.New(db, name)
 		require.NoError(t, complete(st))
 		f.answer("BatchGetItem", reply{200, fmt.Sprintf(`{"Responses":{%[1]q:[]},"UnprocessedKeys":{%[1]q:`+
-			`{"ConsistentRead":true,"ProjectionExpression":"#pk, #exp","ExpressionAttributeNames":{"#pk":"pk","#exp":"exp"},`+
+			`{"ConsistentRead":true,"ProjectionExpression":"#pk, #exp, #own","ExpressionAttributeNames":{"#pk":"pk","#exp":"exp","#own":"owner"},`+
 			`"Keys":[{"pk":{"S":"IDEM#msg:1"},"sk":{"S":"IDEM"}},{"pk":{"S":"IDEM#msg:2"},"sk":{"S":"IDEM"}}]}}}`, name)})
 		seen, err := st.Seen(t.Context(), "msg:1", "msg:2")
 		require.NoError(t, err)
-		assert.Equal(t, map[string]bool{"msg:1": true}, seen)
+		assert.Equal(t, map[string]string{"msg:1": ""}, seen)
 		assert.Equal(t, 2, f.count("BatchGetItem"))
 	})
+}
+
+// TestConversationWrittenAsText reads an item in the format written before
+// states were deflated.
+func TestConversationWrittenAsText(t *testing.T) {
+	_, db := newFake(t)
+	name := newTable(t, db)
+	_, err := db.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: &name, Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "CONV#7#42"}, "sk": &types.AttributeValueMemberS{Value: "STATE"},
+		"version": &types.AttributeValueMemberN{Value: "3"},
+		"state":   &types.AttributeValueMemberS{Value: `{"account_id":7,"conversation_id":42,"status":"open"}`},
+	}})
+	require.NoError(t, err)
+	st, ok, err := dynamostore.New(db, name).Conversation(t.Context(), conversation.Key{AccountID: 7, ConversationID: 42})
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "open", st.Status)
+	assert.Equal(t, int64(3), st.Version)
 }

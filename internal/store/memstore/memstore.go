@@ -20,7 +20,7 @@ type Store struct {
 	mu       sync.Mutex
 	now      func() time.Time
 	convs    map[conversation.Key]conversation.State
-	idem     map[string]time.Time
+	idem     map[string]idem
 	attempts map[string]int
 	counters map[string]map[string]int64
 	actions  map[conversation.Key][]store.Action
@@ -32,7 +32,7 @@ var _ store.Store = (*Store)(nil)
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{now: time.Now, convs: map[conversation.Key]conversation.State{}, idem: map[string]time.Time{},
+	return &Store{now: time.Now, convs: map[conversation.Key]conversation.State{}, idem: map[string]idem{},
 		attempts: map[string]int{}, counters: map[string]map[string]int64{}, actions: map[conversation.Key][]store.Action{},
 		days: map[string]map[string]store.DayRecord{}, marks: map[string]time.Time{}}
 }
@@ -96,34 +96,46 @@ func (s *Store) WaitingForFirstResponse(_ context.Context, limit int) ([]convers
 	return out, nil
 }
 
+type idem struct {
+	owner   string
+	expires time.Time
+}
+
 // Seen implements store.Store.
-func (s *Store) Seen(_ context.Context, keys ...string) (map[string]bool, error) {
+func (s *Store) Seen(_ context.Context, keys ...string) (map[string]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	out := map[string]bool{}
+	out := map[string]string{}
 	for _, k := range keys {
-		if exp, ok := s.idem[k]; ok && exp.After(now) {
-			out[k] = true
+		if r, ok := s.idem[k]; ok && r.expires.After(now) {
+			out[k] = r.owner
 		}
 	}
 	return out, nil
 }
 
 // Complete implements store.Store.
-func (s *Store) Complete(_ context.Context, c store.Completion) error {
+func (s *Store) Complete(_ context.Context, cs ...store.Completion) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	for _, k := range c.Keys {
-		if exp, ok := s.idem[k]; ok && exp.After(now) {
-			return store.ErrDuplicate
+	var skipped []int
+	for i, c := range cs {
+		if slices.ContainsFunc(c.Keys, func(k string) bool { r, ok := s.idem[k]; return ok && r.expires.After(now) }) {
+			skipped = append(skipped, i)
+			continue
+		}
+		for _, k := range c.Keys {
+			s.idem[k] = idem{c.Owner, c.ExpiresAt}
+		}
+		for day, d := range c.Counts {
+			s.add(day, d)
 		}
 	}
-	for _, k := range c.Keys {
-		s.idem[k] = c.ExpiresAt
+	if skipped != nil {
+		return &store.SkippedError{Index: skipped}
 	}
-	s.add(c.Day, c.Counters)
 	return nil
 }
 
@@ -199,6 +211,37 @@ func (s *Store) FinishAction(_ context.Context, k conversation.Key, id, status, 
 		}
 	}
 	return store.ErrNotFound
+}
+
+// Action implements store.Store.
+func (s *Store) Action(_ context.Context, k conversation.Key, id string) (store.Action, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.actions[k] {
+		if x.ID == id {
+			return x, true, nil
+		}
+	}
+	return store.Action{}, false, nil
+}
+
+// RecordAction implements store.Store; a replaced action keeps its place.
+func (s *Store) RecordAction(_ context.Context, a store.Action) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	a.Updated = now
+	if a.At.IsZero() {
+		a.At = now
+	}
+	for i, x := range s.actions[a.Key] {
+		if x.ID == a.ID {
+			s.actions[a.Key][i] = a
+			return nil
+		}
+	}
+	s.actions[a.Key] = append(s.actions[a.Key], a)
+	return nil
 }
 
 // Actions implements store.Store.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -28,7 +29,8 @@ CREATE TABLE IF NOT EXISTS conversations (
 CREATE INDEX IF NOT EXISTS conversations_waiting ON conversations(waiting_since) WHERE waiting_since IS NOT NULL;
 CREATE TABLE IF NOT EXISTS idempotency (
 	key TEXT PRIMARY KEY,
-	expires_at INTEGER NOT NULL
+	expires_at INTEGER NOT NULL,
+	owner TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS attempts (
 	message_id TEXT PRIMARY KEY,
@@ -73,8 +75,8 @@ CREATE TABLE IF NOT EXISTS marks (
 
 // Statements run inside transactions, prepared at Open (sqlitedb.Prepare).
 const (
-	sqlInsertIdempotency = `INSERT INTO idempotency(key, expires_at) VALUES(?,?)
-			ON CONFLICT(key) DO UPDATE SET expires_at=excluded.expires_at WHERE idempotency.expires_at <= ?`
+	sqlInsertIdempotency = `INSERT INTO idempotency(key, expires_at, owner) VALUES(?,?,?)
+			ON CONFLICT(key) DO UPDATE SET expires_at=excluded.expires_at, owner=excluded.owner WHERE idempotency.expires_at <= ?`
 	sqlAddCounter = `INSERT INTO counters(day, name, value) VALUES(?,?,?)
 			ON CONFLICT(day, name) DO UPDATE SET value=value+excluded.value`
 )
@@ -94,11 +96,29 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := db.Prepare(ctx, sqlInsertIdempotency, sqlAddCounter); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	return &Store{db: db, now: time.Now}, nil
+}
+
+// migrate brings a database made by an earlier version to the schema.
+func migrate(ctx context.Context, db *sqlitedb.DB) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('idempotency') WHERE name='owner'`).Scan(&n); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if n == 0 {
+		if _, err := db.ExecContext(ctx, `ALTER TABLE idempotency ADD COLUMN owner TEXT NOT NULL DEFAULT ''`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -215,8 +235,8 @@ func (s *Store) WaitingForFirstResponse(ctx context.Context, limit int) ([]conve
 }
 
 // Seen implements store.Store.
-func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]bool, error) {
-	out := make(map[string]bool, len(keys))
+func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]string, error) {
+	out := make(map[string]string, len(keys))
 	if len(keys) == 0 {
 		return out, nil
 	}
@@ -224,49 +244,77 @@ func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]bool, erro
 	for _, k := range keys {
 		args = append(args, k)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT key FROM idempotency WHERE expires_at > ? AND key IN (?`+
+	rows, err := s.db.QueryContext(ctx, `SELECT key, owner FROM idempotency WHERE expires_at > ? AND key IN (?`+
 		strings.Repeat(",?", len(keys)-1)+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query idempotency: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
+		var k, owner string
+		if err := rows.Scan(&k, &owner); err != nil {
 			return nil, err
 		}
-		out[k] = true
+		out[k] = owner
 	}
 	return out, rows.Err()
 }
 
-// Complete implements store.Store in one transaction.
-func (s *Store) Complete(ctx context.Context, c store.Completion) error {
+// Complete implements store.Store in one transaction, each completion
+// behind a savepoint so that a duplicate rolls back only its own writes.
+func (s *Store) Complete(ctx context.Context, cs ...store.Completion) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 	now := s.now().UnixNano()
-	// Keys are a set: a repeated key must not make the completion its own duplicate.
-	for _, k := range slices.Compact(slices.Sorted(slices.Values(c.Keys))) {
-		// An expired record is as good as absent, like a DynamoDB item past its TTL.
-		res, err := tx.ExecContext(ctx, sqlInsertIdempotency,
-			k, c.ExpiresAt.UnixNano(), now)
+	var skipped []int
+	for i, c := range cs {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT completion`); err != nil {
+			return fmt.Errorf("savepoint: %w", err)
+		}
+		dup, err := complete(ctx, tx, c, now)
 		if err != nil {
-			return fmt.Errorf("write idempotency: %w", err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.ErrDuplicate
+		if dup {
+			skipped = append(skipped, i)
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO completion`); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
 		}
-	}
-	if err := addCounters(ctx, tx, c.Day, c.Counters); err != nil {
-		return err
+		if _, err := tx.ExecContext(ctx, `RELEASE completion`); err != nil {
+			return fmt.Errorf("savepoint: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	if skipped != nil {
+		return &store.SkippedError{Index: skipped}
+	}
 	return nil
+}
+
+func complete(ctx context.Context, tx *sqlitedb.Tx, c store.Completion, now int64) (dup bool, err error) {
+	// Keys are a set: a repeated key must not make the completion its own duplicate.
+	for _, k := range slices.Compact(slices.Sorted(slices.Values(c.Keys))) {
+		// An expired record is as good as absent, like a DynamoDB item past its TTL.
+		res, err := tx.ExecContext(ctx, sqlInsertIdempotency, k, c.ExpiresAt.UnixNano(), c.Owner, now)
+		if err != nil {
+			return false, fmt.Errorf("write idempotency: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return true, nil
+		}
+	}
+	for _, day := range slices.Sorted(maps.Keys(c.Counts)) {
+		if err := addCounters(ctx, tx, day, c.Counts[day]); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // RecordFailure implements store.Store.
@@ -373,6 +421,36 @@ func (s *Store) FinishAction(ctx context.Context, k conversation.Key, id, status
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("finish action %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// Action implements store.Store.
+func (s *Store) Action(ctx context.Context, k conversation.Key, id string) (store.Action, bool, error) {
+	rows, err := s.db.QueryContext(ctx, actionQuery+` AND id=?`, k.AccountID, k.ConversationID, id)
+	if err != nil {
+		return store.Action{}, false, fmt.Errorf("read action: %w", err)
+	}
+	found, err := scanActions(k, rows)
+	if err != nil || len(found) == 0 {
+		return store.Action{}, false, err
+	}
+	return found[0], true, nil
+}
+
+// RecordAction implements store.Store; a replaced action keeps its place.
+func (s *Store) RecordAction(ctx context.Context, a store.Action) error {
+	now := s.now()
+	if a.At.IsZero() {
+		a.At = now
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO actions(account_id, conversation_id, id, kind, status, owner, detail, result, at, updated_at)
+		VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(account_id, conversation_id, id) DO UPDATE SET kind=excluded.kind,
+		status=excluded.status, owner=excluded.owner, detail=excluded.detail, result=excluded.result, at=excluded.at,
+		updated_at=excluded.updated_at`,
+		a.Key.AccountID, a.Key.ConversationID, a.ID, a.Kind, a.Status, a.Owner, a.Detail, a.Result, a.At.UnixNano(), now.UnixNano())
+	if err != nil {
+		return fmt.Errorf("record action: %w", err)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func (s suite) testComplete(t *testing.T) {
 	live := time.Now().Add(time.Hour)
 	expired := time.Now().Add(-time.Minute)
 	done := func(keys ...string) store.Completion {
-		return store.Completion{Keys: keys, ExpiresAt: live, Day: day, Counters: map[string]int64{"processed": 1}}
+		return store.Completion{Keys: keys, ExpiresAt: live, Counts: map[string]map[string]int64{day: map[string]int64{"processed": 1}}}
 	}
 
 	cases := []struct {
@@ -45,9 +45,8 @@ func (s suite) testComplete(t *testing.T) {
 		counters map[string]int64 // the day's counters afterwards
 	}{
 		{
-			name: "new keys and counters",
-			c: store.Completion{Keys: []string{"msg:1", "content:1", "delivery:1"}, ExpiresAt: live, Day: day,
-				Counters: map[string]int64{"processed": 1, "processing_us.12": 1, "rejected.bad_signature": 2}},
+			name:     "new keys and counters",
+			c:        store.Completion{Keys: []string{"msg:1", "content:1", "delivery:1"}, ExpiresAt: live, Counts: map[string]map[string]int64{day: map[string]int64{"processed": 1, "processing_us.12": 1, "rejected.bad_signature": 2}}},
 			seen:     map[string]bool{"msg:1": true, "content:1": true, "delivery:1": true},
 			counters: map[string]int64{"processed": 1, "processing_us.12": 1, "rejected.bad_signature": 2},
 		},
@@ -85,7 +84,7 @@ func (s suite) testComplete(t *testing.T) {
 		},
 		{
 			name:     "duplicate adds nothing to another day",
-			prior:    []store.Completion{{Keys: []string{"msg:1"}, ExpiresAt: live, Day: otherDay}},
+			prior:    []store.Completion{{Keys: []string{"msg:1"}, ExpiresAt: live}},
 			c:        done("msg:1", "content:1"),
 			wantErr:  store.ErrDuplicate,
 			seen:     map[string]bool{"msg:1": true},
@@ -93,21 +92,21 @@ func (s suite) testComplete(t *testing.T) {
 		},
 		{
 			name:     "expired key is not seen",
-			prior:    []store.Completion{{Keys: []string{"msg:1"}, ExpiresAt: expired, Day: day, Counters: map[string]int64{"processed": 1}}},
+			prior:    []store.Completion{{Keys: []string{"msg:1"}, ExpiresAt: expired, Counts: map[string]map[string]int64{day: map[string]int64{"processed": 1}}}},
 			c:        done("content:1"),
 			seen:     map[string]bool{"content:1": true},
 			counters: map[string]int64{"processed": 2},
 		},
 		{
 			name:     "expired key counts as absent",
-			prior:    []store.Completion{{Keys: []string{"msg:1"}, ExpiresAt: expired, Day: day, Counters: map[string]int64{"processed": 1}}},
+			prior:    []store.Completion{{Keys: []string{"msg:1"}, ExpiresAt: expired, Counts: map[string]map[string]int64{day: map[string]int64{"processed": 1}}}},
 			c:        done("msg:1"),
 			seen:     map[string]bool{"msg:1": true},
 			counters: map[string]int64{"processed": 2},
 		},
 		{
 			name:     "expired and live keys mixed",
-			prior:    []store.Completion{{Keys: []string{"msg:1", "content:1"}, ExpiresAt: expired, Day: day}, done("delivery:1")},
+			prior:    []store.Completion{{Keys: []string{"msg:1", "content:1"}, ExpiresAt: expired}, done("delivery:1")},
 			c:        done("msg:1", "content:1", "delivery:1"),
 			wantErr:  store.ErrDuplicate,
 			seen:     map[string]bool{"delivery:1": true},
@@ -121,7 +120,7 @@ func (s suite) testComplete(t *testing.T) {
 		},
 		{
 			name:     "no counters",
-			c:        store.Completion{Keys: []string{"msg:1"}, ExpiresAt: live, Day: day},
+			c:        store.Completion{Keys: []string{"msg:1"}, ExpiresAt: live},
 			seen:     map[string]bool{"msg:1": true},
 			counters: map[string]int64{},
 		},
@@ -145,12 +144,89 @@ func (s suite) testComplete(t *testing.T) {
 
 			seen, err := st.Seen(ctx, keys...)
 			require.NoError(t, err)
-			assert.Equal(t, tc.seen, seen)
+			assert.Equal(t, tc.seen, seenSet(seen))
 			counters, err := st.Counters(ctx, day)
 			require.NoError(t, err)
 			assert.Equal(t, tc.counters, counters)
 		})
 	}
+}
+
+func seenSet(seen map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for k := range seen {
+		out[k] = true
+	}
+	return out
+}
+
+// testCompleteBatch completes several events in one call: duplicates among
+// them (against the store or an earlier completion of the call) are skipped
+// and named, the rest are recorded with their owners and their counters
+// summed, on each completion's days.
+func (s suite) testCompleteBatch(t *testing.T) {
+	s.needTransactions(t)
+	ctx := t.Context()
+	st := s.open(t)
+	live := time.Now().Add(time.Hour)
+	const d1, d2 = "2026-03-01", "2026-03-02"
+	c := func(owner string, counts map[string]map[string]int64, keys ...string) store.Completion {
+		return store.Completion{Keys: keys, Owner: owner, ExpiresAt: live, Counts: counts}
+	}
+	one := func(day, name string) map[string]map[string]int64 { return map[string]map[string]int64{day: {name: 1}} }
+	require.NoError(t, st.Complete(ctx, c("m0", one(d1, "processed"), "content:0")))
+
+	err := st.Complete(ctx,
+		c("m1", map[string]map[string]int64{d1: {"processed": 1, "received": 1}, d2: {"received": 1}}, "content:1"),
+		c("m2", one(d1, "processed"), "content:0"),              // completed before
+		c("m3", one(d1, "processed"), "content:3"),              // new
+		c("m4", one(d1, "processed"), "content:1"),              // same event as m1 in this call
+		c("m5", one(d2, "duplicates"), "msg:m5"),                // a duplicate's own record
+		c("m6", one(d1, "processed"), "content:6", "content:0"), // one of two keys completed
+	)
+	require.ErrorIs(t, err, store.ErrDuplicate)
+	var se *store.SkippedError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, []int{1, 3, 5}, se.Index)
+	for i := range 6 {
+		assert.Equal(t, slices.Contains(se.Index, i), store.Skipped(err, i), "Skipped(%d)", i)
+	}
+
+	seen, err := st.Seen(ctx, "content:0", "content:1", "content:3", "msg:m5", "content:6")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"content:0": "m0", "content:1": "m1", "content:3": "m3", "msg:m5": "m5"}, seen)
+	got1, err := st.Counters(ctx, d1)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int64{"processed": 3, "received": 1}, got1)
+	got2, err := st.Counters(ctx, d2)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int64{"received": 1, "duplicates": 1}, got2)
+}
+
+// testCompleteLargeBatch completes more keys in one call than DynamoDB takes
+// in one transaction.
+func (s suite) testCompleteLargeBatch(t *testing.T) {
+	s.needTransactions(t)
+	ctx := t.Context()
+	st := s.open(t)
+	const day, n = "2026-03-01", 130
+	var cs []store.Completion
+	var keys []string
+	for i := range n {
+		k := fmt.Sprint("content:", i)
+		keys = append(keys, k)
+		cs = append(cs, store.Completion{Keys: []string{k}, Owner: fmt.Sprint("m", i), ExpiresAt: time.Now().Add(time.Hour),
+			Counts: map[string]map[string]int64{day: {"processed": 1}}})
+	}
+	cs = append(cs, cs[7]) // the same completion again, last
+	err := st.Complete(ctx, cs...)
+	assert.True(t, store.Skipped(err, n), "the repeated completion is skipped: %v", err)
+	seen, err := st.Seen(ctx, keys...)
+	require.NoError(t, err)
+	assert.Len(t, seen, n)
+	got, err := st.Counters(ctx, day)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int64{"processed": n}, got)
 }
 
 // testCompleteConcurrent races copies of one event (exactly one may count)
@@ -176,7 +252,7 @@ func (s suite) testCompleteConcurrent(t *testing.T) {
 			for i := range n {
 				wg.Go(func() {
 					errs[i] = st.Complete(ctx, store.Completion{Keys: tc.keys(i), ExpiresAt: time.Now().Add(time.Hour),
-						Day: day, Counters: map[string]int64{"processed": 1, "processing_us.12": 2}})
+						Counts: map[string]map[string]int64{day: map[string]int64{"processed": 1, "processing_us.12": 2}}})
 				})
 			}
 			wg.Wait()

@@ -13,6 +13,51 @@ import (
 	"supportpipe/internal/store"
 )
 
+// testRecordAction stores actions as given: a new one after the claimed
+// ones, a replaced one in its place, empty fields emptied.
+func (s suite) testRecordAction(t *testing.T) {
+	ctx := t.Context()
+	st := s.open(t)
+	k := conversation.Key{AccountID: 1, ConversationID: 7}
+
+	_, found, err := st.Action(ctx, k, "labels:1")
+	require.NoError(t, err)
+	assert.False(t, found)
+
+	claimed, _, err := st.ClaimAction(ctx, store.Action{Key: k, ID: "note:escalation", Kind: "note", Owner: "m1",
+		Detail: `{"template":"escalation"}`, At: base})
+	require.NoError(t, err)
+	require.True(t, claimed)
+	label := store.Action{Key: k, ID: "labels:1", Kind: "label", Status: store.ActionDone, Owner: "m2",
+		Detail: `{"add":["billing"]}`, Result: `["billing"]`, At: base.Add(-time.Hour)}
+	require.NoError(t, st.RecordAction(ctx, label))
+	got, found, err := st.Action(ctx, k, "labels:1")
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, label, strip(got))
+
+	// Replacing the claimed note: done, no detail, same place.
+	note := store.Action{Key: k, ID: "note:escalation", Kind: "note", Status: store.ActionDone, Owner: "m3", Result: "42", At: base}
+	require.NoError(t, st.RecordAction(ctx, note))
+	list, err := st.Actions(ctx, k)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	if s.opts.KeepsRemovedFields {
+		list[0].Detail = ""
+	}
+	assert.Equal(t, []store.Action{note, label}, []store.Action{strip(list[0]), strip(list[1])}, "claim order kept")
+	other, err := st.Actions(ctx, conversation.Key{AccountID: 2, ConversationID: 7})
+	require.NoError(t, err)
+	assert.Empty(t, other)
+}
+
+// strip drops the store's update time and normalises At for comparison.
+func strip(a store.Action) store.Action {
+	a.Updated = time.Time{}
+	a.At = a.At.UTC()
+	return a
+}
+
 func (s suite) testActions(t *testing.T) {
 	ctx := t.Context()
 	st := s.open(t)
