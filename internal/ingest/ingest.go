@@ -87,14 +87,20 @@ type response struct {
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	now := h.Now()
 	day := stats.Day(now)
+	// The store's received and accepted counts of an enqueued event are
+	// the processor's, written with its outcome, exactly once per event and
+	// without a write here; the edge counts only what it does not enqueue.
+	// So do its metrics: an accepted webhook writes no log line or metric
+	// (the function's invocation count is the received count), which keeps
+	// the logs billed per webhook to API Gateway's access line.
 	count := func(name string) {
 		h.Counters.Add(day, name, 1)
-		if h.Metrics != nil && name != stats.Rejected {
+		if h.Metrics != nil {
 			h.Metrics.Count(name, 1)
 		}
 	}
-	count(stats.Received)
 	reject := func(code int, reason string, msg string) (events.APIGatewayV2HTTPResponse, error) {
+		h.Counters.Add(day, stats.Received, 1)
 		h.Counters.Add(day, stats.Rejected, 1)
 		h.Counters.Add(day, stats.RejectedPrefix+reason, 1)
 		if h.Metrics != nil {
@@ -153,6 +159,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	delivery := apigw.Header(req, chatwoot.HeaderDelivery)
 	if p.Kind == chatwoot.KindUnknown {
+		h.Counters.Add(day, stats.Received, 1)
 		count(stats.Ignored)
 		h.Log.LogAttrs(ctx, slog.LevelInfo, "webhook ignored", slog.String("event", safeID(p.Event)),
 			slog.String("delivery_id", safeID(delivery)))
@@ -176,19 +183,19 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		// Both the queue and the spool failed: Chatwoot will not retry, so
 		// this is a loss and is counted as one.
+		h.Counters.Add(day, stats.Received, 1)
 		count(stats.Lost)
 		h.Log.LogAttrs(ctx, slog.LevelError, "webhook lost: queue and spool failed",
 			slog.String("delivery_id", safeID(delivery)), slog.String("error", err.Error()))
 		return reply(http.StatusServiceUnavailable, response{Status: "error", Error: "temporarily unavailable"}), nil
 	}
-	count(stats.Accepted)
 	if spooled {
 		count(stats.Spooled)
 	}
 	if h.OnAccepted != nil {
 		h.OnAccepted(now)
 	}
-	h.Log.LogAttrs(ctx, slog.LevelInfo, "webhook accepted", slog.String("id", id), slog.String("event", p.Event),
+	h.Log.LogAttrs(ctx, slog.LevelDebug, "webhook accepted", slog.String("id", id), slog.String("event", p.Event),
 		slog.String("delivery_id", safeID(delivery)), slog.Int64("account_id", account),
 		slog.Int64("conversation_id", p.ConversationID()), slog.Bool("spooled", spooled))
 	return reply(http.StatusAccepted, response{Status: "accepted", ID: id, Spooled: spooled}), nil

@@ -7,6 +7,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -24,7 +25,21 @@ const (
 	AttrDLQAttempts = "dlq_attempts"
 	AttrDLQSource   = "dlq_source_message_id"
 	AttrDLQAt       = "dlq_at"
+	// AttrRedriven marks a message moved back from the DLQ: it was counted
+	// as received when it was dead-lettered.
+	AttrRedriven = "dlq_redriven"
 )
+
+// Redriven reports whether a message came back from the DLQ: it carries
+// AttrRedriven, or the dlq_* attributes a move by SQS keeps.
+func Redriven(attrs map[string]string) bool {
+	for k := range attrs {
+		if strings.HasPrefix(k, "dlq_") {
+			return true
+		}
+	}
+	return false
+}
 
 // ErrNotFound is returned for an unknown dead-letter id, and for a stale
 // receipt handle (the message was deleted or received again since).

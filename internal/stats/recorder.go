@@ -18,10 +18,18 @@ type CounterStore interface {
 // returns; locally a ticker flushes every interval, so a hard kill can lose at
 // most one interval of ingest counts (never events).
 type Recorder struct {
-	store   CounterStore
-	mu      sync.Mutex
-	pending map[string]map[string]int64
-	marks   map[string]time.Time
+	// MarkEvery spaces the writes of a mark: one later than the last one
+	// written by less than this stays pending. A mark like "last webhook
+	// accepted" is read against a quiet period of minutes; writing it per
+	// request would cost a write per request.
+	MarkEvery time.Duration
+
+	store    CounterStore
+	mu       sync.Mutex
+	pending  map[string]map[string]int64
+	marks    map[string]time.Time
+	written  map[string]time.Time // guarded by flushing
+	flushing sync.Mutex
 }
 
 // NewRecorder returns a recorder writing to s.
@@ -55,18 +63,29 @@ func (r *Recorder) Mark(name string, t time.Time) {
 
 // Flush writes what is pending. On error the increments are put back.
 func (r *Recorder) Flush(ctx context.Context) error {
+	r.flushing.Lock()
+	defer r.flushing.Unlock()
 	r.mu.Lock()
 	p, marks := r.pending, r.marks
 	r.pending, r.marks = map[string]map[string]int64{}, nil
 	r.mu.Unlock()
 	var first error
 	for name, t := range marks {
+		if last, ok := r.written[name]; ok && t.Sub(last) < r.MarkEvery {
+			r.Mark(name, t)
+			continue
+		}
 		if err := r.store.SetMark(ctx, name, t); err != nil {
 			if first == nil {
 				first = err
 			}
 			r.Mark(name, t)
+			continue
 		}
+		if r.written == nil {
+			r.written = map[string]time.Time{}
+		}
+		r.written[name] = t
 	}
 	for day, deltas := range p {
 		if err := r.store.AddCounters(ctx, day, deltas); err != nil {

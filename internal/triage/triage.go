@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,14 +107,20 @@ func (t *Triage) classify(_ context.Context, ev *processor.Event) error {
 	return nil
 }
 
+// label adds the message's tags to the conversation's labels, unless the
+// conversation as Chatwoot last sent it has them all. A label merge
+// converges, so it is recorded after it ran rather than claimed first.
 func (t *Triage) label(ctx context.Context, ev *processor.Event) error {
 	if !ev.Customer || len(ev.Tags) == 0 {
+		return nil
+	}
+	if !slices.ContainsFunc(ev.Tags, func(tag string) bool { return !slices.Contains(ev.Conversation.Labels, tag) }) {
 		return nil
 	}
 	k := ev.Conversation.Key
 	a := store.Action{Key: k, ID: fmt.Sprintf("labels:%d", ev.Payload.Message.ID), Kind: "label", Owner: ev.MessageID,
 		Detail: jsonString(map[string]any{"add": ev.Tags}), At: t.Now()}
-	_, err := store.Once(ctx, t.Store, a, func(ctx context.Context) (string, error) {
+	_, err := store.Converge(ctx, t.Store, a, func(ctx context.Context) (string, error) {
 		set, err := t.Chatwoot.AddLabels(ctx, k.AccountID, k.ConversationID, ev.Tags)
 		return jsonString(set), err
 	})

@@ -536,7 +536,8 @@ func (s *suite) redriveOne(t *testing.T) {
 
 	m := receiveOne(t, q, long)
 	assert.Equal(t, `{"n":1}`, string(m.Body))
-	assert.Equal(t, with(eventAttributes(), queue.AttrDelivery, "d1"), m.Attributes, "original attributes, no dlq_*")
+	assert.Equal(t, with(with(eventAttributes(), queue.AttrDelivery, "d1"), queue.AttrRedriven, "true"), m.Attributes,
+		"original attributes and the redrive mark, no other dlq_*")
 	assert.NotContains(t, orig, m.ID, "a redriven message gets a new id")
 	assert.NotEqual(t, target.ID, m.ID)
 	assert.Equal(t, 1, m.ReceiveCount)
@@ -586,6 +587,7 @@ func (s *suite) redriveAll(t *testing.T) {
 		for k, v := range eventAttributes() {
 			assert.Equal(t, v, m.Attributes[k], "original attribute %s", k)
 		}
+		assert.True(t, queue.Redriven(m.Attributes), "marked as redriven")
 	}
 	assert.Equal(t, bodies, got)
 	assert.Equal(t, queue.Depth{}, counts(depth(t, q.DLQDepth)), "DLQ empty after redrive")

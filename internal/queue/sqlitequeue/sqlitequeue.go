@@ -412,7 +412,8 @@ func (q *Queue) Redrive(ctx context.Context, id string) (int, error) {
 	moved := 0
 	for _, old := range ids {
 		res, err := q.db.ExecContext(ctx, `UPDATE messages SET id=?, queue=?, visible_at=?, sent_at=?, receive_count=0, receipt=NULL,
-			reason=NULL, attempts=NULL, dead_at=NULL WHERE id=? AND queue=?`, newID(), q.name, now, now, old, q.dlq)
+			reason=NULL, attempts=NULL, dead_at=NULL, attrs=json_set(attrs, '$.`+queue.AttrRedriven+`', 'true')
+			WHERE id=? AND queue=?`, newID(), q.name, now, now, old, q.dlq)
 		if err != nil {
 			return moved, fmt.Errorf("redrive %s: %w", old, err)
 		}

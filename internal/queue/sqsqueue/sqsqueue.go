@@ -469,7 +469,9 @@ func (q *Queue) Redrive(ctx context.Context, id string) (int, error) {
 		return 0, fmt.Errorf("sqsqueue: redrive %s: %w", id, queue.ErrNotFound)
 	}
 	m := held[i]
-	if _, err := q.send(ctx, q.cfg.QueueURL, []byte(aws.ToString(m.Body)), original(fromSQS(m.MessageAttributes))); err != nil {
+	attrs := original(fromSQS(m.MessageAttributes))
+	attrs[queue.AttrRedriven] = "true"
+	if _, err := q.send(ctx, q.cfg.QueueURL, []byte(aws.ToString(m.Body)), attrs); err != nil {
 		return 0, fmt.Errorf("sqsqueue: redrive %s: %w", id, err)
 	}
 	held = slices.Delete(held, i, i+1)

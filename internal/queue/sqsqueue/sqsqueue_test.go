@@ -453,8 +453,8 @@ func TestRedriveOneWire(t *testing.T) {
 	}
 	assert.Equal(t, []string{"SendMessage events", "DeleteMessage events-dlq"}, got[i:i+2])
 	assert.Equal(t, `{"n":1}`, calls[i].Body["MessageBody"])
-	assert.Equal(t, eventAttrs(queue.AttrBackfilled, "true"), unwire(t, calls[i].Body["MessageAttributes"]),
-		"original attributes, merged ones unpacked, dlq_ ones dropped")
+	assert.Equal(t, eventAttrs(queue.AttrBackfilled, "true", queue.AttrRedriven, "true"), unwire(t, calls[i].Body["MessageAttributes"]),
+		"original attributes, merged ones unpacked, dlq_ ones dropped but the redrive mark")
 	for _, c := range calls[i+2:] {
 		assert.Equal(t, "ChangeMessageVisibility", c.Op, "the others are released")
 		assert.Equal(t, 0.0, c.Body["VisibilityTimeout"])
