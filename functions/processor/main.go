@@ -8,7 +8,6 @@ import (
 	"log"
 	"os"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"supportpipe/internal/app"
@@ -23,12 +22,5 @@ func main() {
 	if deps.Tagger, deps.Anger, err = app.Classifiers(env.Config); err != nil {
 		log.Fatal(err)
 	}
-	emf := metrics.New(os.Stdout, "processor")
-	deps.Metrics = emf
-	p := deps.Processor()
-	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		resp, err := p.Handle(ctx, ev)
-		_ = emf.Flush()
-		return resp, err
-	})
+	lambda.Start(deps.ProcessorHandler(metrics.New(os.Stdout, "processor")))
 }

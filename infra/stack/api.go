@@ -26,12 +26,12 @@ const (
 
 // accessLogFormat is a JSON line per request: enough to trace a delivery
 // (request id, route, status, latency) without headers, query strings or
-// bodies, which may carry tokens or customer data.
-const accessLogFormat = `{"requestId":"$context.requestId","time":"$context.requestTime",` +
-	`"ip":"$context.identity.sourceIp","method":"$context.httpMethod","routeKey":"$context.routeKey",` +
-	`"status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength",` +
-	`"latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency",` +
-	`"integrationError":"$context.integrationErrorMessage"}`
+// bodies, which may carry tokens or customer data. It is the one log line
+// an accepted webhook costs, so it stays short: docs/cost.md prices it as
+// awscost.AccessLogExample, which has the same keys.
+const accessLogFormat = `{"requestId":"$context.requestId","time":"$context.requestTimeEpoch",` +
+	`"route":"$context.routeKey","status":"$context.status","latencyMs":"$context.responseLatency",` +
+	`"error":"$context.integrationErrorMessage"}`
 
 func (s *SupportStack) addHTTPAPI() {
 	s.HTTPAPI = awsapigatewayv2.NewHttpApi(s.Stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{

@@ -1,7 +1,13 @@
 package stack
 
 import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
+
+	"supportpipe/internal/awscost"
 )
 
 func TestHTTPAPIRoutes(t *testing.T) {
@@ -77,6 +83,10 @@ func TestHTTPAPIStage(t *testing.T) {
 	if lg["Type"] != "AWS::Logs::LogGroup" || lg["Properties"].(M)["RetentionInDays"] == nil {
 		t.Errorf("access log destination %v", lg)
 	}
+	// The cost model prices an example line with the same keys.
+	if f, _ := als["Format"].(string); keysOf(t, f) != keysOf(t, awscost.AccessLogExample) {
+		t.Errorf("access log keys %s, cost model's %s", keysOf(t, f), keysOf(t, awscost.AccessLogExample))
+	}
 	if f, _ := als["Format"].(string); f == "" || f[0] != '{' {
 		t.Errorf("access log format %q", f)
 	}
@@ -105,4 +115,13 @@ func TestHTTPAPIInvokePermissions(t *testing.T) {
 	if len(count) != 2 {
 		t.Errorf("API Gateway may invoke %d functions, want 2", len(count))
 	}
+}
+
+func keysOf(t *testing.T, line string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(line), &m); err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	return strings.Join(slices.Sorted(maps.Keys(m)), ",")
 }

@@ -35,6 +35,9 @@ const (
 
 	DefaultMemoryMB   = 256
 	ProcessorMemoryMB = 512
+	// WebhookMemoryMB: the edge verifies an HMAC and makes one SendMessage
+	// call; it is the function billed per webhook, so it gets the least.
+	WebhookMemoryMB = 128
 
 	// LogRetention for function and access logs. Logs never contain
 	// secrets or raw payloads (design invariant 8), a month is enough for
@@ -106,6 +109,14 @@ func (s *SupportStack) newFunction(spec functionSpec, env map[string]*string) aw
 		Timeout:      seconds(spec.timeout),
 		Environment:  &env,
 		LogGroup:     logs,
+		// JSON format so Lambda filters by level: the platform's START, END
+		// and REPORT lines (INFO) stay out, three lines per invocation that
+		// would otherwise be a fifth of the log bill (docs/cost.md). Our
+		// slog lines carry "level"; EMF lines have none, count as INFO and
+		// pass unchanged (Lambda does not re-encode JSON).
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 	}
 	if spec.asyncRetries >= 0 {
 		props.RetryAttempts = jsii.Number(spec.asyncRetries)
@@ -129,7 +140,7 @@ func (s *SupportStack) addFunctions() {
 	env := s.commonEnvironment()
 	s.Webhook = s.newFunction(functionSpec{
 		name: "webhook", description: "Verifies Chatwoot webhooks and enqueues them (spool fallback)",
-		timeout: WebhookTimeoutSeconds, memory: DefaultMemoryMB, asyncRetries: -1,
+		timeout: WebhookTimeoutSeconds, memory: WebhookMemoryMB, asyncRetries: -1,
 	}, env)
 	s.Processor = s.newFunction(functionSpec{
 		name: "processor", description: "Processes queued Chatwoot events (state, tags, SLA, actions, drafts)",

@@ -48,7 +48,19 @@ func TestFunctionsCommon(t *testing.T) {
 			if r := resource(t, id); r["Type"] != "AWS::Logs::LogGroup" || r["Properties"].(M)["RetentionInDays"] != float64(30) {
 				t.Errorf("log group %s: %v", id, r)
 			}
+			// JSON logs filtered by level: no platform START/END/REPORT lines.
+			lc := p["LoggingConfig"].(M)
+			if lc["LogFormat"] != "JSON" || lc["SystemLogLevel"] != "WARN" || lc["ApplicationLogLevel"] != "INFO" {
+				t.Errorf("LoggingConfig = %v", lc)
+			}
 		})
+	}
+}
+
+func TestWebhookMemory(t *testing.T) {
+	// The function billed per webhook (docs/cost.md prices 128 MB).
+	if mem := num(t, props(t, logicalID(sup.Functions()["webhook"]))["MemorySize"], "MemorySize"); mem != 128 {
+		t.Errorf("webhook MemorySize = %v, want 128", mem)
 	}
 }
 

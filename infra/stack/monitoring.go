@@ -26,7 +26,9 @@ const (
 // Ingress and processing metrics on the dashboard, named like the daily
 // counters so alarms, dashboard and the daily report count the same things.
 var (
-	ingressMetrics    = []string{stats.Received, stats.Accepted, stats.Rejected, stats.Spooled, stats.Lost}
+	// An accepted webhook writes no metric (its cost is per webhook): the
+	// webhook function's invocations are the received count.
+	ingressMetrics    = []string{stats.Rejected, stats.Spooled, stats.Lost, stats.Ignored}
 	processingMetrics = []string{stats.Processed, stats.Duplicates, stats.Retried, stats.Failed, stats.DeadLettered}
 )
 
@@ -179,7 +181,19 @@ func (s *SupportStack) addDashboard() {
 			Period: minutes(5), Statistic: jsii.String("Sum"),
 		}), name))
 	}
-	var ingress, processing []awscloudwatch.IMetric
+	received := s.Webhook.MetricInvocations(&awscloudwatch.MetricOptions{Period: minutes(5), Statistic: jsii.String("Sum")})
+	ingress := []awscloudwatch.IMetric{
+		label(received, stats.Received),
+		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String("received - FILL(rejected, 0) - FILL(lost, 0)"),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{
+				"received": received, "rejected": pipelineMetric(stats.Rejected, "Sum"), "lost": pipelineMetric(stats.Lost, "Sum"),
+			},
+			Label:  jsii.String(stats.Accepted),
+			Period: minutes(5),
+		}),
+	}
+	var processing []awscloudwatch.IMetric
 	for _, n := range ingressMetrics {
 		ingress = append(ingress, label(pipelineMetric(n, "Sum"), n))
 	}
