@@ -13,6 +13,8 @@ import (
 	"runtime/pprof"
 	"strings"
 	"time"
+
+	"supportpipe/internal/awscost"
 )
 
 func main() {
@@ -59,6 +61,13 @@ func main() {
 	check(err)
 	fmt.Fprintf(w, "daily report of a %d-event day (counters + %d SLA records)\t%.2f s\t%.2f s (reading the records alone)\t%.1f×\t< 10 s\n",
 		*reportEvents, *reportEvents/20, render.Seconds(), read.Seconds(), render.Seconds()/read.Seconds())
+
+	costRes, err := awscost.Measure(ctx, awscost.DefaultTraffic)
+	check(err)
+	lines := awscost.Price(costRes, awscost.DefaultDeployment)
+	fmt.Fprintf(w, "AWS cost per million webhooks (measured DynamoDB units and log bytes, %d webhooks; list prices)\t$%.2f\t%.2f WRU, %.2f RRU per webhook\t\t≤ $5\n",
+		costRes.Webhooks, awscost.Total(lines), costRes.Processing.WRU/float64(costRes.Webhooks)+costRes.Ingest.WRU/float64(costRes.Webhooks),
+		(costRes.Processing.RRU+costRes.Ingest.RRU)/float64(costRes.Webhooks))
 
 	if *sustained > 0 {
 		s, err := sustainedRun(ctx, quiet, *rate, *sustained)
