@@ -41,20 +41,16 @@ func valueSize(v av) int {
 			return binarySize(raw)
 		case "BOOL", "NULL":
 			return 1
-		case "SS":
+		case "SS", "NS":
 			var ss []string
 			_ = json.Unmarshal(raw, &ss)
-			n := 0
-			for _, s := range ss {
-				n += len(s)
+			size := func(s string) int { return len(s) }
+			if typ == "NS" {
+				size = numberSize
 			}
-			return n
-		case "NS":
-			var ss []string
-			_ = json.Unmarshal(raw, &ss)
 			n := 0
 			for _, s := range ss {
-				n += numberSize(s)
+				n += size(s)
 			}
 			return n
 		case "BS":
