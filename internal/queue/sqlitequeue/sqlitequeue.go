@@ -1,6 +1,8 @@
 // Package sqlitequeue implements queue.Queue on an embedded SQLite file with
 // SQS semantics: visibility timeouts, receive counts, receipt handles, a
-// redrive backstop and a dead-letter queue.
+// redrive backstop and a dead-letter queue. Sends are made durable in an
+// append-only journal beside the file and copied into it shortly after
+// (intake.go).
 package sqlitequeue
 
 import (
@@ -38,6 +40,12 @@ CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, visible_at, sent_at
 -- without this index each one scans the table, which under a backlog holds
 -- the file's only connection long enough to stall webhook acknowledgements.
 CREATE INDEX IF NOT EXISTS messages_receipt ON messages(receipt) WHERE receipt IS NOT NULL;
+-- How far each queue's intake journal has been copied into messages.
+CREATE TABLE IF NOT EXISTS intake_pos (
+	queue TEXT PRIMARY KEY,
+	seg INTEGER NOT NULL,
+	off INTEGER NOT NULL
+);
 `
 
 // Statements run inside transactions, prepared at Open (sqlitedb.Prepare).
@@ -59,9 +67,12 @@ const DefaultMaxReceives = 10
 
 // Queue is one named queue and its DLQ ("<name>-dlq") in a SQLite file.
 type Queue struct {
-	// db is shared by the queues of one file. Sends commit with an fsync
-	// (sqlitedb.Durable); receives, deletes and moves do not.
-	db          *sqlitedb.DB
+	// db is shared by the queues of one file. Direct sends commit with an
+	// fsync (sqlitedb.Durable); receives, deletes and moves do not.
+	db *sqlitedb.DB
+	// in is the intake journal sends go through (intake.go); nil when
+	// another process owns it, and sends then commit to db directly.
+	in          *intake
 	name, dlq   string
 	maxReceives int
 	now         func() time.Time
@@ -105,16 +116,40 @@ func Open(ctx context.Context, path, name string, o Options) (*Queue, error) {
 	}
 	q := &Queue{db: db, name: name, dlq: name + "-dlq", maxReceives: o.MaxReceives, now: o.Now,
 		sends: make(chan sendReq, 1024), stop: make(chan struct{})}
+	q.in, err = openIntake(ctx, path, name)
+	if errors.Is(err, errLocked) {
+		q.in, err = nil, nil
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	q.wg.Add(1)
 	go q.writer()
 	return q, nil
 }
 
-// Close stops the writer and closes the database.
+// Close stops the writer, moves what the intake journal holds into the
+// database and closes it.
 func (q *Queue) Close() error {
-	q.closeOne.Do(func() { close(q.stop) })
-	q.wg.Wait()
-	return q.db.Close()
+	var err error
+	q.closeOne.Do(func() {
+		close(q.stop)
+		q.wg.Wait()
+		if q.in != nil {
+			err = q.in.close()
+		}
+		err = errors.Join(err, q.db.Close())
+	})
+	return err
+}
+
+// catchUp makes every acknowledged send visible to the database.
+func (q *Queue) catchUp(ctx context.Context) error {
+	if q.in == nil {
+		return nil
+	}
+	return q.in.flush(ctx)
 }
 
 // newID returns a UUIDv7: time-ordered, so new rows append to the primary
@@ -133,12 +168,21 @@ func newID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// Send implements queue.Queue. Concurrent sends are committed together in one
-// transaction (group commit): one fsync acknowledges a whole batch.
+// Send implements queue.Queue. It returns once the message is on disk: in
+// the intake journal (group commit: one fdatasync for all concurrent sends),
+// or, when another process owns the journal, in the database, where
+// concurrent sends are committed together in one fsynced transaction.
 func (q *Queue) Send(ctx context.Context, body []byte, attrs map[string]string) (string, error) {
 	a, err := json.Marshal(attrs)
 	if err != nil {
 		return "", fmt.Errorf("encode attributes: %w", err)
+	}
+	if q.in != nil {
+		id := newID()
+		if err := q.in.send(ctx, entry{id: id, sentAt: q.now().UnixNano(), attrs: string(a), body: body}); err != nil {
+			return "", err
+		}
+		return id, nil
 	}
 	r := sendReq{id: newID(), body: body, attrs: string(a), done: make(chan error, 1)}
 	select {
@@ -216,6 +260,9 @@ func (q *Queue) insert(batch []sendReq) error {
 func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) ([]queue.Message, error) {
 	if max <= 0 {
 		max = 10
+	}
+	if err := q.catchUp(ctx); err != nil {
+		return nil, err
 	}
 	now := q.now()
 	tx, err := q.db.BeginTx(ctx, nil)
@@ -332,7 +379,12 @@ func (q *Queue) DeadLetter(ctx context.Context, m queue.Message, reason string, 
 }
 
 // Depth implements queue.Queue.
-func (q *Queue) Depth(ctx context.Context) (queue.Depth, error) { return q.depth(ctx, q.name) }
+func (q *Queue) Depth(ctx context.Context) (queue.Depth, error) {
+	if err := q.catchUp(ctx); err != nil {
+		return queue.Depth{}, err
+	}
+	return q.depth(ctx, q.name)
+}
 
 // DLQDepth implements queue.Queue.
 func (q *Queue) DLQDepth(ctx context.Context) (queue.Depth, error) { return q.depth(ctx, q.dlq) }
