@@ -17,6 +17,10 @@ import (
 )
 
 func main() {
+	if dir := os.Getenv(benchWorkerEnv); dir != "" {
+		check(runWorker(dir))
+		return
+	}
 	dur := flag.Duration("duration", 5*time.Second, "length of each throughput run")
 	rateDur := flag.Duration("rate-duration", 10*time.Second, "length of the fixed-rate latency run")
 	rate := flag.Int("rate", 1000, "requests per second for the latency run")

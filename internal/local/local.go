@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -69,6 +70,11 @@ type Server struct {
 
 	// Workers is the number of concurrent processor loops.
 	Workers int
+	// Spawn, if set, makes Serve run the processor loops and the jobs in a
+	// child process, the command it returns, which must call Work on a
+	// Server opened like this one (worker.go). Linux only; elsewhere they
+	// run in this process.
+	Spawn func() *exec.Cmd
 	// Visibility is how long a received batch stays hidden; it exceeds
 	// store.Lease so a crashed worker's effects are taken over on redelivery.
 	Visibility time.Duration
@@ -207,12 +213,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); s.Recorder.Run(bg, 200*time.Millisecond) }()
-	go func() { defer wg.Done(); s.jobs(bg) }()
-	for range s.Workers {
-		wg.Add(1)
-		go func() { defer wg.Done(); s.processLoop(bg) }()
+	wg.Go(func() { s.Recorder.Run(bg, 200*time.Millisecond) })
+	if s.spawnable() {
+		wg.Go(func() { s.superviseWorker(bg) })
+	} else {
+		wg.Go(func() { s.jobs(bg) })
+		for range s.Workers {
+			wg.Go(func() { s.processLoop(bg) })
+		}
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
