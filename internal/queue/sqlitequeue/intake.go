@@ -152,7 +152,7 @@ func openIntake(ctx context.Context, path, name string) (*intake, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlitedb.Open(ctx, abs, schema)
+	db, err := sqlitedb.Open(ctx, abs, schema, fmt.Sprintf("wal_autocheckpoint(%d)", checkpointPages))
 	if err != nil {
 		lock.Close()
 		return nil, err

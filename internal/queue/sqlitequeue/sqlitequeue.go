@@ -98,9 +98,16 @@ type Options struct {
 	Now         func() time.Time
 }
 
+// checkpointPages is the WAL size (pages) at which a commit copies it into
+// the database file, fsyncing both (SQLite's default is 1000). Every
+// receive and delete rewrites a few pages; 1000 of them make a burst of
+// 4 MB that the intake journal's fdatasync, in the same file system, then
+// waits behind. Small checkpoints keep each such wait short.
+const checkpointPages = 100
+
 // Open opens the queue name in the SQLite file at path.
 func Open(ctx context.Context, path, name string, o Options) (*Queue, error) {
-	db, err := sqlitedb.Open(ctx, path, schema)
+	db, err := sqlitedb.Open(ctx, path, schema, fmt.Sprintf("wal_autocheckpoint(%d)", checkpointPages))
 	if err != nil {
 		return nil, err
 	}
