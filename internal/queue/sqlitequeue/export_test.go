@@ -1,6 +1,9 @@
 package sqlitequeue
 
-import "os"
+import (
+	"os"
+	"strings"
+)
 
 // Crash stops q as a kill -9 would: the journal is neither moved nor
 // deleted, and its lock is released. The queue must not be used afterwards.
@@ -31,7 +34,7 @@ func Segments(path, name string) []string {
 	des, _ := os.ReadDir(path + ".intake." + name)
 	var out []string
 	for _, de := range des {
-		if de.Name() != "lock" {
+		if strings.HasSuffix(de.Name(), ".log") {
 			out = append(out, de.Name())
 		}
 	}
@@ -54,7 +57,9 @@ func WriteSegment(path, name string, seg int64, ids []string, bodies [][]byte, t
 	}
 	var b []byte
 	for i := range ids {
+		start := len(b)
 		b = appendRecord(b, entry{id: ids[i], sentAt: 1, attrs: `{"k":"v"}`, body: bodies[i]})
+		sealRecord(b[start:], seg)
 	}
 	b = append(b, tail...)
 	return os.WriteFile(segmentPath(dir, seg), b, 0o600)
@@ -67,4 +72,17 @@ func LockJournal(path, name string) (*os.File, error) {
 		return nil, err
 	}
 	return lockDir(dir)
+}
+
+// Record encodes one record as segment seg would hold it.
+func Record(seg int64, id string, body []byte) []byte {
+	b := appendRecord(nil, entry{id: id, sentAt: 1, attrs: `{}`, body: body})
+	sealRecord(b, seg)
+	return b
+}
+
+// Spare says whether the journal has a spare segment file.
+func Spare(path, name string) bool {
+	_, err := os.Stat(path + ".intake." + name + "/" + spareName)
+	return err == nil
 }

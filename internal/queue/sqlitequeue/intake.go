@@ -40,13 +40,22 @@ import (
 // a position past it: an acknowledged send is on disk, in the journal or in
 // the database, at every moment.
 
-// segmentMax is the size at which the journal moves on to a new file (a
-// variable for tests).
-var segmentMax int64 = 64 << 20
+// segmentMax is the size of a prepared segment, and the size at which a
+// segment grown on demand is left for a new one (a variable for tests).
+var segmentMax int64 = 16 << 20
 
 const (
-	// growMin and growMax bound the zero-filled extensions of a segment.
-	growMin, growMax = 64 << 10, 4 << 20
+	// growMin and growMax bound the zero-filled extensions of a segment
+	// grown on demand: each costs its sends a longer fdatasync.
+	growMin, growMax = 64 << 10, 256 << 10
+	// prepareAt is how far a segment grown on demand fills before a spare
+	// is prepared in the background: a queue that sees a handful of sends
+	// (tests, tools) never writes one.
+	prepareAt = 128 << 10
+	// prepareChunk is the step of the preparation, each fdatasynced on its
+	// own and followed by a pause, so that it never queues a large write in
+	// front of an acknowledgement's sync.
+	prepareChunk, preparePause = 1 << 20, 10 * time.Millisecond
 	// moveDelay lets sends accumulate before a move: one transaction then
 	// writes each table and index page once for many rows, and the
 	// database's checkpoints, whose fsyncs the journal's syncs would queue
@@ -67,7 +76,7 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // crcSeed makes an all-zero header (the zero-filled tail of a segment) fail
-// the check even with an empty payload.
+// the check.
 const crcSeed = 0x5a17e5a1
 
 // errLocked says another process owns the journal.
@@ -115,6 +124,11 @@ type intake struct {
 	cmu       sync.Mutex // guards committed
 	committed []entry    // synced, not yet in SQLite
 
+	smu       sync.Mutex // guards spare and preparing
+	spare     bool       // a prepared segment file waits (spareName)
+	preparing bool
+	prepare   chan struct{} // wakes the preparer
+
 	moveMu sync.Mutex // serialises moves; guards moved and oldest
 	moved  pos        // position the database has reached
 	oldest int64      // lowest segment that may still be on disk
@@ -158,16 +172,17 @@ func openIntake(ctx context.Context, path, name string) (*intake, error) {
 		return nil, err
 	}
 	j := &intake{key: key, refs: 1, name: name, dir: dir, db: db, lock: lock, cur: newBatch(),
-		kick: make(chan struct{}, 1), nudge: make(chan struct{}, 1), stop: make(chan struct{})}
+		kick: make(chan struct{}, 1), nudge: make(chan struct{}, 1), prepare: make(chan struct{}, 1), stop: make(chan struct{})}
 	if err := db.Prepare(ctx, sqlIntakeInsert, sqlIntakePos); err != nil {
 		return nil, errors.Join(fmt.Errorf("intake prepare: %w", err), j.release())
 	}
 	if err := j.replay(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("intake replay %s: %w", dir, err), j.release())
 	}
-	j.wg.Add(2)
+	j.wg.Add(3)
 	go j.flusher()
 	go j.mover()
+	go j.preparer()
 	intakes.open[key] = j
 	return j, nil
 }
@@ -263,7 +278,13 @@ func (j *intake) flushAll() {
 		}
 		j.cur = newBatch()
 		j.mu.Unlock()
-		start, err := j.write(b.buf)
+		ends := make([]int64, len(b.entries))
+		var end int64
+		for i := range b.entries {
+			end += b.entries[i].end.off
+			ends[i] = end
+		}
+		start, err := j.write(b.buf, ends)
 		if err != nil {
 			b.err = fmt.Errorf("send: %w", err)
 		} else {
@@ -288,13 +309,26 @@ func (j *intake) flushAll() {
 	}
 }
 
-// write appends buf to the current segment, syncs it and returns where it
-// starts.
-func (j *intake) write(buf []byte) (pos, error) {
-	if j.f == nil || j.size >= segmentMax {
+// write appends buf (records whose checksums are not yet set) to the
+// current segment, syncs it and returns where it starts.
+func (j *intake) write(buf []byte, ends []int64) (pos, error) {
+	n := j.size + int64(len(buf))
+	switch {
+	case j.f == nil:
 		if err := j.rotate(); err != nil {
 			return pos{}, err
 		}
+	case j.size >= segmentMax || n > j.prepared && j.hasSpare():
+		if err := j.rotate(); err != nil {
+			return pos{}, err
+		}
+	}
+	// The segment's number is in every checksum: a recycled file's old
+	// records do not read as records of its new life.
+	start := 0
+	for _, end := range ends {
+		sealRecord(buf[start:end], j.seg)
+		start = int(end)
 	}
 	err := j.grow(j.size + int64(len(buf)))
 	if err == nil {
@@ -310,16 +344,22 @@ func (j *intake) write(buf []byte) (pos, error) {
 		j.f = nil
 		return pos{}, err
 	}
-	start := pos{j.seg, j.size}
+	at := pos{j.seg, j.size}
 	j.size += int64(len(buf))
-	return start, nil
+	// The segment just left becomes the spare once the database has caught
+	// up with it (removeBelow); the preparer writes one only if that has
+	// not happened by the time this one is half full.
+	if j.size >= max(prepareAt, j.prepared/2) {
+		j.wantSpare()
+	}
+	return at, nil
 }
 
 // grow makes sure the segment's first n bytes are allocated and written
 // (zeros past the records), in chunks that double up to growMax. An
 // fdatasync after overwriting allocated blocks has no metadata to commit, so
 // it does not wait for a commit of the file system's journal, which the
-// databases' syncs go through too.
+// databases' syncs go through too. Prepared segments never need this.
 func (j *intake) grow(n int64) error {
 	if n <= j.prepared {
 		return nil
@@ -333,7 +373,8 @@ func (j *intake) grow(n int64) error {
 	return nil
 }
 
-// rotate starts segment seg+1; its directory entry is synced before any
+// rotate starts segment seg+1 in the spare file if one is prepared, else in
+// a new file grown on demand. Its directory entry is synced before any
 // record in it is acknowledged.
 func (j *intake) rotate() error {
 	if j.f != nil {
@@ -342,7 +383,23 @@ func (j *intake) rotate() error {
 		}
 		j.f = nil
 	}
-	f, err := os.OpenFile(segmentPath(j.dir, j.seg+1), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	path := segmentPath(j.dir, j.seg+1)
+	var prepared int64
+	j.smu.Lock()
+	if j.spare {
+		j.spare = false
+		if err := os.Rename(filepath.Join(j.dir, spareName), path); err == nil {
+			if fi, err := os.Stat(path); err == nil {
+				prepared = fi.Size()
+			}
+		}
+	}
+	j.smu.Unlock()
+	flag := os.O_WRONLY | os.O_CREATE
+	if prepared == 0 {
+		flag |= os.O_EXCL | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flag, 0o600)
 	if err != nil {
 		return err
 	}
@@ -350,8 +407,84 @@ func (j *intake) rotate() error {
 		f.Close()
 		return err
 	}
-	j.f, j.seg, j.size, j.prepared = f, j.seg+1, 0, 0
+	j.f, j.seg, j.size, j.prepared = f, j.seg+1, 0, prepared
 	return nil
+}
+
+const spareName, spareTemp = "spare", "spare.tmp"
+
+func (j *intake) hasSpare() bool {
+	j.smu.Lock()
+	defer j.smu.Unlock()
+	return j.spare
+}
+
+// wantSpare asks the preparer for a spare segment unless one is there or
+// being made.
+func (j *intake) wantSpare() {
+	j.smu.Lock()
+	want := !j.spare && !j.preparing
+	j.smu.Unlock()
+	if want {
+		select {
+		case j.prepare <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// preparer writes spare segments: segmentMax bytes of zeros, fdatasynced,
+// then renamed into place. Records written over them later change no
+// metadata, so their fdatasyncs stay short.
+func (j *intake) preparer() {
+	defer j.wg.Done()
+	for {
+		select {
+		case <-j.prepare:
+		case <-j.stop:
+			return
+		}
+		j.smu.Lock()
+		if j.spare || j.preparing {
+			j.smu.Unlock()
+			continue
+		}
+		j.preparing = true
+		j.smu.Unlock()
+		ok := j.makeSpare()
+		j.smu.Lock()
+		j.preparing, j.spare = false, j.spare || ok
+		j.smu.Unlock()
+	}
+}
+
+func (j *intake) makeSpare() bool {
+	tmp := filepath.Join(j.dir, spareTemp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return false
+	}
+	zeros := make([]byte, prepareChunk)
+	for off := int64(0); off < segmentMax; off += prepareChunk {
+		if _, err := f.WriteAt(zeros[:min(prepareChunk, segmentMax-off)], off); err != nil {
+			f.Close()
+			return false
+		}
+		if err := datasync(f); err != nil {
+			f.Close()
+			return false
+		}
+		select {
+		case <-time.After(preparePause):
+		case <-j.stop:
+			f.Close()
+			return false
+		}
+	}
+	if f.Close() != nil || os.Rename(tmp, filepath.Join(j.dir, spareName)) != nil {
+		return false
+	}
+	return syncDir(j.dir) == nil
 }
 
 // mover copies committed entries into SQLite a little after they are synced.
@@ -465,13 +598,26 @@ func (j *intake) insert(ctx context.Context, es []entry, at pos, fsync bool) err
 	return tx.Commit()
 }
 
-// removeBelow deletes the segments before seg.
+// removeBelow deletes the segments before seg; a full one becomes the spare
+// if there is none, which spares the preparer writing one.
 func (j *intake) removeBelow(seg int64) {
 	segs, _ := listSegments(j.dir)
 	for _, s := range segs {
-		if s < seg {
-			_ = os.Remove(segmentPath(j.dir, s))
+		if s >= seg {
+			continue
 		}
+		path := segmentPath(j.dir, s)
+		j.smu.Lock()
+		if !j.spare && !j.preparing {
+			if fi, err := os.Stat(path); err == nil && fi.Size() >= segmentMax &&
+				os.Rename(path, filepath.Join(j.dir, spareName)) == nil {
+				j.spare = true
+				j.smu.Unlock()
+				continue
+			}
+		}
+		j.smu.Unlock()
+		_ = os.Remove(path)
 	}
 	j.oldest = max(j.oldest, seg)
 }
@@ -491,6 +637,11 @@ func (j *intake) replay(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A spare left by a previous owner is used; one half made is not.
+	_ = os.Remove(filepath.Join(j.dir, spareTemp))
+	if _, err := os.Stat(filepath.Join(j.dir, spareName)); err == nil {
+		j.spare = true
+	}
 	last := done.seg
 	for _, s := range segs {
 		last = max(last, s)
@@ -507,7 +658,7 @@ func (j *intake) replay(ctx context.Context) error {
 		}
 		var es []entry
 		for {
-			e, n, ok := readRecord(data[off:])
+			e, n, ok := readRecord(data[off:], s)
 			if !ok {
 				break
 			}
@@ -560,9 +711,11 @@ func listSegments(dir string) ([]int64, error) {
 	return out, nil
 }
 
-// A record is its payload's length and checksum (CRC-32C, seeded), 4 bytes
-// each, little endian, then the payload: the id and the attributes, each
-// preceded by its length as a uvarint, the send time (8 bytes), the body.
+// A record is its payload's length and checksum, 4 bytes each, little
+// endian, then the payload: the id and the attributes, each preceded by its
+// length as a uvarint, the send time (8 bytes), the body. The checksum is a
+// CRC-32C of the segment's number and the payload, set by sealRecord once
+// the segment is known.
 func appendRecord(b []byte, e entry) []byte {
 	start := len(b)
 	b = append(b, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -572,15 +725,25 @@ func appendRecord(b []byte, e entry) []byte {
 	b = append(b, e.attrs...)
 	b = binary.LittleEndian.AppendUint64(b, uint64(e.sentAt))
 	b = append(b, e.body...)
-	payload := b[start+8:]
-	binary.LittleEndian.PutUint32(b[start:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(b[start+4:], crc32.Update(crcSeed, crcTable, payload))
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(b)-start-8))
 	return b
 }
 
-// readRecord decodes the record at the start of b; ok is false at the end of
-// the records (zeros) or at a torn or corrupt record.
-func readRecord(b []byte) (e entry, n int, ok bool) {
+// sealRecord sets the checksum of the record rec for segment seg.
+func sealRecord(rec []byte, seg int64) {
+	binary.LittleEndian.PutUint32(rec[4:], recordSum(rec[8:], seg))
+}
+
+func recordSum(payload []byte, seg int64) uint32 {
+	var s [8]byte
+	binary.LittleEndian.PutUint64(s[:], uint64(seg))
+	return crc32.Update(crc32.Update(crcSeed, crcTable, s[:]), crcTable, payload)
+}
+
+// readRecord decodes the record of segment seg at the start of b; ok is
+// false at the end of the records (zeros, or the old records of a recycled
+// file) or at a torn or corrupt record.
+func readRecord(b []byte, seg int64) (e entry, n int, ok bool) {
 	if len(b) < 8 {
 		return e, 0, false
 	}
@@ -589,7 +752,7 @@ func readRecord(b []byte) (e entry, n int, ok bool) {
 		return e, 0, false
 	}
 	p := b[8 : 8+size]
-	if crc32.Update(crcSeed, crcTable, p) != binary.LittleEndian.Uint32(b[4:]) {
+	if recordSum(p, seg) != binary.LittleEndian.Uint32(b[4:]) {
 		return e, 0, false
 	}
 	field := func() (string, bool) {

@@ -160,6 +160,8 @@ func TestJournalTornTail(t *testing.T) {
 		"cut":     {40, 0, 0, 0, 1, 2, 3, 4, 5},
 		"garbage": []byte("\x10\x00\x00\x00\xde\xad\xbe\xefxxxxxxxxxxxxxxxx"),
 		"zeros":   make([]byte, 4096),
+		// A recycled file: records of its previous life follow the new ones.
+		"recycled": append(sqlitequeue.Record(2, "old", []byte(`{"old":1}`)), make([]byte, 100)...),
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "queue.db")
@@ -181,7 +183,8 @@ func TestJournalTornTail(t *testing.T) {
 }
 
 // TestJournalSegments: the journal moves on to new files as it grows and
-// deletes those the database has durably caught up with.
+// recycles or deletes those the database has durably caught up with; the
+// old records in a recycled file are not replayed.
 func TestJournalSegments(t *testing.T) {
 	defer sqlitequeue.SetSegmentMax(4 << 10)()
 	path := filepath.Join(t.TempDir(), "queue.db")
@@ -199,7 +202,10 @@ func TestJournalSegments(t *testing.T) {
 			require.Equal(t, int64(len(sent)), d.Visible)
 		}
 	}
+	_, err = q.Depth(t.Context())
+	require.NoError(t, err)
 	assert.LessOrEqual(t, len(sqlitequeue.Segments(path, "events")), 3, "moved segments are deleted")
+	assert.True(t, sqlitequeue.Spare(path, "events"), "a moved segment is kept as the spare")
 	q.Crash()
 	q = openQ(t, path)
 	got := drain(t, q)
