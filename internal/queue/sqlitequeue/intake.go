@@ -67,6 +67,14 @@ const (
 	recordMax = 64 << 20
 )
 
+// insertRows is how many rows one prepared insert statement takes: a
+// statement run costs several microseconds through database/sql and the
+// driver, whatever its size.
+const insertRows = 16
+
+var sqlIntakeInsertN = `INSERT OR IGNORE INTO messages(id, queue, body, attrs, sent_at, visible_at) VALUES(?,?,?,?,?,?)` +
+	strings.Repeat(`,(?,?,?,?,?,?)`, insertRows-1)
+
 const (
 	sqlIntakeInsert = `INSERT OR IGNORE INTO messages(id, queue, body, attrs, sent_at, visible_at) VALUES(?,?,?,?,?,?)`
 	sqlIntakePos    = `INSERT INTO intake_pos(queue, seg, off) VALUES(?,?,?)
@@ -173,7 +181,7 @@ func openIntake(ctx context.Context, path, name string) (*intake, error) {
 	}
 	j := &intake{key: key, refs: 1, name: name, dir: dir, db: db, lock: lock, cur: newBatch(),
 		kick: make(chan struct{}, 1), nudge: make(chan struct{}, 1), prepare: make(chan struct{}, 1), stop: make(chan struct{})}
-	if err := db.Prepare(ctx, sqlIntakeInsert, sqlIntakePos); err != nil {
+	if err := db.Prepare(ctx, sqlIntakeInsert, sqlIntakeInsertN, sqlIntakePos); err != nil {
 		return nil, errors.Join(fmt.Errorf("intake prepare: %w", err), j.release())
 	}
 	if err := j.replay(ctx); err != nil {
@@ -573,10 +581,23 @@ func (j *intake) move(ctx context.Context, durable bool) error {
 // insert commits es and, when at is set, the position after them.
 func (j *intake) insert(ctx context.Context, es []entry, at pos, fsync bool) error {
 	fn := func(tx *sqlitedb.Tx) error {
-		for _, e := range es {
-			if _, err := tx.ExecContext(ctx, sqlIntakeInsert, e.id, j.name, e.body, e.attrs, e.sentAt, e.sentAt); err != nil {
+		args := make([]any, 0, 6*insertRows)
+		for rest := es; len(rest) > 0; {
+			n, query := 1, sqlIntakeInsert
+			if len(rest) >= insertRows {
+				n, query = insertRows, sqlIntakeInsertN
+			}
+			args = args[:0]
+			for _, e := range rest[:n] {
+				args = append(args, e.id, j.name, e.body, e.attrs, e.sentAt, e.sentAt)
+			}
+			if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 				return err
 			}
+			rest = rest[n:]
+			// A move is background work: between statements, request
+			// goroutines waiting for this P go first.
+			runtime.Gosched()
 		}
 		if at.seg > 0 {
 			_, err := tx.ExecContext(ctx, sqlIntakePos, j.name, at.seg, at.off)
