@@ -52,7 +52,7 @@ type Server struct {
 	Log       *slog.Logger
 	Store     *sqlitestore.Store
 	Queue     *sqlitequeue.Queue
-	Drafts    *sqlitequeue.Queue
+	Drafts    *DraftsQueue
 	Spool     *spool.Spool
 	Reports   report.Bucket
 	Recorder  *stats.Recorder
@@ -103,9 +103,7 @@ func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, 
 	// Drafts live in their own file: each draft request is a durable send,
 	// and sharing the events file's one connection would put those fsyncs
 	// in front of webhook acknowledgements.
-	if s.Drafts, err = sqlitequeue.Open(ctx, filepath.Join(env.DataDir, "drafts.db"), "drafts", sqlitequeue.Options{}); err != nil {
-		return nil, errors.Join(err, s.Close())
-	}
+	s.Drafts = &DraftsQueue{path: filepath.Join(env.DataDir, "drafts.db")}
 	spoolDir, err := fileblob.New(filepath.Join(env.DataDir, "spool"))
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
