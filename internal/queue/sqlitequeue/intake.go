@@ -95,14 +95,14 @@ type entry struct {
 	sentAt int64
 	attrs  string
 	body   []byte
-	end    pos // just past this entry's record
+	rec    []byte // the encoded record, without its checksum, until written
+	end    pos    // just past this entry's record
 }
 
 // pos is a journal position: an offset in segment seg.
 type pos struct{ seg, off int64 }
 
 type batch struct {
-	buf     []byte
 	entries []entry
 	done    chan struct{}
 	err     error
@@ -124,6 +124,8 @@ type intake struct {
 	kick   chan struct{} // wakes the flusher
 
 	// Owned by the flusher, and by open and close while it is not running.
+	wbuf     []byte  // the records of the batch being written
+	ends     []int64 // where each of them ends in wbuf
 	f        *os.File
 	seg      int64
 	size     int64 // end of the last record
@@ -231,19 +233,16 @@ func (j *intake) release() error {
 
 // send appends e to the journal and returns once it is on disk.
 func (j *intake) send(ctx context.Context, e entry) error {
+	// The entry keeps its body in its record, not in the caller's slice,
+	// which the caller may reuse once Send returns.
+	e.rec = appendRecord(make([]byte, 0, recordLen(e)), e)
+	e.body = e.rec[len(e.rec)-len(e.body):]
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
 		return errors.New("queue closed")
 	}
 	b := j.cur
-	// The entry keeps its body in the record, not the caller's slice, which
-	// the caller may reuse once Send returns. Records are never modified
-	// after they are appended, whichever array append leaves them in.
-	start := len(b.buf)
-	b.buf = appendRecord(b.buf, e)
-	e.body = b.buf[len(b.buf)-len(e.body) : len(b.buf) : len(b.buf)]
-	e.end.off = int64(len(b.buf) - start) // relative until the batch is placed
 	b.entries = append(b.entries, e)
 	j.mu.Unlock()
 	select {
@@ -286,20 +285,18 @@ func (j *intake) flushAll() {
 		}
 		j.cur = newBatch()
 		j.mu.Unlock()
-		ends := make([]int64, len(b.entries))
-		var end int64
+		j.wbuf, j.ends = j.wbuf[:0], j.ends[:0]
 		for i := range b.entries {
-			end += b.entries[i].end.off
-			ends[i] = end
+			j.wbuf = append(j.wbuf, b.entries[i].rec...)
+			j.ends = append(j.ends, int64(len(j.wbuf)))
+			b.entries[i].rec = nil
 		}
-		start, err := j.write(b.buf, ends)
+		start, err := j.write(j.wbuf, j.ends)
 		if err != nil {
 			b.err = fmt.Errorf("send: %w", err)
 		} else {
-			off := start.off
 			for i := range b.entries {
-				off += b.entries[i].end.off
-				b.entries[i].end = pos{start.seg, off}
+				b.entries[i].end = pos{start.seg, start.off + j.ends[i]}
 			}
 			j.cmu.Lock()
 			j.committed = append(j.committed, b.entries...)
@@ -748,6 +745,19 @@ func appendRecord(b []byte, e entry) []byte {
 	b = append(b, e.body...)
 	binary.LittleEndian.PutUint32(b[start:], uint32(len(b)-start-8))
 	return b
+}
+
+// recordLen is the length of e's record.
+func recordLen(e entry) int {
+	return 8 + uvarintLen(len(e.id)) + len(e.id) + uvarintLen(len(e.attrs)) + len(e.attrs) + 8 + len(e.body)
+}
+
+func uvarintLen(n int) int {
+	l := 1
+	for ; n >= 0x80; n >>= 7 {
+		l++
+	}
+	return l
 }
 
 // sealRecord sets the checksum of the record rec for segment seg.

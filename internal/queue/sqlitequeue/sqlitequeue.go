@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -159,6 +160,48 @@ func (q *Queue) catchUp(ctx context.Context) error {
 	return q.in.flush(ctx)
 }
 
+// encodeAttrs is json.Marshal(attrs), byte for byte, without reflection
+// when no key or value needs escaping (the webhook's attributes never do).
+func encodeAttrs(attrs map[string]string) ([]byte, error) {
+	if attrs == nil {
+		return []byte("null"), nil
+	}
+	keys := make([]string, 0, len(attrs))
+	n := 2
+	for k, v := range attrs {
+		if !plain(k) || !plain(v) {
+			return json.Marshal(attrs)
+		}
+		keys = append(keys, k)
+		n += len(k) + len(v) + 6
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, `":"`...)
+		b = append(b, attrs[k]...)
+		b = append(b, '"')
+	}
+	return append(b, '}'), nil
+}
+
+// plain says whether json.Marshal writes s between quotes as it is.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
 // newID returns a UUIDv7: time-ordered, so new rows append to the primary
 // key's B-tree instead of landing at random pages of it.
 func newID() string {
@@ -180,7 +223,7 @@ func newID() string {
 // or, when another process owns the journal, in the database, where
 // concurrent sends are committed together in one fsynced transaction.
 func (q *Queue) Send(ctx context.Context, body []byte, attrs map[string]string) (string, error) {
-	a, err := json.Marshal(attrs)
+	a, err := encodeAttrs(attrs)
 	if err != nil {
 		return "", fmt.Errorf("encode attributes: %w", err)
 	}
