@@ -56,6 +56,8 @@ const (
 	// own and followed by a pause, so that it never queues a large write in
 	// front of an acknowledgement's sync.
 	prepareChunk, preparePause = 1 << 20, 10 * time.Millisecond
+	// recycleMin is the smallest moved segment kept as the spare.
+	recycleMin = 1 << 20
 	// moveDelay lets sends accumulate before a move: one transaction then
 	// writes each table and index page once for many rows, and the
 	// database's checkpoints, whose fsyncs the journal's syncs would queue
@@ -616,8 +618,10 @@ func (j *intake) insert(ctx context.Context, es []entry, at pos, fsync bool) err
 	return tx.Commit()
 }
 
-// removeBelow deletes the segments before seg; a full one becomes the spare
-// if there is none, which spares the preparer writing one.
+// removeBelow deletes the segments before seg; one of at least recycleMin
+// bytes becomes the spare if there is none, which spares the preparer
+// writing one (the first segment, grown on demand, is often smaller than
+// segmentMax).
 func (j *intake) removeBelow(seg int64) {
 	segs, _ := listSegments(j.dir)
 	for _, s := range segs {
@@ -627,7 +631,7 @@ func (j *intake) removeBelow(seg int64) {
 		path := segmentPath(j.dir, s)
 		j.smu.Lock()
 		if !j.spare && !j.preparing {
-			if fi, err := os.Stat(path); err == nil && fi.Size() >= segmentMax &&
+			if fi, err := os.Stat(path); err == nil && fi.Size() >= min(recycleMin, segmentMax) &&
 				os.Rename(path, filepath.Join(j.dir, spareName)) == nil {
 				j.spare = true
 				j.smu.Unlock()
