@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"os/signal"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"supportpipe/internal/chatwoot"
@@ -24,28 +27,33 @@ const benchSecret = "bench-secret"
 
 type ingestResult struct{ ingest, bare float64 }
 
-// startLocal runs the real local server on a temp data dir.
-func startLocal(ctx context.Context, log *slog.Logger) (url string, srv *local.Server, stop func(), err error) {
+// startLocal runs the real local server on a temp data dir, as supportctl
+// serve does: the processor (workers loops, none when 0) runs in a worker
+// child process, this binary started again with benchWorkerEnv set.
+func startLocal(ctx context.Context, log *slog.Logger, workers int) (url string, srv *local.Server, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "bench-")
 	if err != nil {
 		return "", nil, nil, err
 	}
-	env := local.Config{Addr: "127.0.0.1:0", DataDir: dir, ReportsRoot: dir, WebhookSecrets: []string{benchSecret}, APIToken: "t", DefaultAccount: 1}
-	cfg, err := config.Parse(nil)
-	if err != nil {
-		return "", nil, nil, err
-	}
-	cls, err := local.NewClassifiers(cfg)
-	if err != nil {
-		return "", nil, nil, err
-	}
 	ctx, cancel := context.WithCancel(ctx)
-	s, err := local.Open(ctx, env, cfg, cls, log)
+	s, err := openLocal(ctx, dir, log)
 	if err != nil {
 		cancel()
 		return "", nil, nil, err
 	}
-	ln, err := net.Listen("tcp", env.Addr)
+	s.Workers = workers
+	exe, err := os.Executable()
+	if err != nil {
+		cancel()
+		return "", nil, nil, err
+	}
+	s.Spawn = func() *exec.Cmd {
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), benchWorkerEnv+"="+dir)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		return cmd
+	}
+	ln, err := net.Listen("tcp", s.Env.Addr)
 	if err != nil {
 		cancel()
 		return "", nil, nil, err
@@ -58,6 +66,36 @@ func startLocal(ctx context.Context, log *slog.Logger) (url string, srv *local.S
 		s.Close()
 		os.RemoveAll(dir)
 	}, nil
+}
+
+// openLocal opens the bench's local pipeline on dir.
+func openLocal(ctx context.Context, dir string, log *slog.Logger) (*local.Server, error) {
+	env := local.Config{Addr: "127.0.0.1:0", DataDir: dir, ReportsRoot: dir, WebhookSecrets: []string{benchSecret}, APIToken: "t", DefaultAccount: 1}
+	cfg, err := config.Parse(nil)
+	if err != nil {
+		return nil, err
+	}
+	cls, err := local.NewClassifiers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return local.Open(ctx, env, cfg, cls, log)
+}
+
+// benchWorkerEnv names the data dir of the server whose worker this
+// process is (startLocal).
+const benchWorkerEnv = "BENCH_WORKER_DATA_DIR"
+
+// runWorker is the worker child of startLocal's server.
+func runWorker(dir string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	s, err := openLocal(ctx, dir, slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Work(ctx)
 }
 
 // startBare runs a handler that does nothing but answer 202: the ceiling of
@@ -147,13 +185,13 @@ func ingestThroughput(ctx context.Context, log *slog.Logger, d time.Duration) (i
 	if err != nil {
 		return ingestResult{}, err
 	}
-	url, srv, stop, err := startLocal(ctx, log)
+	// Measure the edge alone (no workers): the processor would otherwise
+	// share the CPU.
+	url, _, stop, err := startLocal(ctx, log, 0)
 	if err != nil {
 		return ingestResult{}, err
 	}
 	defer stop()
-	// Measure the edge alone: the processor would otherwise share the CPU.
-	srv.Workers = 0
 	ing, err := closedLoop(ctx, url, d)
 	return ingestResult{ingest: ing, bare: bare}, err
 }
@@ -169,7 +207,7 @@ type latencyResult struct {
 // sustainedRun is ackLatency for longer, then waits for the processor to
 // drain what the run queued.
 func sustainedRun(ctx context.Context, log *slog.Logger, rate int, d time.Duration) (latencyResult, error) {
-	url, srv, stop, err := startLocal(ctx, log)
+	url, srv, stop, err := startLocal(ctx, log, 2)
 	if err != nil {
 		return latencyResult{}, err
 	}
@@ -205,7 +243,7 @@ func sustainedRun(ctx context.Context, log *slog.Logger, rate int, d time.Durati
 // ackLatency sends at a fixed rate (open loop: a slow answer does not slow
 // the sender, as with Chatwoot) with the processor running.
 func ackLatency(ctx context.Context, log *slog.Logger, rate int, d time.Duration) (latencyResult, error) {
-	url, _, stop, err := startLocal(ctx, log)
+	url, _, stop, err := startLocal(ctx, log, 2)
 	if err != nil {
 		return latencyResult{}, err
 	}

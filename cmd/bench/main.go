@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,10 @@ import (
 )
 
 func main() {
+	if dir := os.Getenv(benchWorkerEnv); dir != "" {
+		check(runWorker(dir))
+		return
+	}
 	dur := flag.Duration("duration", 5*time.Second, "length of each throughput run")
 	rateDur := flag.Duration("rate-duration", 10*time.Second, "length of the fixed-rate latency run")
 	rate := flag.Int("rate", 1000, "requests per second for the latency run")
@@ -25,7 +30,9 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
 	reportEvents := flag.Int("report-events", 1_000_000, "events in the day the report benchmark renders")
 	sustained := flag.Duration("sustained", 60*time.Second, "length of the sustained fixed-rate run (0 skips it)")
+	only := flag.String("only", "", "comma-separated rows to run (ingest, latency, pipeline, drain, report, cost, sustained); all when empty")
 	flag.Parse()
+	run := func(row string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), row) }
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		check(err)
@@ -39,37 +46,49 @@ func main() {
 	w := rowWriter{}
 	fmt.Fprintln(w, "FIGURE\tVALUE\tBASELINE\tRATIO\tTARGET")
 
-	ing, err := ingestThroughput(ctx, quiet, *dur)
-	check(err)
-	fmt.Fprintf(w, "ingest throughput, 64 clients (verify + durable enqueue)\t%.0f req/s\t%.0f req/s (bare 202 handler)\t%.2f\t≥ 0.50\n",
-		ing.ingest, ing.bare, ing.ingest/ing.bare)
+	if run("ingest") {
+		ing, err := ingestThroughput(ctx, quiet, *dur)
+		check(err)
+		fmt.Fprintf(w, "ingest throughput, 64 clients (verify + durable enqueue)\t%.0f req/s\t%.0f req/s (bare 202 handler)\t%.2f\t≥ 0.50\n",
+			ing.ingest, ing.bare, ing.ingest/ing.bare)
+	}
 
-	lat, err := ackLatency(ctx, quiet, *rate, *rateDur)
-	check(err)
-	fmt.Fprintf(w, "ack latency at %d req/s for %s\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\t%d sent, %d errors\t\tp99 < 10 ms\n",
-		*rate, *rateDur, ms(lat.p50), ms(lat.p99), ms(lat.max), lat.sent, lat.errors)
+	if run("latency") {
+		lat, err := ackLatency(ctx, quiet, *rate, *rateDur)
+		check(err)
+		fmt.Fprintf(w, "ack latency at %d req/s for %s\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\t%d sent, %d errors\t\tp99 < 10 ms\n",
+			*rate, *rateDur, ms(lat.p50), ms(lat.p99), ms(lat.max), lat.sent, lat.errors)
+	}
 
-	pipe, base := pipelineCost()
-	fmt.Fprintf(w, "pipeline CPU per message (decode, dedup, merge, counters; in-memory store)\t%.1f µs\t%.1f µs (json.Unmarshal into any)\t%.2f×\t≤ 5×\n",
-		us(pipe), us(base), float64(pipe)/float64(base))
+	if run("pipeline") {
+		pipe, base := pipelineCost()
+		fmt.Fprintf(w, "pipeline CPU per message (decode, dedup, merge, counters; in-memory store)\t%.1f µs\t%.1f µs (json.Unmarshal into any)\t%.2f×\t≤ 5×\n",
+			us(pipe), us(base), float64(pipe)/float64(base))
+	}
 
-	rateMsgs, err := drainRate(ctx, quiet, *drainN)
-	check(err)
-	fmt.Fprintf(w, "local drain rate (queue → stored state, SQLite)\t%.0f msg/s\t%d messages\t\t\n", rateMsgs, *drainN)
+	if run("drain") {
+		rateMsgs, err := drainRate(ctx, quiet, *drainN)
+		check(err)
+		fmt.Fprintf(w, "local drain rate (queue → stored state, SQLite)\t%.0f msg/s\t%d messages\t\t\n", rateMsgs, *drainN)
+	}
 
-	render, read, err := reportDay(ctx, *reportEvents)
-	check(err)
-	fmt.Fprintf(w, "daily report of a %d-event day (counters + %d SLA records)\t%.2f s\t%.2f s (reading the records alone)\t%.1f×\t< 10 s\n",
-		*reportEvents, *reportEvents/20, render.Seconds(), read.Seconds(), render.Seconds()/read.Seconds())
+	if run("report") {
+		render, read, err := reportDay(ctx, *reportEvents)
+		check(err)
+		fmt.Fprintf(w, "daily report of a %d-event day (counters + %d SLA records)\t%.2f s\t%.2f s (reading the records alone)\t%.1f×\t< 10 s\n",
+			*reportEvents, *reportEvents/20, render.Seconds(), read.Seconds(), render.Seconds()/read.Seconds())
+	}
 
-	costRes, err := awscost.Measure(ctx, awscost.DefaultTraffic)
-	check(err)
-	lines := awscost.Price(costRes, awscost.DefaultDeployment)
-	fmt.Fprintf(w, "AWS cost per million webhooks (measured DynamoDB units and log bytes, %d webhooks; list prices)\t$%.2f\t%.2f WRU, %.2f RRU per webhook\t\t≤ $5\n",
-		costRes.Webhooks, awscost.Total(lines), costRes.Processing.WRU/float64(costRes.Webhooks)+costRes.Ingest.WRU/float64(costRes.Webhooks),
-		(costRes.Processing.RRU+costRes.Ingest.RRU)/float64(costRes.Webhooks))
+	if run("cost") {
+		res, err := awscost.Measure(ctx, awscost.DefaultTraffic)
+		check(err)
+		lines := awscost.Price(res, awscost.DefaultDeployment)
+		n := float64(res.Webhooks)
+		fmt.Fprintf(w, "AWS cost per million webhooks (measured DynamoDB units and log bytes, %d webhooks; list prices)\t$%.2f\t%.2f WRU, %.2f RRU per webhook\t\t≤ $5\n",
+			res.Webhooks, awscost.Total(lines), (res.Processing.WRU+res.Ingest.WRU)/n, (res.Processing.RRU+res.Ingest.RRU)/n)
+	}
 
-	if *sustained > 0 {
+	if *sustained > 0 && run("sustained") {
 		s, err := sustainedRun(ctx, quiet, *rate, *sustained)
 		check(err)
 		drain := s.drain.Round(time.Second).String()

@@ -55,12 +55,12 @@ func pipelineCost() (pipe, base time.Duration) {
 // drainRate fills the local queue and times the local processor loop until
 // every message is stored.
 func drainRate(ctx context.Context, log *slog.Logger, n int) (float64, error) {
-	_, srv, stop, err := startLocal(ctx, log)
+	// Filled first, then drained by the loop below, in this process.
+	_, srv, stop, err := startLocal(ctx, log, 0)
 	if err != nil {
 		return 0, err
 	}
 	defer stop()
-	srv.Workers = 0 // filled first, then drained by the loop below
 	for range n {
 		body, delivery := payload()
 		if _, err := srv.Queue.Send(ctx, body, map[string]string{queue.AttrDelivery: delivery, queue.AttrAccount: "7"}); err != nil {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -77,8 +79,14 @@ func TestKillDuringBurst(t *testing.T) {
 			k := len(acked)
 			mu.Unlock()
 			if k >= n/3 {
+				workers := children(srv.Process.Pid)
+				assert.NotEmpty(t, workers, "serve runs the processor in a worker process")
 				require.NoError(t, srv.Process.Signal(syscall.SIGKILL))
 				_, _ = srv.Process.Wait()
+				for _, pid := range workers {
+					assert.Eventually(t, func() bool { return !running(pid) }, 5*time.Second, 10*time.Millisecond,
+						"worker %d dies with the server", pid)
+				}
 				return
 			}
 			time.Sleep(time.Millisecond)
@@ -113,6 +121,31 @@ func TestKillDuringBurst(t *testing.T) {
 	require.Eventually(t, func() bool { return len(missing()) == 0 }, 60*time.Second, 200*time.Millisecond,
 		"acknowledged but never processed: %v", missing())
 	assert.Empty(t, missing())
+}
+
+// children lists the child processes of pid.
+func children(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// running says whether pid is a live process (not gone, not a zombie).
+func running(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
 }
 
 func burstBody(i int) []byte {

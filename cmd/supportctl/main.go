@@ -10,6 +10,7 @@ import (
 
 var commands = map[string]func(ctx context.Context, args []string) error{
 	"serve":     serve,
+	"worker":    worker, // serve's child process; not for direct use
 	"send":      send,
 	"dlq":       dlq,
 	"report":    reportCmd,

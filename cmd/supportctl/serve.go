@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 
@@ -42,9 +43,45 @@ func serve(ctx context.Context, args []string) error {
 	if err := s.Recover(ctx); err != nil {
 		return err
 	}
+	// The processor and the jobs run in `supportctl worker`, a child at low
+	// CPU priority that dies with this process (internal/local/worker.go).
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	s.Spawn = func() *exec.Cmd {
+		cmd := exec.Command(exe, "worker")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		return cmd
+	}
 	fmt.Fprintf(os.Stderr, "webhook:  POST http://%[1]s/webhooks/chatwoot\nhealth:   GET  http://%[1]s/support/health\n"+
 		"tile:     http://%[1]s/support/tile#token=<SUPPORT_API_TOKEN>\n", env.Addr)
 	return s.Run(ctx)
+}
+
+// worker is the child process serve starts: the processor loops and the
+// background jobs on the same data dir and configuration.
+func worker(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	env, cfg, err := loadLocal()
+	if err != nil {
+		return err
+	}
+	cls, err := local.NewClassifiers(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	s, err := local.Open(ctx, env, cfg, cls, newLogger())
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Work(ctx)
 }
 
 // loadLocal reads the environment and the configuration file.

@@ -48,7 +48,7 @@ func JSON(code int, v any) events.APIGatewayV2HTTPResponse {
 // handler then answers 413. Like API Gateway, it lower-cases header names,
 // joins repeated headers with commas, and base64-encodes non-UTF-8 bodies.
 func Request(r *http.Request, maxBody int64) (events.APIGatewayV2HTTPRequest, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	body, err := readBody(r, maxBody+1)
 	if err != nil {
 		return events.APIGatewayV2HTTPRequest{}, err
 	}
@@ -83,6 +83,32 @@ func Request(r *http.Request, maxBody int64) (events.APIGatewayV2HTTPRequest, er
 		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
 	}
 	return ev, nil
+}
+
+// readBody is io.ReadAll(io.LimitReader(r.Body, limit)) into a buffer sized
+// from Content-Length when the client sent one, so that a small body is
+// read without growing the buffer.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength < 0 || r.ContentLength >= limit {
+		return io.ReadAll(io.LimitReader(r.Body, limit))
+	}
+	// One byte more than announced: a body longer than its Content-Length
+	// is read (up to limit) as io.ReadAll would.
+	b := make([]byte, 0, r.ContentLength+1)
+	lr := io.LimitReader(r.Body, limit)
+	for {
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow as io.ReadAll does
+		}
+	}
 }
 
 // Write writes resp to w.

@@ -1,6 +1,7 @@
 package chatwoot
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,43 +29,53 @@ func Validate(body []byte) error {
 // picks out the top-level "event" string (raw, still JSON-escaped if it has
 // escapes). Full syntax checking is left to the decoder that runs next.
 func scan(body []byte) (event []byte, err error) {
-	var stack []*object // nil entries are arrays
+	// The open containers, innermost last, and the keys of the open objects:
+	// an object's keys are keys[f.start:], and are dropped when it closes,
+	// before its parent can add another. Both start on the stack.
+	var framesBuf [16]frame
+	var keysBuf [64][]byte
+	frames, keys := framesBuf[:0], keysBuf[:0]
 	expectKey := false
 	eventNext := false // the value after the top-level key "event" comes next
 	for i := 0; i < len(body); i++ {
 		switch c := body[i]; c {
 		case '{':
-			stack = append(stack, &object{})
+			frames = append(frames, frame{start: len(keys)})
 			expectKey, eventNext = true, false
 		case '[':
-			stack = append(stack, nil)
+			frames = append(frames, frame{array: true})
 			expectKey, eventNext = false, false
 		case '}', ']':
-			if len(stack) == 0 {
+			if len(frames) == 0 {
 				return nil, ErrNotJSON
 			}
-			stack = stack[:len(stack)-1]
+			if f := frames[len(frames)-1]; !f.array {
+				keys = keys[:f.start]
+			}
+			frames = frames[:len(frames)-1]
 			expectKey = false
 		case ',':
-			expectKey = len(stack) > 0 && stack[len(stack)-1] != nil
+			expectKey = len(frames) > 0 && !frames[len(frames)-1].array
 		case '"':
 			end, hasEscape := scanString(body, i+1)
 			if end < 0 {
 				return nil, ErrNotJSON
 			}
 			switch {
-			case expectKey && len(stack) > 0 && stack[len(stack)-1] != nil:
-				key := string(body[i+1 : end])
+			case expectKey && len(frames) > 0 && !frames[len(frames)-1].array:
+				key := body[i+1 : end]
 				if hasEscape {
-					if err := json.Unmarshal(body[i:end+1], &key); err != nil {
+					var k string
+					if err := json.Unmarshal(body[i:end+1], &k); err != nil {
 						return nil, ErrNotJSON
 					}
+					key = []byte(k)
 				}
-				if err := stack[len(stack)-1].add(key); err != nil {
+				if keys, err = frames[len(frames)-1].add(keys, key); err != nil {
 					return nil, err
 				}
 				expectKey = false
-				eventNext = len(stack) == 1 && key == "event"
+				eventNext = len(frames) == 1 && string(key) == "event"
 			case eventNext:
 				event, eventNext = body[i:end+1], false
 			}
@@ -74,11 +85,11 @@ func scan(body []byte) (event []byte, err error) {
 				eventNext = false // a non-string value
 			}
 		}
-		if len(stack) > MaxDepth {
+		if len(frames) > MaxDepth {
 			return nil, ErrTooDeep
 		}
 	}
-	if len(stack) != 0 {
+	if len(frames) != 0 {
 		return nil, ErrNotJSON
 	}
 	return event, nil
@@ -87,44 +98,50 @@ func scan(body []byte) (event []byte, err error) {
 // scanString returns the index of the closing quote of a string whose
 // content starts at i, or -1.
 func scanString(b []byte, i int) (end int, hasEscape bool) {
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			hasEscape = true
-			i++
-		case '"':
-			return i, hasEscape
+	for i < len(b) {
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			return -1, hasEscape
 		}
+		bs := bytes.IndexByte(b[i:i+q], '\\')
+		if bs < 0 {
+			return i + q, hasEscape
+		}
+		// The byte after a backslash is escaped, whatever it is.
+		hasEscape = true
+		i += bs + 2
 	}
 	return -1, hasEscape
 }
 
-// object tracks the keys of one JSON object being scanned.
-type object struct {
-	keys []string
-	set  map[string]struct{} // once an object has many keys, so a hostile one stays linear
+// frame is one open container of the scan.
+type frame struct {
+	array bool
+	start int                 // this object's first key in the scan's keys
+	set   map[string]struct{} // once an object has many keys, so a hostile one stays linear
 }
 
-func (o *object) add(k string) error {
-	if o.set != nil {
-		if _, dup := o.set[k]; dup {
-			return fmt.Errorf("%w %q", ErrDuplicateKey, truncate(k, 40))
+// add records key k of the object f and returns the scan's keys.
+func (f *frame) add(keys [][]byte, k []byte) ([][]byte, error) {
+	if f.set != nil {
+		if _, dup := f.set[string(k)]; dup {
+			return keys, fmt.Errorf("%w %q", ErrDuplicateKey, truncate(string(k), 40))
 		}
-		o.set[k] = struct{}{}
-		return nil
+		f.set[string(k)] = struct{}{}
+		return keys, nil
 	}
-	for _, x := range o.keys {
-		if x == k {
-			return fmt.Errorf("%w %q", ErrDuplicateKey, truncate(k, 40))
+	for _, x := range keys[f.start:] {
+		if string(x) == string(k) {
+			return keys, fmt.Errorf("%w %q", ErrDuplicateKey, truncate(string(k), 40))
 		}
 	}
-	o.keys = append(o.keys, k)
-	if len(o.keys) > 32 {
-		o.set = make(map[string]struct{}, 64)
-		for _, x := range o.keys {
-			o.set[x] = struct{}{}
+	keys = append(keys, k)
+	if len(keys)-f.start > 32 {
+		f.set = make(map[string]struct{}, 64)
+		for _, x := range keys[f.start:] {
+			f.set[string(x)] = struct{}{}
 		}
-		o.keys = nil
+		keys = keys[:f.start]
 	}
-	return nil
+	return keys, nil
 }

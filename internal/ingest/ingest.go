@@ -283,10 +283,50 @@ func safeID(s string) string {
 }
 
 func reply(code int, r response) events.APIGatewayV2HTTPResponse {
-	b, _ := json.Marshal(r)
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: code,
 		Headers:    map[string]string{"content-type": "application/json"},
-		Body:       string(b),
+		Body:       r.json(),
 	}
+}
+
+// json is json.Marshal(r), written directly when no string needs escaping
+// (an acknowledgement's never do).
+func (r response) json() string {
+	if !plain(r.Status) || !plain(r.ID) || !plain(r.Error) {
+		b, _ := json.Marshal(r)
+		return string(b)
+	}
+	b := make([]byte, 0, 32+len(r.Status)+len(r.ID)+len(r.Error))
+	b = append(b, `{"status":"`...)
+	b = append(b, r.Status...)
+	b = append(b, '"')
+	if r.ID != "" {
+		b = append(b, `,"id":"`...)
+		b = append(b, r.ID...)
+		b = append(b, '"')
+	}
+	if r.Ignored {
+		b = append(b, `,"ignored":true`...)
+	}
+	if r.Spooled {
+		b = append(b, `,"spooled":true`...)
+	}
+	if r.Error != "" {
+		b = append(b, `,"error":"`...)
+		b = append(b, r.Error...)
+		b = append(b, '"')
+	}
+	return string(append(b, '}'))
+}
+
+// plain says whether json.Marshal writes s between quotes as it is.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -51,7 +52,7 @@ type Server struct {
 	Log       *slog.Logger
 	Store     *sqlitestore.Store
 	Queue     *sqlitequeue.Queue
-	Drafts    *sqlitequeue.Queue
+	Drafts    *DraftsQueue
 	Spool     *spool.Spool
 	Reports   report.Bucket
 	Recorder  *stats.Recorder
@@ -69,6 +70,11 @@ type Server struct {
 
 	// Workers is the number of concurrent processor loops.
 	Workers int
+	// Spawn, if set, makes Serve run the processor loops and the jobs in a
+	// child process, the command it returns, which must call Work on a
+	// Server opened like this one (worker.go). Linux only; elsewhere they
+	// run in this process.
+	Spawn func() *exec.Cmd
 	// Visibility is how long a received batch stays hidden; it exceeds
 	// store.Lease so a crashed worker's effects are taken over on redelivery.
 	Visibility time.Duration
@@ -97,9 +103,7 @@ func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, 
 	// Drafts live in their own file: each draft request is a durable send,
 	// and sharing the events file's one connection would put those fsyncs
 	// in front of webhook acknowledgements.
-	if s.Drafts, err = sqlitequeue.Open(ctx, filepath.Join(env.DataDir, "drafts.db"), "drafts", sqlitequeue.Options{}); err != nil {
-		return nil, errors.Join(err, s.Close())
-	}
+	s.Drafts = &DraftsQueue{path: filepath.Join(env.DataDir, "drafts.db")}
 	spoolDir, err := fileblob.New(filepath.Join(env.DataDir, "spool"))
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
@@ -207,12 +211,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); s.Recorder.Run(bg, 200*time.Millisecond) }()
-	go func() { defer wg.Done(); s.jobs(bg) }()
-	for range s.Workers {
-		wg.Add(1)
-		go func() { defer wg.Done(); s.processLoop(bg) }()
+	wg.Go(func() { s.Recorder.Run(bg, 200*time.Millisecond) })
+	if s.spawnable() {
+		wg.Go(func() { s.superviseWorker(bg) })
+	} else {
+		wg.Go(func() { s.jobs(bg) })
+		for range s.Workers {
+			wg.Go(func() { s.processLoop(bg) })
+		}
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -88,10 +88,12 @@ func TestAngryVIPMessageEscalatesOnce(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, notes)
-	d, err := s.s.Drafts.Depth(context.Background())
+	dq, err := s.s.Drafts.Queue(context.Background())
+	require.NoError(t, err)
+	d, err := dq.Depth(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), d.Visible, "one draft request")
-	msgs, err := s.s.Drafts.Receive(context.Background(), 10, time.Minute)
+	msgs, err := dq.Receive(context.Background(), 10, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, msgs, 1)
 	var req drafts.Request
@@ -102,7 +104,7 @@ func TestAngryVIPMessageEscalatesOnce(t *testing.T) {
 	assert.Equal(t, int64(501), req.Message.ID)
 	assert.Equal(t, "pending", req.SLA.State)
 	assert.Equal(t, time.Date(2026, 11, 23, 15, 15, 0, 0, time.UTC), req.SLA.DueAt.UTC(), "10:00 + 15 min business time")
-	require.NoError(t, s.s.Drafts.Delete(context.Background(), msgs[0].ReceiptHandle))
+	require.NoError(t, dq.Delete(context.Background(), msgs[0].ReceiptHandle))
 
 	// Replays: the same delivery re-sent (new signature) and a Chatwoot
 	// double-emit with a new delivery id. Nothing new may happen.
@@ -113,7 +115,7 @@ func TestAngryVIPMessageEscalatesOnce(t *testing.T) {
 	s.waitDrained(t)
 	v = s.view(t, 42)
 	assert.Len(t, v.Actions, before, "no new action: %v", actionIDs(v.Actions))
-	d, err = s.s.Drafts.Depth(context.Background())
+	d, err = dq.Depth(context.Background())
 	require.NoError(t, err)
 	assert.Zero(t, d.Visible+d.InFlight, "no second draft request")
 	assert.NotContains(t, logs.String(), "WORST service", "no message content in the logs")

@@ -21,8 +21,9 @@ import (
 // handler sleeps in growing steps (up to 100 ms) and would show up directly in
 // webhook acknowledgement latency. Commits are synchronous=NORMAL: durable
 // against kill -9 (the WAL is in the page cache) but not a power cut; Durable
-// runs a transaction that is fsynced before it returns.
-func Open(ctx context.Context, path, schema string) (*DB, error) {
+// runs a transaction that is fsynced before it returns. pragmas are set on
+// the connection (as "name(value)") when this call opens the file.
+func Open(ctx context.Context, path, schema string, pragmas ...string) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -37,7 +38,7 @@ func Open(ctx context.Context, path, schema string) (*DB, error) {
 		return d, nil
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+	for _, p := range append([]string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)"}, pragmas...) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
