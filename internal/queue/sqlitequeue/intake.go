@@ -36,9 +36,15 @@ import (
 // process a sent message is receivable and counted at once; other processes
 // see it after at most moveDelay.
 //
-// A segment file is deleted only after an fsynced SQLite commit has recorded
-// a position past it: an acknowledged send is on disk, in the journal or in
-// the database, at every moment.
+// Records are written over blocks already allocated and written (a spare
+// segment zero-filled in the background, or a moved segment recycled), so
+// an fdatasync flushes data and changes no metadata. A record's checksum
+// covers its segment's number, so the old records of a recycled file end
+// the replay of its new life.
+//
+// A segment file is deleted or recycled only after an fsynced SQLite commit
+// has recorded a position past it: an acknowledged send is on disk, in the
+// journal or in the database, at every moment.
 
 // segmentMax is the size of a prepared segment, and the size at which a
 // segment grown on demand is left for a new one (a variable for tests).
@@ -131,7 +137,7 @@ type intake struct {
 	f        *os.File
 	seg      int64
 	size     int64 // end of the last record
-	prepared int64 // bytes allocated and zero-filled
+	prepared int64 // bytes allocated and written (zeros past the records)
 
 	cmu       sync.Mutex // guards committed
 	committed []entry    // synced, not yet in SQLite
