@@ -64,6 +64,9 @@ const (
 	prepareChunk, preparePause = 1 << 20, 10 * time.Millisecond
 	// recycleMin is the smallest moved segment kept as the spare.
 	recycleMin = 1 << 20
+	// linger is how long the flusher waits before the next write after a
+	// batch of at least lingerAt sends.
+	linger, lingerAt = 300 * time.Microsecond, 4
 	// moveDelay lets sends accumulate before a move: one transaction then
 	// writes each table and index page once for many rows, and the
 	// database's checkpoints, whose fsyncs the journal's syncs would queue
@@ -319,6 +322,13 @@ func (j *intake) flushAll() {
 		// the next fdatasync would hold while blocked in the kernel: let
 		// them run first. Sends arriving meanwhile join the next batch.
 		runtime.Gosched()
+		if len(b.entries) >= lingerAt {
+			// Under load, wait a little for a larger batch: each fdatasync
+			// takes one of the process's Ps for its whole duration (the
+			// runtime does not take it back from short syscalls), so fewer
+			// of them leave more CPU to the requests.
+			time.Sleep(linger)
+		}
 	}
 }
 
