@@ -15,31 +15,37 @@ import (
 	"supportpipe/internal/local"
 )
 
-func serve(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+// openServing parses a serving command's flags and opens the pipeline with
+// the text models, for serve and for the worker it starts.
+func openServing(ctx context.Context, name string, args []string) (*local.Server, local.Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, local.Config{}, err
 	}
 	env, cfg, err := loadLocal()
 	if err != nil {
-		return err
+		return nil, env, err
 	}
 	cls, err := local.NewClassifiers(cfg)
 	if err != nil {
-		return err
+		return nil, env, err
 	}
-	log := newLogger()
-	// Generated credentials are shown once, on the terminal, never in the logs.
-	for name, v := range env.Generated {
-		fmt.Fprintf(os.Stderr, "generated %s (saved in %s): %s\n", name, env.DataDir, v)
-	}
+	s, err := local.Open(ctx, env, cfg, cls, newLogger())
+	return s, env, err
+}
+
+func serve(ctx context.Context, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	s, err := local.Open(ctx, env, cfg, cls, log)
+	s, env, err := openServing(ctx, "serve", args)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	// Generated credentials are shown once, on the terminal, never in the logs.
+	for name, v := range env.Generated {
+		fmt.Fprintf(os.Stderr, "generated %s (saved in %s): %s\n", name, env.DataDir, v)
+	}
 	if err := s.Recover(ctx); err != nil {
 		return err
 	}
@@ -62,21 +68,9 @@ func serve(ctx context.Context, args []string) error {
 // worker is the child process serve starts: the processor loops and the
 // background jobs on the same data dir and configuration.
 func worker(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	env, cfg, err := loadLocal()
-	if err != nil {
-		return err
-	}
-	cls, err := local.NewClassifiers(cfg)
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	s, err := local.Open(ctx, env, cfg, cls, newLogger())
+	s, _, err := openServing(ctx, "worker", args)
 	if err != nil {
 		return err
 	}
