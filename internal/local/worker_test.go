@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -27,10 +29,9 @@ func TestWorkerProcess(t *testing.T) {
 	if testing.Short() || runtime.GOOS != "linux" {
 		t.Skip("runs a child process (linux)")
 	}
-	var child *exec.Cmd
 	s := start(t, func(s *local.Server) {
 		s.Spawn = func() *exec.Cmd {
-			child = exec.Command(os.Args[0], "-test.run=^TestWorkerHelper$")
+			child := exec.Command(os.Args[0], "-test.run=^TestWorkerHelper$")
 			child.Env = append(os.Environ(), "LOCAL_WORKER=1", "SUPPORT_REPORTS_ROOT="+s.Env.ReportsRoot)
 			child.Stdout, child.Stderr = os.Stderr, os.Stderr
 			return child
@@ -49,8 +50,22 @@ func TestWorkerProcess(t *testing.T) {
 		return st.Processed == 9 // the tenth is a typing event, ignored
 	}, 20*time.Second, 50*time.Millisecond, "stats: %+v", st)
 	require.Equal(t, 200, s.get(t, "/support/conversations/7/1423", s.token, nil))
-	require.NotNil(t, child)
-	assert.Nil(t, child.ProcessState, "the worker runs while the server does")
+	assert.Len(t, children(os.Getpid()), 1, "one worker process")
+}
+
+// children lists the child processes of pid.
+func children(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // TestWorkerHelper is the child of TestWorkerProcess: Work on the data dir
