@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"supportpipe/internal/proctest"
 )
 
 // TestKillDuringBurst acknowledges a burst of webhooks, kill -9s the server in
@@ -79,7 +80,7 @@ func TestKillDuringBurst(t *testing.T) {
 			k := len(acked)
 			mu.Unlock()
 			if k >= n/3 {
-				workers := children(srv.Process.Pid)
+				workers := proctest.Children(srv.Process.Pid)
 				assert.NotEmpty(t, workers, "serve runs the processor in a worker process")
 				require.NoError(t, srv.Process.Signal(syscall.SIGKILL))
 				_, _ = srv.Process.Wait()
@@ -121,21 +122,6 @@ func TestKillDuringBurst(t *testing.T) {
 	require.Eventually(t, func() bool { return len(missing()) == 0 }, 60*time.Second, 200*time.Millisecond,
 		"acknowledged but never processed: %v", missing())
 	assert.Empty(t, missing())
-}
-
-// children lists the child processes of pid.
-func children(pid int) []int {
-	var out []int
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	for _, f := range tasks {
-		b, _ := os.ReadFile(f)
-		for _, f := range strings.Fields(string(b)) {
-			if c, err := strconv.Atoi(f); err == nil {
-				out = append(out, c)
-			}
-		}
-	}
-	return out
 }
 
 // running says whether pid is a live process (not gone, not a zombie).

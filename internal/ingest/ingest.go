@@ -18,6 +18,7 @@ import (
 
 	"supportpipe/internal/apigw"
 	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/jsonstr"
 	"supportpipe/internal/queue"
 	"supportpipe/internal/stats"
 )
@@ -293,7 +294,7 @@ func reply(code int, r response) events.APIGatewayV2HTTPResponse {
 // json is json.Marshal(r), written directly when no string needs escaping
 // (an acknowledgement's never do).
 func (r response) json() string {
-	if !plain(r.Status) || !plain(r.ID) || !plain(r.Error) {
+	if !jsonstr.Plain(r.Status) || !jsonstr.Plain(r.ID) || !jsonstr.Plain(r.Error) {
 		b, _ := json.Marshal(r)
 		return string(b)
 	}
@@ -318,15 +319,4 @@ func (r response) json() string {
 		b = append(b, '"')
 	}
 	return string(append(b, '}'))
-}
-
-// plain says whether json.Marshal writes s between quotes as it is.
-func plain(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20, c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			return false
-		}
-	}
-	return true
 }

@@ -2,7 +2,6 @@ package local_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +18,7 @@ import (
 
 	"supportpipe/internal/config"
 	"supportpipe/internal/local"
+	"supportpipe/internal/proctest"
 )
 
 // TestWorkerProcess runs the processor in a child process, as serve does:
@@ -50,22 +49,7 @@ func TestWorkerProcess(t *testing.T) {
 		return st.Processed == 9 // the tenth is a typing event, ignored
 	}, 20*time.Second, 50*time.Millisecond, "stats: %+v", st)
 	require.Equal(t, 200, s.get(t, "/support/conversations/7/1423", s.token, nil))
-	assert.Len(t, children(os.Getpid()), 1, "one worker process")
-}
-
-// children lists the child processes of pid.
-func children(pid int) []int {
-	var out []int
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	for _, f := range tasks {
-		b, _ := os.ReadFile(f)
-		for _, f := range strings.Fields(string(b)) {
-			if c, err := strconv.Atoi(f); err == nil {
-				out = append(out, c)
-			}
-		}
-	}
-	return out
+	assert.Len(t, proctest.Children(os.Getpid()), 1, "one worker process")
 }
 
 // TestWorkerHelper is the child of TestWorkerProcess: Work on the data dir

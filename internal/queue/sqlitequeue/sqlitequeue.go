@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"supportpipe/internal/jsonstr"
 	"supportpipe/internal/queue"
 	"supportpipe/internal/sqlitedb"
 )
@@ -169,7 +170,7 @@ func encodeAttrs(attrs map[string]string) ([]byte, error) {
 	keys := make([]string, 0, len(attrs))
 	n := 2
 	for k, v := range attrs {
-		if !plain(k) || !plain(v) {
+		if !jsonstr.Plain(k) || !jsonstr.Plain(v) {
 			return json.Marshal(attrs)
 		}
 		keys = append(keys, k)
@@ -189,17 +190,6 @@ func encodeAttrs(attrs map[string]string) ([]byte, error) {
 		b = append(b, '"')
 	}
 	return append(b, '}'), nil
-}
-
-// plain says whether json.Marshal writes s between quotes as it is.
-func plain(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20, c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			return false
-		}
-	}
-	return true
 }
 
 // newID returns a UUIDv7: time-ordered, so new rows append to the primary
