@@ -18,7 +18,7 @@ CDK := _tools/node_modules/.bin/cdk
 run:
 	$(GO) run ./cmd/supportctl serve
 
-FUZZ_TARGETS := FuzzVerify FuzzDecode FuzzValidate
+FUZZ_TARGETS := FuzzVerify FuzzDecode FuzzValidate FuzzCheck
 
 ## test: vet, every test, and a short run of each fuzz target, as CI runs them
 test: vet tools

@@ -372,7 +372,7 @@ func TestEmulator(t *testing.T) {
 
 		p, err := chatwoot.Decode(incoming)
 		require.NoError(t, err)
-		k := conversation.Key{AccountID: p.AccountID(), ConversationID: p.ConversationID()}
+		k := conversation.Key{AccountID: p.AccountID, ConversationID: p.ConversationID}
 		st, ok, err := dynamostore.New(f.db, table).Conversation(ctx, k)
 		require.NoError(t, err)
 		require.True(t, ok, "conversation %v not stored", k)

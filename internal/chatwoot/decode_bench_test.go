@@ -44,3 +44,23 @@ func BenchmarkDecodeSmall(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheck is the edge's cost per payload (BenchmarkDecode builds it).
+func BenchmarkCheck(b *testing.B) {
+	body := benchBody(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Check(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCheckSmall(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Check(benchPayload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -75,6 +75,6 @@ func FuzzDecode(f *testing.F) {
 				t.Fatal("contact payload without its id")
 			}
 		}
-		_ = p.ContentKey(p.AccountID(), body)
+		_ = p.ContentKey(p.AccountID, body)
 	})
 }

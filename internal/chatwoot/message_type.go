@@ -28,9 +28,9 @@ func (m *MessageType) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+		s, ok := unquote(b)
+		if !ok {
+			return fmt.Errorf("chatwoot: message_type is not a JSON string")
 		}
 		switch MessageType(s) {
 		case Incoming, Outgoing, Activity, Template:
@@ -39,11 +39,17 @@ func (m *MessageType) UnmarshalJSON(b []byte) error {
 		}
 		return fmt.Errorf("chatwoot: unknown message_type %q", truncate(s, 20))
 	}
-	var n int
-	if err := json.Unmarshal(b, &n); err != nil {
+	n, ok := parseInt(b)
+	if !ok {
+		// Not an integer: encoding/json words the error.
+		var i int
+		err := json.Unmarshal(b, &i)
+		if err == nil {
+			err = fmt.Errorf("not an integer")
+		}
 		return fmt.Errorf("chatwoot: message_type: %w", err)
 	}
-	if n < 0 || n >= len(messageTypeByInt) {
+	if n < 0 || n >= int64(len(messageTypeByInt)) {
 		return fmt.Errorf("chatwoot: unknown message_type %d", n)
 	}
 	*m = messageTypeByInt[n]

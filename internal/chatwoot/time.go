@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,9 +24,9 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+		s, ok := unquote(b)
+		if !ok {
+			return fmt.Errorf("chatwoot: time is not a JSON string")
 		}
 		return t.parseString(s)
 	}
@@ -37,7 +38,7 @@ func (t *Time) parseString(s string) error {
 		t.Time = time.Time{}
 		return nil
 	}
-	if s[0] >= '0' && s[0] <= '9' && !bytes.ContainsAny([]byte(s), "-:T") {
+	if s[0] >= '0' && s[0] <= '9' && !strings.ContainsAny(s, "-:T") {
 		return t.parseNumber(s)
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05 MST", "2006-01-02 15:04:05 -0700"} {

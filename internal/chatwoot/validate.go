@@ -96,16 +96,22 @@ func scan(body []byte) (event []byte, err error) {
 }
 
 // scanString returns the index of the closing quote of a string whose
-// content starts at i, or -1.
+// content starts at i, or -1. It looks at each byte a bounded number of
+// times: searching for the quote again after every escape made a string of
+// a million escapes take seconds.
 func scanString(b []byte, i int) (end int, hasEscape bool) {
+	q := -1 // the next quote at or after i
 	for i < len(b) {
-		q := bytes.IndexByte(b[i:], '"')
-		if q < 0 {
-			return -1, hasEscape
+		if q < i {
+			n := bytes.IndexByte(b[i:], '"')
+			if n < 0 {
+				return -1, hasEscape
+			}
+			q = i + n
 		}
-		bs := bytes.IndexByte(b[i:i+q], '\\')
+		bs := bytes.IndexByte(b[i:q], '\\')
 		if bs < 0 {
-			return i + q, hasEscape
+			return q, hasEscape
 		}
 		// The byte after a backslash is escaped, whatever it is.
 		hasEscape = true

@@ -145,7 +145,8 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		// attempt, and a re-emission carries a new delivery id.
 		return reject(http.StatusConflict, "replay", "request already received")
 	}
-	p, err := chatwoot.Decode(body)
+	// The edge only needs the verdict and the ids: the processor decodes.
+	p, err := chatwoot.Check(body)
 	switch {
 	case errors.Is(err, chatwoot.ErrDuplicateKey):
 		return reject(http.StatusBadRequest, "duplicate_key", err.Error())
@@ -167,7 +168,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return reply(http.StatusAccepted, response{Status: "accepted", ID: safeID(delivery), Ignored: true}), nil
 	}
 	if account == 0 {
-		account = p.AccountID()
+		account = p.AccountID
 	}
 	if account == 0 {
 		account = h.DefaultAccount
@@ -198,7 +199,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	h.Log.LogAttrs(ctx, slog.LevelDebug, "webhook accepted", slog.String("id", id), slog.String("event", p.Event),
 		slog.String("delivery_id", safeID(delivery)), slog.Int64("account_id", account),
-		slog.Int64("conversation_id", p.ConversationID()), slog.Bool("spooled", spooled))
+		slog.Int64("conversation_id", p.ConversationID), slog.Bool("spooled", spooled))
 	return reply(http.StatusAccepted, response{Status: "accepted", ID: id, Spooled: spooled}), nil
 }
 

@@ -238,7 +238,7 @@ func (p *Processor) finish(ctx context.Context, r *result) bool {
 	logger := func() *slog.Logger {
 		log := p.Log.With(slog.String("message_id", r.msg.ID), slog.String("delivery_id", r.msg.Attributes[queue.AttrDelivery]))
 		if r.ev != nil && r.ev.Payload != nil {
-			log = log.With(slog.String("event", r.ev.Payload.Event), slog.Int64("conversation_id", r.ev.Payload.ConversationID()))
+			log = log.With(slog.String("event", r.ev.Payload.Event), slog.Int64("conversation_id", r.ev.Payload.ConversationID))
 		}
 		return log
 	}
@@ -358,7 +358,7 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 	}
 	ev.AccountID, _ = strconv.ParseInt(msg.Attributes[queue.AttrAccount], 10, 64)
 	if ev.AccountID == 0 {
-		ev.AccountID = payload.AccountID()
+		ev.AccountID = payload.AccountID
 	}
 	ev.ReceivedAt, _ = time.Parse(time.RFC3339Nano, msg.Attributes[queue.AttrReceivedAt])
 
