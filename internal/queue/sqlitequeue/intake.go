@@ -64,9 +64,14 @@ const (
 	prepareChunk, preparePause = 1 << 20, 10 * time.Millisecond
 	// recycleMin is the smallest moved segment kept as the spare.
 	recycleMin = 1 << 20
-	// linger is how long the flusher waits before the next write after a
-	// batch of at least lingerAt sends.
-	linger, lingerAt = 300 * time.Microsecond, 4
+	// Under load (a batch of at least lingerAt sends), the flusher waits up
+	// to linger before the next write, or until lingerFull sends are
+	// pending. An fdatasync costs far more than its own CPU time: on the
+	// development VM each one took ~130 µs of the two cores' capacity from
+	// other processes (docs/benchmarks.md), so a load that synced ~900
+	// times a second spent a sixth of the machine on syncs. A light load
+	// never waits: its batches are small.
+	linger, lingerAt, lingerFull = time.Millisecond, 4, 256
 	// moveDelay lets sends accumulate before a move: one transaction then
 	// writes each table and index page once for many rows, and the
 	// database's checkpoints, whose fsyncs the journal's syncs would queue
@@ -133,6 +138,9 @@ type intake struct {
 	cur    *batch
 	closed bool
 	kick   chan struct{} // wakes the flusher
+	full   chan struct{} // lingerFull sends are pending
+	// lingerT times the flusher's waits (flusher only).
+	lingerT *time.Timer
 
 	// Owned by the flusher, and by open and close while it is not running.
 	wbuf     []byte  // the records of the batch being written
@@ -193,7 +201,7 @@ func openIntake(ctx context.Context, path, name string) (*intake, error) {
 		return nil, err
 	}
 	j := &intake{key: key, refs: 1, name: name, dir: dir, db: db, lock: lock, cur: newBatch(),
-		kick: make(chan struct{}, 1), nudge: make(chan struct{}, 1), prepare: make(chan struct{}, 1), stop: make(chan struct{})}
+		kick: make(chan struct{}, 1), full: make(chan struct{}, 1), nudge: make(chan struct{}, 1), prepare: make(chan struct{}, 1), stop: make(chan struct{})}
 	if err := db.Prepare(ctx, sqlIntakeInsert, sqlIntakeInsertN, sqlIntakePos); err != nil {
 		return nil, errors.Join(fmt.Errorf("intake prepare: %w", err), j.release())
 	}
@@ -255,10 +263,17 @@ func (j *intake) send(ctx context.Context, e entry) error {
 	}
 	b := j.cur
 	b.entries = append(b.entries, e)
+	full := len(b.entries) == lingerFull
 	j.mu.Unlock()
 	select {
 	case j.kick <- struct{}{}:
 	default:
+	}
+	if full {
+		select {
+		case j.full <- struct{}{}:
+		default:
+		}
 	}
 	select {
 	case <-b.done:
@@ -323,12 +338,33 @@ func (j *intake) flushAll() {
 		// them run first. Sends arriving meanwhile join the next batch.
 		runtime.Gosched()
 		if len(b.entries) >= lingerAt {
-			// Under load, wait a little for a larger batch: each fdatasync
-			// takes one of the process's Ps for its whole duration (the
-			// runtime does not take it back from short syscalls), so fewer
-			// of them leave more CPU to the requests.
-			time.Sleep(linger)
+			j.linger()
 		}
+	}
+}
+
+// linger waits for a larger batch: up to linger, less if lingerFull sends
+// are pending.
+func (j *intake) linger() {
+	select {
+	case <-j.full: // left from an earlier batch
+	default:
+	}
+	j.mu.Lock()
+	n := len(j.cur.entries)
+	j.mu.Unlock()
+	if n >= lingerFull {
+		return
+	}
+	if j.lingerT == nil {
+		j.lingerT = time.NewTimer(linger)
+	} else {
+		j.lingerT.Reset(linger)
+	}
+	select {
+	case <-j.lingerT.C:
+	case <-j.full:
+		j.lingerT.Stop()
 	}
 }
 
