@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -14,6 +15,7 @@ import (
 	"os/signal"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -184,21 +186,80 @@ func closedLoop(ctx context.Context, url string, d time.Duration) (float64, erro
 	return float64(ok.Load()) / d.Seconds(), nil
 }
 
+// benchServeEnv makes this binary a server under test (spawnServer).
+const benchServeEnv = "BENCH_SERVE"
+
+// spawnServer runs the bare handler or the local edge in a child process,
+// as supportctl serve runs it, so that it shares neither a Go scheduler nor
+// a heap with the load generator. The child stops when its stdin closes.
+func spawnServer(mode string) (url string, stop func(), err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), benchServeEnv+"="+mode)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		in.Close()
+		_ = cmd.Wait()
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("bench %s server: %w", mode, err)
+	}
+	return strings.TrimSpace(line), stop, nil
+}
+
+// serveChild is the child of spawnServer: it prints the server's URL and
+// serves until its stdin closes. The edge runs without the processor
+// (throughput of verify + durable enqueue alone).
+func serveChild(mode string) error {
+	var url string
+	var stop func()
+	var err error
+	switch mode {
+	case "bare":
+		url, stop, err = startBare()
+	case "edge":
+		url, _, stop, err = startLocal(context.Background(), slog.New(slog.NewJSONHandler(io.Discard, nil)), 0)
+	default:
+		err = fmt.Errorf("unknown server %q", mode)
+	}
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Println(url)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
 // ingestThroughput alternates short closed-loop runs against the bare
 // handler and the local edge, rounds times, after one warm-up round: on a
 // shared machine the capacity drifts over seconds, and a ratio of two runs
 // taken one after the other measures that drift as much as the edge.
 // It reports the median round's figures and the median of the rounds'
 // ratios.
-func ingestThroughput(ctx context.Context, log *slog.Logger, d time.Duration, rounds int) (ingestResult, error) {
-	bareURL, stopBare, err := startBare()
+func ingestThroughput(ctx context.Context, d time.Duration, rounds int) (ingestResult, error) {
+	bareURL, stopBare, err := spawnServer("bare")
 	if err != nil {
 		return ingestResult{}, err
 	}
 	defer stopBare()
-	// Measure the edge alone (no workers): the processor would otherwise
-	// share the CPU.
-	url, _, stop, err := startLocal(ctx, log, 0)
+	url, stop, err := spawnServer("edge")
 	if err != nil {
 		return ingestResult{}, err
 	}
