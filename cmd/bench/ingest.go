@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -186,8 +187,9 @@ func closedLoop(ctx context.Context, url string, d time.Duration) (float64, erro
 	return float64(ok.Load()) / d.Seconds(), nil
 }
 
-// benchServeEnv makes this binary a server under test (spawnServer).
-const benchServeEnv = "BENCH_SERVE"
+// benchServeEnv makes this binary a server under test (spawnServer);
+// benchProfileEnv names the file of the edge server's CPU profile.
+const benchServeEnv, benchProfileEnv = "BENCH_SERVE", "BENCH_EDGE_PROFILE"
 
 // spawnServer runs the bare handler or the local edge in a child process,
 // as supportctl serve runs it, so that it shares neither a Go scheduler nor
@@ -242,6 +244,17 @@ func serveChild(mode string) error {
 		return err
 	}
 	defer stop()
+	if path := os.Getenv(benchProfileEnv); path != "" && mode == "edge" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	fmt.Println(url)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil

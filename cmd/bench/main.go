@@ -33,10 +33,14 @@ func main() {
 	rate := flag.Int("rate", 1000, "requests per second for the latency run")
 	drainN := flag.Int("drain", 5000, "messages for the drain-rate run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
+	edgeProfile := flag.String("edgeprofile", "", "write a CPU profile of the edge server process of the throughput run")
 	reportEvents := flag.Int("report-events", 1_000_000, "events in the day the report benchmark renders")
 	sustained := flag.Duration("sustained", 60*time.Second, "length of the sustained fixed-rate run (0 skips it)")
 	only := flag.String("only", "", "comma-separated rows to run (ingest, latency, pipeline, drain, report, cost, sustained); all when empty")
 	flag.Parse()
+	if *edgeProfile != "" {
+		check(os.Setenv(benchProfileEnv, *edgeProfile))
+	}
 	run := func(row string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), row) }
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)

@@ -139,7 +139,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if ct := apigw.Header(req, "content-type"); ct != "" && !isJSON(ct) {
 		return reject(http.StatusUnsupportedMediaType, "content_type", "content type must be application/json")
 	}
-	if h.Replays != nil && h.Replays.Seen(apigw.Header(req, chatwoot.HeaderDelivery)+"|"+sigs, now) {
+	if h.Replays != nil && h.Replays.Seen(apigw.Header(req, chatwoot.HeaderDelivery), sigs, now) {
 		// The same delivery id and signature (so the same timestamp and
 		// body) is a captured request sent again: Chatwoot re-signs every
 		// attempt, and a re-emission carries a new delivery id.
