@@ -194,24 +194,24 @@ const benchServeEnv, benchProfileEnv = "BENCH_SERVE", "BENCH_EDGE_PROFILE"
 // spawnServer runs the bare handler or the local edge in a child process,
 // as supportctl serve runs it, so that it shares neither a Go scheduler nor
 // a heap with the load generator. The child stops when its stdin closes.
-func spawnServer(mode string) (url string, stop func(), err error) {
+func spawnServer(mode string) (url string, stop func(), pid int, err error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return "", nil, err
+		return "", nil, 0, err
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), benchServeEnv+"="+mode)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		return "", nil, err
+		return "", nil, 0, err
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return "", nil, 0, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", nil, 0, err
 	}
 	stop = func() {
 		in.Close()
@@ -220,9 +220,9 @@ func spawnServer(mode string) (url string, stop func(), err error) {
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		stop()
-		return "", nil, fmt.Errorf("bench %s server: %w", mode, err)
+		return "", nil, 0, fmt.Errorf("bench %s server: %w", mode, err)
 	}
-	return strings.TrimSpace(line), stop, nil
+	return strings.TrimSpace(line), stop, cmd.Process.Pid, nil
 }
 
 // serveChild is the child of spawnServer: it prints the server's URL and
@@ -260,6 +260,46 @@ func serveChild(mode string) error {
 	return nil
 }
 
+// settle waits until process pid is idle (under 10 % of a core for 200 ms),
+// or a minute has passed.
+func settle(pid int) {
+	deadline := time.Now().Add(time.Minute)
+	last, ok := cpuTicks(pid)
+	for ok && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		var now int64
+		if now, ok = cpuTicks(pid); !ok || now-last <= 2 {
+			return
+		}
+		last = now
+	}
+	if !ok {
+		time.Sleep(time.Second) // no /proc: give it a second
+	}
+}
+
+// cpuTicks is the user and system CPU time of pid in clock ticks
+// (/proc/pid/stat, Linux).
+func cpuTicks(pid int) (int64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name, in parentheses, may hold spaces: fields follow
+	// the last ')'. utime and stime are fields 14 and 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	return u + s, err1 == nil && err2 == nil
+}
+
 // ingestThroughput alternates short closed-loop runs against the bare
 // handler and the local edge, rounds times, after one warm-up round: on a
 // shared machine the capacity drifts over seconds, and a ratio of two runs
@@ -267,12 +307,12 @@ func serveChild(mode string) error {
 // It reports the median round's figures and the median of the rounds'
 // ratios.
 func ingestThroughput(ctx context.Context, d time.Duration, rounds int) (ingestResult, error) {
-	bareURL, stopBare, err := spawnServer("bare")
+	bareURL, stopBare, _, err := spawnServer("bare")
 	if err != nil {
 		return ingestResult{}, err
 	}
 	defer stopBare()
-	url, stop, err := spawnServer("edge")
+	url, stop, edge, err := spawnServer("edge")
 	if err != nil {
 		return ingestResult{}, err
 	}
@@ -289,6 +329,9 @@ func ingestThroughput(ctx context.Context, d time.Duration, rounds int) (ingestR
 		if err != nil {
 			return ingestResult{}, err
 		}
+		// What the edge deferred during the round (copying the journal into
+		// SQLite) runs now, not during the next round's baseline.
+		settle(edge)
 		if i >= 0 { // the first round warms both servers and the client
 			res.rounds = append(res.rounds, ingestRound{ingest: ing, bare: bare})
 		}

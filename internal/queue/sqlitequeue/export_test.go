@@ -3,6 +3,7 @@ package sqlitequeue
 import (
 	"os"
 	"strings"
+	"time"
 )
 
 // Crash stops q as a kill -9 would: the journal is neither moved nor
@@ -85,4 +86,21 @@ func Record(seg int64, id string, body []byte) []byte {
 func Spare(path, name string) bool {
 	_, err := os.Stat(path + ".intake." + name + "/" + spareName)
 	return err == nil
+}
+
+// Saturate makes the journal's mover see a saturated edge for d.
+func (q *Queue) Saturate(d time.Duration) { q.in.busyUntil.Store(time.Now().Add(d).UnixNano()) }
+
+// Unmoved counts the acknowledged sends not yet in SQLite.
+func (q *Queue) Unmoved() int {
+	q.in.cmu.Lock()
+	defer q.in.cmu.Unlock()
+	return len(q.in.committed)
+}
+
+// SetDeferAge changes deferAge until the returned func is called.
+func SetDeferAge(d time.Duration) func() {
+	old := deferAge
+	deferAge = int64(d)
+	return func() { deferAge = old }
 }

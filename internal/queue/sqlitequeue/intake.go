@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"supportpipe/internal/sqlitedb"
@@ -46,6 +47,9 @@ import (
 // has recorded a position past it: an acknowledged send is on disk, in the
 // journal or in the database, at every moment.
 
+// deferBytes and deferAge bound what yield holds back (variables for tests).
+var deferBytes, deferAge int64 = 64 << 20, int64(5 * time.Second)
+
 // segmentMax is the size of a prepared segment, and the size at which a
 // segment grown on demand is left for a new one (a variable for tests).
 var segmentMax int64 = 16 << 20
@@ -72,6 +76,9 @@ const (
 	// times a second spent a sixth of the machine on syncs. A light load
 	// never waits: its batches are small.
 	linger, lingerAt, lingerFull = time.Millisecond, 4, 256
+	// busyHold is how long after a lingering batch the edge counts as
+	// saturated.
+	busyHold = 100 * time.Millisecond
 	// moveDelay lets sends accumulate before a move: one transaction then
 	// writes each table and index page once for many rows, and the
 	// database's checkpoints, whose fsyncs the journal's syncs would queue
@@ -150,8 +157,14 @@ type intake struct {
 	size     int64 // end of the last record
 	prepared int64 // bytes allocated and written (zeros past the records)
 
-	cmu       sync.Mutex // guards committed
+	cmu       sync.Mutex // guards committed, pending and since
 	committed []entry    // synced, not yet in SQLite
+	pending   int64      // bytes of committed's records
+	since     time.Time  // when committed last became non-empty
+
+	// busyUntil is when the flusher's last lingering batch stops holding
+	// moves back (unix nanoseconds).
+	busyUntil atomic.Int64
 
 	smu       sync.Mutex // guards spare and preparing
 	spare     bool       // a prepared segment file waits (spareName)
@@ -325,7 +338,11 @@ func (j *intake) flushAll() {
 				b.entries[i].end = pos{start.seg, start.off + j.ends[i]}
 			}
 			j.cmu.Lock()
+			if len(j.committed) == 0 {
+				j.since = time.Now()
+			}
 			j.committed = append(j.committed, b.entries...)
+			j.pending += int64(len(j.wbuf))
 			j.cmu.Unlock()
 			select {
 			case j.nudge <- struct{}{}:
@@ -338,6 +355,7 @@ func (j *intake) flushAll() {
 		// them run first. Sends arriving meanwhile join the next batch.
 		runtime.Gosched()
 		if len(b.entries) >= lingerAt {
+			j.busyUntil.Store(time.Now().Add(busyHold).UnixNano())
 			j.linger()
 		}
 	}
@@ -563,6 +581,9 @@ func (j *intake) mover() {
 		case <-j.stop:
 			return
 		}
+		if !j.yield() {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := j.move(ctx, false)
 		cancel()
@@ -571,6 +592,29 @@ func (j *intake) mover() {
 			retry = min(max(2*retry, 50*time.Millisecond), 2*time.Second)
 		} else {
 			retry = 0
+		}
+	}
+}
+
+// yield holds moves back while the edge is saturated: while the flusher
+// lingers for full batches, the CPU a move takes (most of it SQLite's) is
+// CPU the requests do not get, and the acknowledged sends are safe in the
+// journal meanwhile. It waits until the load eases, or the backlog
+// reaches deferBytes or deferAge. A receive or a depth in this process
+// still moves at once (flush). It reports false when the journal stops.
+func (j *intake) yield() bool {
+	for {
+		busy := time.Until(time.Unix(0, j.busyUntil.Load()))
+		j.cmu.Lock()
+		due := j.pending >= deferBytes || len(j.committed) > 0 && time.Since(j.since) >= time.Duration(deferAge)
+		j.cmu.Unlock()
+		if busy <= 0 || due {
+			return true
+		}
+		select {
+		case <-time.After(min(busy, busyHold)):
+		case <-j.stop:
+			return false
 		}
 	}
 }
@@ -598,8 +642,8 @@ func (j *intake) move(ctx context.Context, durable bool) error {
 	j.moveMu.Lock()
 	defer j.moveMu.Unlock()
 	j.cmu.Lock()
-	es := j.committed
-	j.committed = nil
+	es, pending := j.committed, j.pending
+	j.committed, j.pending = nil, 0
 	j.cmu.Unlock()
 	if len(es) == 0 && !durable {
 		return nil
@@ -614,7 +658,11 @@ func (j *intake) move(ctx context.Context, durable bool) error {
 		fsync := last && (durable || (at.seg > 0 && j.oldest < at.seg))
 		if err := j.insert(ctx, es[:n], at, fsync); err != nil {
 			j.cmu.Lock()
+			if len(j.committed) == 0 {
+				j.since = time.Now()
+			}
 			j.committed = append(es, j.committed...)
+			j.pending += pending
 			j.cmu.Unlock()
 			return fmt.Errorf("intake move: %w", err)
 		}

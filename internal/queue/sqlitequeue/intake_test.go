@@ -248,3 +248,36 @@ func TestJournalSharedInProcess(t *testing.T) {
 	require.Len(t, ms, 1)
 	assert.Equal(t, id, ms[0].ID)
 }
+
+// TestJournalYields: while the edge is saturated the mover leaves
+// acknowledged sends in the journal, up to deferAge; a receive still sees
+// them at once.
+func TestJournalYields(t *testing.T) {
+	t.Run("held back while saturated, received at once", func(t *testing.T) {
+		q := openQ(t, filepath.Join(t.TempDir(), "queue.db"))
+		q.Saturate(time.Hour)
+		id, err := q.Send(t.Context(), []byte(`{}`), nil)
+		require.NoError(t, err)
+		time.Sleep(300 * time.Millisecond) // six move delays
+		assert.Equal(t, 1, q.Unmoved(), "moved while the edge was saturated")
+		ms, err := q.Receive(t.Context(), 10, time.Minute)
+		require.NoError(t, err)
+		require.Len(t, ms, 1)
+		assert.Equal(t, id, ms[0].ID)
+		assert.Zero(t, q.Unmoved())
+	})
+	t.Run("moved once the backlog is deferAge old", func(t *testing.T) {
+		defer sqlitequeue.SetDeferAge(200 * time.Millisecond)()
+		q := openQ(t, filepath.Join(t.TempDir(), "queue.db"))
+		q.Saturate(time.Hour)
+		_, err := q.Send(t.Context(), []byte(`{}`), nil)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return q.Unmoved() == 0 }, 10*time.Second, 10*time.Millisecond)
+	})
+	t.Run("moved when not saturated", func(t *testing.T) {
+		q := openQ(t, filepath.Join(t.TempDir(), "queue.db"))
+		_, err := q.Send(t.Context(), []byte(`{}`), nil)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return q.Unmoved() == 0 }, 10*time.Second, 10*time.Millisecond)
+	})
+}
