@@ -104,3 +104,6 @@ func SetDeferAge(d time.Duration) func() {
 	deferAge = int64(d)
 	return func() { deferAge = old }
 }
+
+// Observe counts n sends as the flusher does and says whether the edge is busy.
+func (q *Queue) Observe(n int) bool { return q.in.observe(n) }

@@ -68,17 +68,20 @@ const (
 	prepareChunk, preparePause = 1 << 20, 10 * time.Millisecond
 	// recycleMin is the smallest moved segment kept as the spare.
 	recycleMin = 1 << 20
-	// Under load (a batch of at least lingerAt sends), the flusher waits up
-	// to linger before the next write, or until lingerFull sends are
-	// pending. An fdatasync costs far more than its own CPU time: on the
-	// development VM each one took ~130 µs of the two cores' capacity from
-	// other processes (docs/benchmarks.md), so a load that synced ~900
-	// times a second spent a sixth of the machine on syncs. A light load
-	// never waits: its batches are small.
+	// The edge is busy while the flusher has seen at least busyRate sends
+	// a second over the last busyWindow: three times the 1,000 a second
+	// the local mode is sized for, a burst. The busy state lasts one or two
+	// windows after the rate falls.
+	busyRate, busyWindow = 3000, 100 * time.Millisecond
+	// When busy, after a batch of at least lingerAt sends, the flusher
+	// waits up to linger before the next write, or until lingerFull sends
+	// are pending (a small batch is not worth waiting after). An fdatasync costs far more than
+	// its own CPU time: on the development VM each one took ~130 µs of the
+	// two cores' capacity from other processes (docs/benchmarks.md), so a
+	// burst that synced ~900 times a second spent a sixth of the machine on
+	// syncs. Below busyRate it never waits, which would only lengthen
+	// acknowledgements already slowed by a slow sync.
 	linger, lingerAt, lingerFull = time.Millisecond, 4, 256
-	// busyHold is how long after a lingering batch the edge counts as
-	// saturated.
-	busyHold = 100 * time.Millisecond
 	// moveDelay lets sends accumulate before a move: one transaction then
 	// writes each table and index page once for many rows, and the
 	// database's checkpoints, whose fsyncs the journal's syncs would queue
@@ -162,9 +165,12 @@ type intake struct {
 	pending   int64      // bytes of committed's records
 	since     time.Time  // when committed last became non-empty
 
-	// busyUntil is when the flusher's last lingering batch stops holding
-	// moves back (unix nanoseconds).
+	// busyUntil is when the edge stops counting as busy (unix
+	// nanoseconds); winStart and winSends count the flusher's sends since
+	// the start of the current busyWindow (flusher only).
 	busyUntil atomic.Int64
+	winStart  time.Time
+	winSends  int
 
 	smu       sync.Mutex // guards spare and preparing
 	spare     bool       // a prepared segment file waits (spareName)
@@ -354,11 +360,25 @@ func (j *intake) flushAll() {
 		// the next fdatasync would hold while blocked in the kernel: let
 		// them run first. Sends arriving meanwhile join the next batch.
 		runtime.Gosched()
-		if len(b.entries) >= lingerAt {
-			j.busyUntil.Store(time.Now().Add(busyHold).UnixNano())
+		if j.observe(len(b.entries)) && len(b.entries) >= lingerAt {
 			j.linger()
 		}
 	}
+}
+
+// observe counts n sends just written and says whether the edge is busy.
+func (j *intake) observe(n int) bool {
+	now := time.Now()
+	j.winSends += n
+	if d := now.Sub(j.winStart); d >= busyWindow {
+		if float64(j.winSends) >= busyRate*d.Seconds() {
+			// Until past the next window's end, where it is renewed: a
+			// busy edge never looks idle between two windows.
+			j.busyUntil.Store(now.Add(2 * busyWindow).UnixNano())
+		}
+		j.winStart, j.winSends = now, 0
+	}
+	return now.UnixNano() < j.busyUntil.Load()
 }
 
 // linger waits for a larger batch: up to linger, less if lingerFull sends
@@ -584,6 +604,7 @@ func (j *intake) mover() {
 		if !j.yield() {
 			return
 		}
+
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := j.move(ctx, false)
 		cancel()
@@ -596,8 +617,8 @@ func (j *intake) mover() {
 	}
 }
 
-// yield holds moves back while the edge is saturated: while the flusher
-// lingers for full batches, the CPU a move takes (most of it SQLite's) is
+// yield holds moves back while the edge is busy: in a burst, the CPU a
+// move takes (most of it SQLite's) is
 // CPU the requests do not get, and the acknowledged sends are safe in the
 // journal meanwhile. It waits until the load eases, or the backlog
 // reaches deferBytes or deferAge. A receive or a depth in this process
@@ -612,7 +633,7 @@ func (j *intake) yield() bool {
 			return true
 		}
 		select {
-		case <-time.After(min(busy, busyHold)):
+		case <-time.After(min(busy, busyWindow)):
 		case <-j.stop:
 			return false
 		}

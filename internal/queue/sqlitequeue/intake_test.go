@@ -281,3 +281,16 @@ func TestJournalYields(t *testing.T) {
 		require.Eventually(t, func() bool { return q.Unmoved() == 0 }, 10*time.Second, 10*time.Millisecond)
 	})
 }
+
+// TestJournalBusy: the edge counts as busy after a window of at least
+// busyRate sends a second, and not after a quiet one.
+func TestJournalBusy(t *testing.T) {
+	q := openQ(t, filepath.Join(t.TempDir(), "queue.db"))
+	assert.False(t, q.Observe(0), "opens a window")
+	time.Sleep(110 * time.Millisecond)
+	assert.False(t, q.Observe(10), "10 sends in a window are not a burst")
+	time.Sleep(110 * time.Millisecond)
+	// 2,000 sends in a window of 110 ms to (on a very slow machine) 600 ms.
+	assert.True(t, q.Observe(2000), "a burst")
+	assert.True(t, q.Observe(1), "still busy inside the next window")
+}
