@@ -43,7 +43,7 @@ type ingestResult struct {
 // serve does: the processor (workers loops, none when 0) runs in a worker
 // child process, this binary started again with benchWorkerEnv set.
 func startLocal(ctx context.Context, log *slog.Logger, workers int) (url string, srv *local.Server, stop func(), err error) {
-	dir, err := os.MkdirTemp("", "bench-")
+	dir, err := os.MkdirTemp(os.Getenv(benchDirEnv), "local-")
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -76,7 +76,8 @@ func startLocal(ctx context.Context, log *slog.Logger, workers int) (url string,
 		cancel()
 		<-done
 		s.Close()
-		os.RemoveAll(dir)
+		// The data dir goes with the bench's own (main), after the
+		// last figure: deleting it here would put its I/O in the next one.
 	}, nil
 }
 
@@ -186,6 +187,9 @@ func closedLoop(ctx context.Context, url string, d time.Duration) (float64, erro
 	}
 	return float64(ok.Load()) / d.Seconds(), nil
 }
+
+// benchDirEnv names the directory that holds every data dir of a run.
+const benchDirEnv = "BENCH_DIR"
 
 // benchServeEnv makes this binary a server under test (spawnServer);
 // benchProfileEnv names the file of the edge server's CPU profile.

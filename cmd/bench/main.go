@@ -41,6 +41,13 @@ func main() {
 	if *edgeProfile != "" {
 		check(os.Setenv(benchProfileEnv, *edgeProfile))
 	}
+	// Every data dir of the run (children's included) is removed at the
+	// end, outside every measurement.
+	root, err := os.MkdirTemp("", "bench-")
+	check(err)
+	benchRoot = root
+	defer os.RemoveAll(root)
+	check(os.Setenv(benchDirEnv, root))
 	run := func(row string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), row) }
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -119,9 +126,15 @@ func (rowWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// benchRoot holds the run's data dirs (main), removed on every exit.
+var benchRoot string
+
 func check(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		if benchRoot != "" {
+			os.RemoveAll(benchRoot)
+		}
 		os.Exit(1)
 	}
 }
