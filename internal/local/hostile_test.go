@@ -62,6 +62,7 @@ func TestHostileRequests(t *testing.T) {
 		{name: "deeply nested", body: nested, want: 400, reason: "too_deep"},
 		{name: "invalid UTF-8", body: []byte("{\"event\":\"message_created\",\"content\":\"" + payloadMarker + "\xff\xfe\"}"), want: 400, reason: "not_json"},
 		{name: "duplicate keys", body: validMessage(`,"event":"contact_created"`), want: 400, reason: "duplicate_key"},
+		{name: "keys equal but for case", body: validMessage(`,"ID":72`), want: 400, reason: "duplicate_key"},
 		{name: "huge number", body: wrongType("id", "1e400"), want: 400, reason: "schema"},
 		{name: "id as string", body: wrongType("id", `"71"`), want: 400, reason: "schema"},
 		{name: "content as object", body: wrongType("content", `{"x":1}`), want: 400, reason: "schema"},
