@@ -486,18 +486,8 @@ func (c *checker) object(s *shape, start int) bool {
 		if pushed {
 			c.depth--
 		}
-		c.ws()
-		if c.i >= len(c.data) {
-			return false
-		}
-		switch c.data[c.i] {
-		case ',':
-			c.i++
-		case '}':
-			c.i++
-			return c.done(s, start)
-		default:
-			return false
+		if more, ok := c.next('}'); !more {
+			return ok && c.done(s, start)
 		}
 	}
 }
@@ -527,20 +517,27 @@ func (c *checker) array(s *shape, start int) bool {
 		if !c.value(elem) {
 			return false
 		}
-		c.ws()
-		if c.i >= len(c.data) {
-			return false
+		if more, ok := c.next(']'); !more {
+			return ok && c.done(s, start)
 		}
+	}
+}
+
+// next moves past what follows a member: a ',' (more members follow) or
+// the container's closing byte; anything else is a syntax error (!ok).
+func (c *checker) next(closing byte) (more, ok bool) {
+	c.ws()
+	if c.i < len(c.data) {
 		switch c.data[c.i] {
 		case ',':
 			c.i++
-		case ']':
+			return true, true
+		case closing:
 			c.i++
-			return c.done(s, start)
-		default:
-			return false
+			return false, true
 		}
 	}
+	return false, false
 }
 
 // done finishes a container: a type with its own UnmarshalJSON gets it
