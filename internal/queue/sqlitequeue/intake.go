@@ -35,7 +35,10 @@ import (
 // worker, beside the running server) sends straight to SQLite instead.
 // Receive and Depth first move what has been committed, so in the owning
 // process a sent message is receivable and counted at once; other processes
-// see it after at most moveDelay.
+// see it after at most moveDelay, or, during a burst (busyRate), when it
+// eases or the backlog reaches deferBytes or deferAge: in a burst the
+// mover yields the CPU to the acknowledgements, and the flusher waits a
+// little for fuller batches.
 //
 // Records are written over blocks already allocated and written (a spare
 // segment zero-filled in the background, or a moved segment recycled), so
