@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"supportpipe/internal/chatwoot"
 )
@@ -44,7 +45,7 @@ func send(ctx context.Context, args []string) error {
 		}
 		id := *delivery
 		if id == "" {
-			id = uuid()
+			id = uuid.NewString()
 		}
 		status, resp, err := post(ctx, client, *url, []byte(key), id, body)
 		if err != nil {
@@ -97,14 +98,6 @@ func localSecret() string {
 		return s[0]
 	}
 	return ""
-}
-
-func uuid() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 func envOr(k, def string) string {

@@ -7,9 +7,7 @@ package sqlitequeue
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +15,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"supportpipe/internal/jsonstr"
 	"supportpipe/internal/queue"
@@ -194,19 +194,7 @@ func encodeAttrs(attrs map[string]string) ([]byte, error) {
 
 // newID returns a UUIDv7: time-ordered, so new rows append to the primary
 // key's B-tree instead of landing at random pages of it.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[6:])
-	ms := uint64(time.Now().UnixMilli())
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(ms)
-		ms >>= 8
-	}
-	b[6] = b[6]&0x0f | 0x70
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // Send implements queue.Queue. It returns once the message is on disk: in
 // the intake journal (group commit: one fdatasync for all concurrent sends),

@@ -11,7 +11,6 @@ package sqsfake
 
 import (
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -24,6 +23,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // Server is a running fake. Its queues live at URL/000000000000/<name>.
@@ -150,13 +151,6 @@ func (f *Server) TakeCalls() []Call {
 	c := f.calls
 	f.calls = nil
 	return c
-}
-
-func newID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -294,7 +288,7 @@ func (f *Server) sendMessage(raw []byte) (any, *APIError) {
 		return nil, err
 	}
 	now := time.Now()
-	m := &fakeMsg{id: newID(), body: in.MessageBody, attrs: in.MessageAttributes, sent: now, visibleAt: now}
+	m := &fakeMsg{id: uuid.NewString(), body: in.MessageBody, attrs: in.MessageAttributes, sent: now, visibleAt: now}
 	q.msgs = append(q.msgs, m)
 	sum := md5.Sum([]byte(in.MessageBody))
 	return map[string]string{"MessageId": m.id, "MD5OfMessageBody": hex.EncodeToString(sum[:])}, nil
@@ -356,7 +350,7 @@ func (f *Server) take(url string, n int, vis time.Duration, attrNames, sysNames 
 		}
 		m.receives++
 		m.visibleAt = now.Add(vis)
-		m.receipt = newID() + "#" + m.id
+		m.receipt = uuid.NewString() + "#" + m.id
 		f.receipts[m.receipt] = true
 		sum := md5.Sum([]byte(m.body))
 		msg := map[string]any{"MessageId": m.id, "ReceiptHandle": m.receipt, "Body": m.body, "MD5OfBody": hex.EncodeToString(sum[:])}
@@ -510,8 +504,8 @@ func (f *Server) startMessageMoveTask(raw []byte) (any, *APIError) {
 			continue
 		}
 		// Redriven messages are new messages: new id, receive count and enqueue time.
-		dst.msgs = append(dst.msgs, &fakeMsg{id: newID(), body: m.body, attrs: m.attrs, sent: now, visibleAt: now})
+		dst.msgs = append(dst.msgs, &fakeMsg{id: uuid.NewString(), body: m.body, attrs: m.attrs, sent: now, visibleAt: now})
 	}
 	src.msgs = keep
-	return map[string]string{"TaskHandle": newID()}, nil
+	return map[string]string{"TaskHandle": uuid.NewString()}, nil
 }
