@@ -48,7 +48,13 @@ func main() {
 	benchRoot = root
 	defer os.RemoveAll(root)
 	check(os.Setenv(benchDirEnv, root))
-	run := func(row string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), row) }
+	run := func(row string) bool {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), row) {
+			return false
+		}
+		flushDisk()
+		return true
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		check(err)
