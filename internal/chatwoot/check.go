@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -33,20 +34,9 @@ type Head struct {
 // with its maps, strings and slices, was most of the edge's CPU per
 // webhook; the processor still builds it, from a body Check has passed.
 func Check(body []byte) (Head, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 || trimmed[0] != '{' || !utf8.Valid(body) {
-		return Head{}, ErrNotJSON
-	}
-	raw, err := scan(body)
+	name, err := eventOf(body)
 	if err != nil {
 		return Head{}, err
-	}
-	name, ok := unquote(raw)
-	if !ok || name == "" || len(name) > 64 {
-		if !json.Valid(body) {
-			return Head{}, ErrNotJSON
-		}
-		return Head{}, ErrNoEvent
 	}
 	h := Head{Event: name, Kind: KindOf(name)}
 	root, ok := roots[h.Kind]
@@ -76,6 +66,28 @@ func Check(body []byte) (Head, error) {
 		return Head{}, fmt.Errorf("%w: %s", ErrBadPayload, err)
 	}
 	return h, nil
+}
+
+// eventOf checks what every body must pass whatever its event (a UTF-8
+// JSON object, no duplicate keys, no extreme nesting) and returns the event
+// name.
+func eventOf(body []byte) (string, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' || !utf8.Valid(body) {
+		return "", ErrNotJSON
+	}
+	raw, err := scan(body)
+	if err != nil {
+		return "", err
+	}
+	name, ok := unquote(raw)
+	if !ok || name == "" || len(name) > 64 {
+		if !json.Valid(body) {
+			return "", ErrNotJSON
+		}
+		return "", ErrNoEvent
+	}
+	return name, nil
 }
 
 func (h *Head) validate() error {
@@ -250,12 +262,14 @@ var captures = map[Kind][]capture{
 // syntax error wins; otherwise an UnmarshalJSON error (decoding stops
 // there), otherwise the first value of the wrong type (decoding goes on).
 type checker struct {
-	data     []byte
-	i        int
-	dup      error // a key that folds onto a field another key already set
-	abort    error
-	typeErr  error
-	path     [MaxDepth + 1]string // struct fields from the root to the value
+	data    []byte
+	i       int
+	dup     error // a key that folds onto a field another key already set
+	abort   error
+	typeErr error
+	// path holds the struct fields from the root to the value: scan has
+	// bounded the nesting to MaxDepth.
+	path     [MaxDepth + 1]string
 	depth    int
 	captures []capture
 	ids      [numSlots]int64
@@ -391,10 +405,7 @@ func scalarOf(k shapeKind) string {
 // capture keeps n if the current path is one a Head reads.
 func (c *checker) capture(n int64) {
 	for _, k := range c.captures {
-		if len(k.path) != c.depth || k.path[len(k.path)-1] != c.path[c.depth-1] {
-			continue
-		}
-		if !equalPath(k.path, c.path[:c.depth]) {
+		if !slices.Equal(k.path, c.path[:c.depth]) {
 			continue
 		}
 		if k.first {
@@ -407,39 +418,40 @@ func (c *checker) capture(n int64) {
 	}
 }
 
-func equalPath(a, b []string) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
+// open moves past a container's opening byte and says what its members
+// must be: fields (an object decoded into a struct) or elem (nil:
+// anything, unchecked). empty says the container closes at once.
+func (c *checker) open(s *shape) (fields, elem *shape, empty bool) {
+	what, closing, members := "object", byte('}'), shapeMap
+	if c.data[c.i] == '[' {
+		what, closing, members = "array", ']', shapeSlice
 	}
-	return true
+	switch {
+	case s == nil, s.kind == shapeRaw, s.kind == shapeUnmarshaler:
+	case s.kind == shapeAny:
+		elem = s
+	case s.kind == members:
+		elem = s.elem
+	case s.kind == shapeStruct && what == "object":
+		fields = s
+	default:
+		c.mismatch(what, s.typ)
+	}
+	c.i++
+	c.ws()
+	if c.i < len(c.data) && c.data[c.i] == closing {
+		c.i++
+		return fields, elem, true
+	}
+	return fields, elem, false
 }
 
 func (c *checker) object(s *shape, start int) bool {
-	if c.depth >= MaxDepth {
-		return false
-	}
-	c.i++ // {
-	var fields, elem *shape
-	switch {
-	case s == nil:
-	case s.kind == shapeStruct:
-		fields = s
-	case s.kind == shapeMap:
-		elem = s.elem
-	case s.kind == shapeAny:
-		elem = s
-	case s.kind == shapeRaw, s.kind == shapeUnmarshaler:
-	default:
-		c.mismatch("object", s.typ)
-	}
-	var set uint64 // fields set by a key of this object
-	c.ws()
-	if c.i < len(c.data) && c.data[c.i] == '}' {
-		c.i++
+	fields, elem, empty := c.open(s)
+	if empty {
 		return c.done(s, start)
 	}
+	var set uint64 // fields set by a key of this object
 	for {
 		c.ws()
 		if c.i >= len(c.data) || c.data[c.i] != '"' {
@@ -493,24 +505,8 @@ func (c *checker) object(s *shape, start int) bool {
 }
 
 func (c *checker) array(s *shape, start int) bool {
-	if c.depth >= MaxDepth {
-		return false
-	}
-	c.i++ // [
-	var elem *shape
-	switch {
-	case s == nil:
-	case s.kind == shapeSlice:
-		elem = s.elem
-	case s.kind == shapeAny:
-		elem = s
-	case s.kind == shapeRaw, s.kind == shapeUnmarshaler:
-	default:
-		c.mismatch("array", s.typ)
-	}
-	c.ws()
-	if c.i < len(c.data) && c.data[c.i] == ']' {
-		c.i++
+	_, elem, empty := c.open(s)
+	if empty {
 		return c.done(s, start)
 	}
 	for {
@@ -590,52 +586,72 @@ func isASCII(s string) bool {
 	return true
 }
 
-// str checks the string at c.i and moves past it. Each byte is looked at a
-// bounded number of times, however many escapes the string has.
+// str checks the string at c.i and moves past it.
 func (c *checker) str() (escaped, ok bool) {
-	i, q := c.i+1, -1 // q: the next quote at or after i
+	end, escaped, ok := stringEnd(c.data, c.i+1, true)
+	if ok {
+		c.i = end + 1
+	}
+	return escaped, ok
+}
+
+// stringEnd returns the index of the closing quote of the string whose
+// content starts at i. strict checks the content as JSON requires (no raw
+// control byte, valid escapes); otherwise any byte after a backslash is
+// escaped, whatever it is. Each byte is looked at a bounded number of
+// times, however many escapes the string has: searching for the quote
+// again after each one made a million escapes take seconds.
+func stringEnd(b []byte, i int, strict bool) (end int, escaped, ok bool) {
+	q := -1 // the next quote at or after i
 	for {
 		if q < i {
-			n := bytes.IndexByte(c.data[i:], '"')
+			n := bytes.IndexByte(b[i:], '"')
 			if n < 0 {
-				return false, false
+				return -1, escaped, false
 			}
 			q = i + n
 		}
-		seg := c.data[i:q]
+		seg := b[i:q]
 		bs := bytes.IndexByte(seg, '\\')
 		if bs < 0 {
-			if hasControl(seg) {
-				return false, false
-			}
-			c.i = q + 1
-			return escaped, true
+			return q, escaped, !strict || !hasControl(seg)
 		}
-		if hasControl(seg[:bs]) {
-			return false, false
+		if strict && hasControl(seg[:bs]) {
+			return -1, escaped, false
 		}
 		escaped = true
-		i += bs + 1
-		if i >= len(c.data) {
-			return false, false
+		i += bs + 1 // the escaped byte
+		if i >= len(b) {
+			return -1, escaped, false
 		}
-		switch c.data[i] {
-		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			i++
-		case 'u':
-			if i+5 > len(c.data) {
-				return false, false
+		n := 1
+		if strict {
+			if n = escapeLen(b[i:]); n == 0 {
+				return -1, escaped, false
 			}
-			for _, h := range c.data[i+1 : i+5] {
-				if !isHex(h) {
-					return false, false
-				}
-			}
-			i += 5
-		default:
-			return false, false
 		}
+		i += n
 	}
+}
+
+// escapeLen is the length of the escape that starts e (after its
+// backslash), or 0 if it is not one JSON allows.
+func escapeLen(e []byte) int {
+	switch e[0] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 1
+	case 'u':
+		if len(e) < 5 {
+			return 0
+		}
+		for _, h := range e[1:5] {
+			if !isHex(h) {
+				return 0
+			}
+		}
+		return 5
+	}
+	return 0
 }
 
 func isHex(b byte) bool {

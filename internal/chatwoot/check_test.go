@@ -10,29 +10,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
 
-// decodeStd is the decoder Check replaced at the edge: the structural scan,
-// then encoding/json into the typed payload. It is the oracle Check must
-// agree with, verdict and message.
+// decodeStd is the decoder Check replaced at the edge: after the checks
+// every body gets (eventOf), encoding/json into the typed payload. It is the
+// oracle Check must agree with, verdict and message.
 func decodeStd(body []byte) (Head, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 || trimmed[0] != '{' || !utf8.Valid(body) {
-		return Head{}, ErrNotJSON
-	}
-	raw, err := scan(body)
+	name, err := eventOf(body)
 	if err != nil {
 		return Head{}, err
-	}
-	var name string
-	if raw == nil || json.Unmarshal(raw, &name) != nil || name == "" || len(name) > 64 {
-		if !json.Valid(body) {
-			return Head{}, ErrNotJSON
-		}
-		return Head{}, ErrNoEvent
 	}
 	h := Head{Event: name, Kind: KindOf(name)}
 	var m Message

@@ -15,9 +15,13 @@ func escapedBody() []byte {
 // A string of many escapes, escaped quotes among them, ends where it ends.
 func TestManyEscapes(t *testing.T) {
 	body := escapedBody()
-	end, esc := scanString(body, strings.Index(string(body), `"content":"`)+len(`"content":"`))
-	require.True(t, esc)
-	require.Equal(t, len(body)-2, end)
+	start := strings.Index(string(body), `"content":"`) + len(`"content":"`)
+	for _, strict := range []bool{false, true} {
+		end, esc, ok := stringEnd(body, start, strict)
+		require.True(t, ok)
+		require.True(t, esc)
+		require.Equal(t, len(body)-2, end)
+	}
 	_, err := Check(body)
 	require.NoError(t, err)
 }

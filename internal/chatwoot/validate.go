@@ -1,8 +1,6 @@
 package chatwoot
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -57,16 +55,16 @@ func scan(body []byte) (event []byte, err error) {
 		case ',':
 			expectKey = len(frames) > 0 && !frames[len(frames)-1].array
 		case '"':
-			end, hasEscape := scanString(body, i+1)
-			if end < 0 {
+			end, hasEscape, ok := stringEnd(body, i+1, false)
+			if !ok {
 				return nil, ErrNotJSON
 			}
 			switch {
 			case expectKey && len(frames) > 0 && !frames[len(frames)-1].array:
 				key := body[i+1 : end]
 				if hasEscape {
-					var k string
-					if err := json.Unmarshal(body[i:end+1], &k); err != nil {
+					k, ok := unquote(body[i : end+1])
+					if !ok {
 						return nil, ErrNotJSON
 					}
 					key = []byte(k)
@@ -93,31 +91,6 @@ func scan(body []byte) (event []byte, err error) {
 		return nil, ErrNotJSON
 	}
 	return event, nil
-}
-
-// scanString returns the index of the closing quote of a string whose
-// content starts at i, or -1. It looks at each byte a bounded number of
-// times: searching for the quote again after every escape made a string of
-// a million escapes take seconds.
-func scanString(b []byte, i int) (end int, hasEscape bool) {
-	q := -1 // the next quote at or after i
-	for i < len(b) {
-		if q < i {
-			n := bytes.IndexByte(b[i:], '"')
-			if n < 0 {
-				return -1, hasEscape
-			}
-			q = i + n
-		}
-		bs := bytes.IndexByte(b[i:q], '\\')
-		if bs < 0 {
-			return q, hasEscape
-		}
-		// The byte after a backslash is escaped, whatever it is.
-		hasEscape = true
-		i += bs + 2
-	}
-	return -1, hasEscape
 }
 
 // frame is one open container of the scan.

@@ -339,16 +339,17 @@ var errDecode = errors.New("decode")
 func (p *Processor) process(ctx context.Context, rec events.SQSMessage, b *batch, i int) result {
 	start := time.Now()
 	r := result{msg: toMessage(rec), copyOf: -1}
-	r.ev, r.outcome, r.completion, r.err = p.run(ctx, &r, b, i, start)
+	r.err = p.run(ctx, &r, b, i, start)
 	r.elapsed = time.Since(start)
 	return r
 }
 
-func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start time.Time) (*Event, string, *store.Completion, error) {
+// run fills r's event, outcome and completion, or fails.
+func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start time.Time) error {
 	msg := r.msg
 	payload, err := chatwoot.Decode(msg.Body)
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("%w: %w", errDecode, err)
+		return fmt.Errorf("%w: %w", errDecode, err)
 	}
 	ev := &Event{
 		MessageID:  msg.ID,
@@ -361,6 +362,7 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 		ev.AccountID = payload.AccountID
 	}
 	ev.ReceivedAt, _ = time.Parse(time.RFC3339Nano, msg.Attributes[queue.AttrReceivedAt])
+	r.ev = ev
 
 	// The content key alone identifies the event: a delivery sent twice
 	// carries the same signed body, so the same key. Its record names the
@@ -369,17 +371,19 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 	contentKey := "content:" + payload.ContentKey(ev.AccountID, msg.Body)
 	if j := b.claim(contentKey, i); j != i {
 		r.copyOf = j
-		return ev, "", nil, nil
+		return nil
 	}
 	seen, err := p.Store.Seen(ctx, contentKey)
 	if err != nil {
-		return ev, "", nil, fmt.Errorf("idempotency read: %w", err)
+		return fmt.Errorf("idempotency read: %w", err)
 	}
 	if owner, ok := seen[contentKey]; ok {
 		if owner == msg.ID {
-			return ev, OutcomeRedelivered, nil, nil
+			r.outcome = OutcomeRedelivered
+			return nil
 		}
-		return ev, OutcomeDuplicate, p.duplicate(msg), nil
+		r.outcome, r.completion = OutcomeDuplicate, p.duplicate(msg)
+		return nil
 	}
 
 	if obs, ok := conversation.Observe(payload, ev.AccountID); ok {
@@ -389,13 +393,13 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 			return s.Apply(obs, p.CountBots)
 		})
 		if err != nil {
-			return ev, "", nil, fmt.Errorf("update conversation: %w", err)
+			return fmt.Errorf("update conversation: %w", err)
 		}
 		ev.Conversation, ev.Previous = &st, &prev
 	}
 	for _, s := range p.Stages {
 		if err := s.Run(ctx, ev); err != nil {
-			return ev, "", nil, fmt.Errorf("stage %s: %w", s.Name(), err)
+			return fmt.Errorf("stage %s: %w", s.Name(), err)
 		}
 	}
 
@@ -408,8 +412,10 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 	if elapsed > slowThreshold {
 		counters[stats.SlowMessages] = 1
 	}
-	return ev, OutcomeProcessed, &store.Completion{Keys: []string{contentKey}, Owner: msg.ID, ExpiresAt: now.Add(idempotencyTTL),
-		Counts: arrival(msg, now, map[string]map[string]int64{stats.Day(now): counters})}, nil
+	r.outcome = OutcomeProcessed
+	r.completion = &store.Completion{Keys: []string{contentKey}, Owner: msg.ID, ExpiresAt: now.Add(idempotencyTTL),
+		Counts: arrival(msg, now, map[string]map[string]int64{stats.Day(now): counters})}
+	return nil
 }
 
 // duplicate is the record of a message that carried an event completed by

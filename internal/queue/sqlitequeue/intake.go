@@ -76,14 +76,15 @@ const (
 	// the local mode is sized for, a burst. The busy state lasts one or two
 	// windows after the rate falls.
 	busyRate, busyWindow = 3000, 100 * time.Millisecond
-	// When busy, after a batch of at least lingerAt sends, the flusher
-	// waits up to linger before the next write, or until lingerFull sends
-	// are pending (a small batch is not worth waiting after). An fdatasync costs far more than
-	// its own CPU time: on the development VM each one took ~130 µs of the
-	// two cores' capacity from other processes (docs/benchmarks.md), so a
-	// burst that synced ~900 times a second spent a sixth of the machine on
-	// syncs. Below busyRate it never waits, which would only lengthen
-	// acknowledgements already slowed by a slow sync.
+	// When busy, after a batch of at least lingerAt sends (a smaller one is
+	// not worth waiting after), the flusher waits up to linger before the
+	// next write, or until lingerFull sends are pending. An fdatasync costs
+	// far more than its own CPU time: on the development VM each one took
+	// ~130 µs of the two cores' capacity from other processes
+	// (docs/benchmarks.md), so a burst that synced ~900 times a second
+	// spent a sixth of the machine on syncs. Below busyRate it never waits,
+	// which would only lengthen acknowledgements already slowed by a slow
+	// sync.
 	linger, lingerAt, lingerFull = time.Millisecond, 4, 256
 	// moveDelay lets sends accumulate before a move: one transaction then
 	// writes each table and index page once for many rows, and the
