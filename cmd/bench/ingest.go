@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -346,22 +347,32 @@ func ingestThroughput(ctx context.Context, d time.Duration, rounds int) (ingestR
 }
 
 type latencyResult struct {
-	p50, p99, max time.Duration
-	sent, errors  int
-	drain         time.Duration
-	backlog       int64
-	drainRate     float64
+	p50, p99, p999, max time.Duration
+	slow                int // acknowledgements slower than slowAck
+	sent, errors        int
+	// stall is the longest time the data dir's disk held requests and
+	// completed none (zero when unknown).
+	stall     time.Duration
+	drain     time.Duration
+	backlog   int64
+	drainRate float64
 }
 
-// sustainedRun is ackLatency for longer, then waits for the processor to
-// drain what the run queued.
-func sustainedRun(ctx context.Context, log *slog.Logger, rate int, d time.Duration) (latencyResult, error) {
+// slowAck is the latency target; the row counts the acknowledgements over it.
+const slowAck = 10 * time.Millisecond
+
+// ackLatency sends at a fixed rate (open loop: a slow answer does not slow
+// the sender, as with Chatwoot) with the processor running, then waits for
+// the processor to drain what the run queued.
+func ackLatency(ctx context.Context, log *slog.Logger, rate int, d time.Duration) (latencyResult, error) {
 	url, srv, stop, err := startLocal(ctx, log, 2)
 	if err != nil {
 		return latencyResult{}, err
 	}
 	defer stop()
+	watch := watchDisk(os.Getenv(benchDirEnv))
 	r := fixedRate(ctx, url, rate, d)
+	r.stall = watch()
 	end := time.Now()
 	first, err := srv.Queue.Depth(ctx)
 	if err != nil {
@@ -387,17 +398,6 @@ func sustainedRun(ctx context.Context, log *slog.Logger, rate int, d time.Durati
 	r.drain, r.backlog = time.Since(end), last.Visible+last.InFlight+last.Delayed
 	r.drainRate = float64(first.Visible+first.InFlight-last.Visible-last.InFlight) / r.drain.Seconds()
 	return r, nil
-}
-
-// ackLatency sends at a fixed rate (open loop: a slow answer does not slow
-// the sender, as with Chatwoot) with the processor running.
-func ackLatency(ctx context.Context, log *slog.Logger, rate int, d time.Duration) (latencyResult, error) {
-	url, _, stop, err := startLocal(ctx, log, 2)
-	if err != nil {
-		return latencyResult{}, err
-	}
-	defer stop()
-	return fixedRate(ctx, url, rate, d), nil
 }
 
 func fixedRate(ctx context.Context, url string, rate int, d time.Duration) latencyResult {
@@ -432,5 +432,7 @@ func fixedRate(ctx context.Context, url string, rate int, d time.Duration) laten
 	}
 	wg.Wait()
 	slices.Sort(lat)
-	return latencyResult{p50: lat[n/2], p99: lat[n*99/100], max: lat[n-1], sent: n, errors: int(errs.Load())}
+	slow := n - sort.Search(n, func(i int) bool { return lat[i] > slowAck })
+	return latencyResult{p50: lat[n/2], p99: lat[n*99/100], p999: lat[n*999/1000], max: lat[n-1], slow: slow,
+		sent: n, errors: int(errs.Load())}
 }

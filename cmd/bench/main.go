@@ -29,14 +29,13 @@ func main() {
 	}
 	dur := flag.Duration("duration", 10*time.Second, "time each server is loaded in the throughput run, over all rounds")
 	rounds := flag.Int("rounds", 5, "rounds of the throughput run, each loading the bare handler then the edge")
-	rateDur := flag.Duration("rate-duration", 10*time.Second, "length of the fixed-rate latency run")
+	rateDur := flag.Duration("rate-duration", time.Minute, "length of the fixed-rate latency run")
 	rate := flag.Int("rate", 1000, "requests per second for the latency run")
 	drainN := flag.Int("drain", 5000, "messages for the drain-rate run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
 	edgeProfile := flag.String("edgeprofile", "", "write a CPU profile of the edge server process of the throughput run")
 	reportEvents := flag.Int("report-events", 1_000_000, "events in the day the report benchmark renders")
-	sustained := flag.Duration("sustained", 60*time.Second, "length of the sustained fixed-rate run (0 skips it)")
-	only := flag.String("only", "", "comma-separated rows to run (ingest, latency, pipeline, drain, report, cost, sustained); all when empty")
+	only := flag.String("only", "", "comma-separated rows to run (ingest, latency, pipeline, drain, report, cost); all when empty")
 	flag.Parse()
 	if *edgeProfile != "" {
 		check(os.Setenv(benchProfileEnv, *edgeProfile))
@@ -79,8 +78,16 @@ func main() {
 	if run("latency") {
 		lat, err := ackLatency(ctx, quiet, *rate, *rateDur)
 		check(err)
-		fmt.Fprintf(w, "ack latency at %d req/s for %s\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\t%d sent, %d errors\t\tp99 < 10 ms\n",
-			*rate, *rateDur, ms(lat.p50), ms(lat.p99), ms(lat.max), lat.sent, lat.errors)
+		drain := "drained " + lat.drain.Round(time.Second).String() + " after"
+		if lat.backlog > 0 {
+			drain = fmt.Sprintf("%d still queued after %s (draining at %.0f msg/s)", lat.backlog, lat.drain.Round(time.Second), lat.drainRate)
+		}
+		stall := "not measured"
+		if lat.stall >= 0 {
+			stall = fmt.Sprintf("%.0f ms", ms(lat.stall))
+		}
+		fmt.Fprintf(w, "ack latency at %d req/s for %s, processor running\tp50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms; %d over %s\t%d sent, %d errors; longest disk stall %s; %s\t\tp99 < 10 ms\n",
+			*rate, *rateDur, ms(lat.p50), ms(lat.p99), ms(lat.p999), ms(lat.max), lat.slow, slowAck, lat.sent, lat.errors, stall, drain)
 	}
 
 	if run("pipeline") {
@@ -109,17 +116,6 @@ func main() {
 		n := float64(res.Webhooks)
 		fmt.Fprintf(w, "AWS cost per million webhooks (measured DynamoDB units and log bytes, %d webhooks; list prices)\t$%.2f\t%.2f WRU, %.2f RRU per webhook\t\t≤ $5\n",
 			res.Webhooks, awscost.Total(lines), (res.Processing.WRU+res.Ingest.WRU)/n, (res.Processing.RRU+res.Ingest.RRU)/n)
-	}
-
-	if *sustained > 0 && run("sustained") {
-		s, err := sustainedRun(ctx, quiet, *rate, *sustained)
-		check(err)
-		drain := s.drain.Round(time.Second).String()
-		if s.backlog > 0 {
-			drain = fmt.Sprintf("%d still queued after %s (draining at %.0f msg/s)", s.backlog, s.drain.Round(time.Second), s.drainRate)
-		}
-		fmt.Fprintf(w, "sustained %d req/s for %s with processing\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\t%d sent, %d errors\t\tdrain: %s\n",
-			*rate, *sustained, ms(s.p50), ms(s.p99), ms(s.max), s.sent, s.errors, drain)
 	}
 }
 
