@@ -29,6 +29,8 @@ func (s *Server) jobs(ctx context.Context) {
 
 // RunJobs runs one round of the periodic jobs.
 func (s *Server) RunJobs(ctx context.Context) {
+	s.jobsMu.Lock()
+	defer s.jobsMu.Unlock()
 	if n, err := s.Triage.Sweep(ctx, 10000); err != nil {
 		s.Log.Error("sla sweep", "error", err)
 	} else if n > 0 {

@@ -65,7 +65,11 @@ type Server struct {
 	Monitor   *monitor.Monitor
 	// Reconciler back-fills from Chatwoot's API; nil in mock mode, where
 	// there is no Chatwoot to ask.
-	Reconciler    *reconcile.Reconciler
+	Reconciler *reconcile.Reconciler
+	// jobsMu serialises rounds of the periodic jobs (RunJobs): the jobs
+	// loop's and an operator's (a test's) would share the alarm levels and
+	// the reconciliation schedule.
+	jobsMu        sync.Mutex
 	nextReconcile time.Time
 
 	// Workers is the number of concurrent processor loops.

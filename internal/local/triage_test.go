@@ -14,6 +14,7 @@ import (
 
 	"supportpipe/internal/api"
 	"supportpipe/internal/drafts"
+	"supportpipe/internal/local"
 	"supportpipe/internal/sla"
 	"supportpipe/internal/store"
 )
@@ -24,6 +25,9 @@ type clock struct{ ns atomic.Int64 }
 func newClock(t time.Time) *clock { c := &clock{}; c.set(t); return c }
 func (c *clock) set(t time.Time)  { c.ns.Store(t.UnixNano()) }
 func (c *clock) now() time.Time   { return time.Unix(0, c.ns.Load()).UTC() }
+
+// withClock makes c the server's clock, before it starts.
+func withClock(c *clock) func(*local.Server) { return func(s *local.Server) { s.Now = c.now } }
 
 func messageBody(msgID, convID int64, created time.Time, content, email string, custom string, labels string) []byte {
 	return []byte(fmt.Sprintf(`{"event":"message_created","id":%d,"content":%q,"content_type":"text","message_type":"incoming","private":false,`+
@@ -58,9 +62,8 @@ func actionIDs(acts []store.Action) []string {
 }
 
 func TestAngryVIPMessageEscalatesOnce(t *testing.T) {
-	s := start(t)
 	c := newClock(time.Date(2026, 11, 23, 15, 1, 0, 0, time.UTC)) // Monday 10:01 New York
-	s.s.Now = c.now
+	s := start(t, withClock(c))
 	body := messageBody(501, 42, c.now().Add(-time.Minute),
 		"This is the WORST service ever. You charged me twice, fix it NOW or I'll file a chargeback and leave a bad review!!!",
 		"ceo@vip-corp.example", `{}`, `["existing"]`)
@@ -123,11 +126,10 @@ func TestAngryVIPMessageEscalatesOnce(t *testing.T) {
 }
 
 func TestSweeperBreachesInBusinessHours(t *testing.T) {
-	s := start(t)
 	// Monday 10:00 New York = 15:00 UTC; due 10:15.
 	// Friday 16:59 New York = 21:59 UTC: due Monday 09:14 New York.
 	c := newClock(time.Date(2026, 11, 20, 22, 0, 0, 0, time.UTC))
-	s.s.Now = c.now
+	s := start(t, withClock(c))
 	require.Equal(t, 202, s.post(t, messageBody(602, 61, time.Date(2026, 11, 20, 21, 59, 0, 0, time.UTC), "Where is my parcel?", "a@b.example", `{}`, `[]`), "d-602"))
 	s.waitDrained(t)
 	c.set(time.Date(2026, 11, 20, 23, 30, 0, 0, time.UTC)) // Friday 18:30: closed, the clock does not run
