@@ -39,7 +39,9 @@ func TestKillDuringBurst(t *testing.T) {
 	const secret, token = "crash-secret", "crash-token"
 	startServer := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve")
-		cmd.Env = append(os.Environ(), "SUPPORT_DATA_DIR="+dir, "SUPPORT_ADDR="+addr,
+		// The reports root too: the server writes a missing day's report at
+		// start, which would otherwise land in this package's folder.
+		cmd.Env = append(os.Environ(), "SUPPORT_DATA_DIR="+dir, "SUPPORT_REPORTS_ROOT="+dir, "SUPPORT_ADDR="+addr,
 			"CHATWOOT_WEBHOOK_SECRET="+secret, "SUPPORT_API_TOKEN="+token, "SUPPORT_LOG_LEVEL=error")
 		require.NoError(t, cmd.Start())
 		require.Eventually(t, func() bool {
