@@ -351,7 +351,7 @@ type latencyResult struct {
 	slow                int // acknowledgements slower than slowAck
 	sent, errors        int
 	// stall is the longest time the data dir's disk held requests and
-	// completed none (zero when unknown).
+	// completed none (-1 when the disk has no statistics).
 	stall     time.Duration
 	drain     time.Duration
 	backlog   int64
