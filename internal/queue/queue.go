@@ -78,7 +78,8 @@ type DeadLetter struct {
 // Queue is the event queue. Implementations must be safe for concurrent use.
 type Queue interface {
 	// Send stores the message durably and returns its id. Returning nil means
-	// the message survives a crash of this process.
+	// the message survives a crash of this process. A message SQS would
+	// refuse (Fits) fails with ErrUnfit, whatever the driver.
 	Send(ctx context.Context, body []byte, attrs map[string]string) (string, error)
 	// Receive returns up to max visible messages and hides them for visibility.
 	Receive(ctx context.Context, max int, visibility time.Duration) ([]Message, error)
@@ -88,6 +89,11 @@ type Queue interface {
 	ChangeVisibility(ctx context.Context, receiptHandle string, d time.Duration) error
 	// DeadLetter moves a received message to the DLQ (send there, then delete here).
 	DeadLetter(ctx context.Context, m Message, reason string, attempts int) error
+	// SendDeadLetter stores a message durably in the DLQ with its reason and
+	// no attempt: what the edge keeps for review instead of refusing, and
+	// spooled events that cannot reach the queue. Returning nil means the
+	// message survives a crash of this process.
+	SendDeadLetter(ctx context.Context, body []byte, attrs map[string]string, reason string) (string, error)
 	// Depth reports the main queue's depth.
 	Depth(ctx context.Context) (Depth, error)
 	// DLQDepth reports the dead-letter queue's depth.

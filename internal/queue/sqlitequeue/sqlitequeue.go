@@ -201,6 +201,9 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 // or, when another process owns the journal, in the database, where
 // concurrent sends are committed together in one fsynced transaction.
 func (q *Queue) Send(ctx context.Context, body []byte, attrs map[string]string) (string, error) {
+	if err := queue.Fits(body, attrs); err != nil {
+		return "", err
+	}
 	a, err := encodeAttrs(attrs)
 	if err != nil {
 		return "", fmt.Errorf("encode attributes: %w", err)
@@ -404,6 +407,28 @@ func (q *Queue) DeadLetter(ctx context.Context, m queue.Message, reason string, 
 		return fmt.Errorf("dead-letter: %w", queue.ErrNotFound)
 	}
 	return nil
+}
+
+// SendDeadLetter implements queue.Queue. It commits to the database
+// directly: the intake journal feeds the main queue only.
+func (q *Queue) SendDeadLetter(ctx context.Context, body []byte, attrs map[string]string, reason string) (string, error) {
+	if err := queue.Fits(body, attrs); err != nil {
+		return "", err
+	}
+	a, err := encodeAttrs(attrs)
+	if err != nil {
+		return "", fmt.Errorf("encode attributes: %w", err)
+	}
+	id, now := newID(), q.now().UnixNano()
+	err = q.db.Durable(ctx, func(tx *sqlitedb.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO messages(id, queue, body, attrs, sent_at, visible_at, reason, attempts, dead_at)
+			VALUES(?,?,?,?,?,?,?,0,?)`, id, q.dlq, body, string(a), now, now, reason, now)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("send dead letter: %w", err)
+	}
+	return id, nil
 }
 
 // Depth implements queue.Queue.

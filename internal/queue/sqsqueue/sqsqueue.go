@@ -30,7 +30,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -88,8 +87,10 @@ func (q *Queue) Send(ctx context.Context, body []byte, attrs map[string]string) 
 }
 
 func (q *Queue) send(ctx context.Context, url string, body []byte, attrs map[string]string) (string, error) {
-	if !utf8.Valid(body) {
-		return "", errors.New("sqsqueue: send: body is not valid UTF-8")
+	// Checked here too, so the caller gets ErrUnfit without a round trip,
+	// as from every driver.
+	if err := queue.Fits(body, attrs); err != nil {
+		return "", fmt.Errorf("sqsqueue: send: %w", err)
 	}
 	out, err := q.c.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:          aws.String(url),
@@ -262,6 +263,23 @@ func (q *Queue) DeadLetter(ctx context.Context, m queue.Message, reason string, 
 		return fmt.Errorf("sqsqueue: dead-letter %s: copied to the DLQ but %w", m.ID, err)
 	}
 	return nil
+}
+
+// SendDeadLetter implements queue.Queue.
+func (q *Queue) SendDeadLetter(ctx context.Context, body []byte, attrs map[string]string, reason string) (string, error) {
+	all, err := merge(original(attrs), []string{
+		queue.AttrDLQReason, reason,
+		queue.AttrDLQAttempts, "0",
+		queue.AttrDLQAt, time.Now().UTC().Format(time.RFC3339Nano),
+	})
+	if err != nil {
+		return "", fmt.Errorf("sqsqueue: send dead letter: %w", err)
+	}
+	id, err := q.send(ctx, q.cfg.DLQURL, body, all)
+	if err != nil {
+		return "", fmt.Errorf("sqsqueue: send dead letter: %w", err)
+	}
+	return id, nil
 }
 
 // original returns attrs without what a previous dead-lettering added (a

@@ -144,7 +144,7 @@ func TestSendWire(t *testing.T) {
 func TestSendRejectsInvalidUTF8(t *testing.T) {
 	q, f := open(t)
 	_, err := q.Send(t.Context(), []byte{'{', 0xff, '}'}, nil)
-	assert.ErrorContains(t, err, "not valid UTF-8")
+	assert.ErrorIs(t, err, queue.ErrUnfit)
 	assert.Empty(t, f.TakeCalls(), "nothing sent")
 }
 
@@ -498,4 +498,41 @@ func TestErrors(t *testing.T) {
 	assert.ErrorIs(t, err, queue.ErrNotFound)
 	var invalid *types.ReceiptHandleIsInvalid
 	assert.ErrorAs(t, err, &invalid, "the SDK error is kept")
+}
+
+// TestFakeEnforcesSQSRules sends straight through the SDK, past the driver's
+// own check, so the fake's rules are tested against SQS's documented ones
+// and not against the code they are meant to check.
+func TestFakeEnforcesSQSRules(t *testing.T) {
+	f := newFake(t)
+	c := sqsClient(f)
+	url := f.Queue("events").URL
+	attr := map[string]types.MessageAttributeValue{"a": {DataType: aws.String("String"), StringValue: aws.String("xy")}}
+	atLimit := strings.Repeat("b", queue.MaxMessageSize-len("a")-len("String")-len("xy"))
+	tests := []struct {
+		name string
+		body string
+		ok   bool
+	}{
+		{"exactly 1 MiB with the attribute", atLimit, true},
+		{"one byte more", atLimit + "b", false},
+		{"U+FFFF", "{\"c\":\"\uFFFF\"}", false},
+		{"U+FFFE", "{\"c\":\"\uFFFE\"}", false},
+		{"U+FFFD", "{\"c\":\"\uFFFD\"}", true},
+		{"a control character", "{\"c\":\"\x1f\"}", false},
+		{"tab, CR, LF and an emoji", "{\"c\":\"\t\r\n\U0001F600\"}", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.ok, queue.Fits([]byte(tc.body), map[string]string{"a": "xy"}) == nil, "queue.Fits agrees")
+			_, err := c.SendMessage(t.Context(), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(tc.body), MessageAttributes: attr})
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			var ae smithy.APIError
+			require.ErrorAs(t, err, &ae)
+			assert.Contains(t, []string{"InvalidMessageContents", "InvalidParameterValue"}, ae.ErrorCode())
+		})
+	}
 }

@@ -243,12 +243,15 @@ var attrName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,256}$`)
 
 // validText reports whether s holds only the characters SQS accepts.
 func validText(s string) bool {
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
 		ok := r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
 			(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
-		if !ok || r == utf8.RuneError {
+		// A literal U+FFFD is allowed; an invalid byte decodes to it too.
+		if !ok || r == utf8.RuneError && size == 1 {
 			return false
 		}
+		i += size
 	}
 	return true
 }
