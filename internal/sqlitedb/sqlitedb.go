@@ -5,13 +5,18 @@ package sqlitedb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
 	_ "modernc.org/sqlite" // pure-Go driver, no cgo
+
+	"supportpipe/internal/private"
 )
 
 // Open opens (creating if needed) the database at path in WAL mode and
@@ -37,6 +42,9 @@ func Open(ctx context.Context, path, schema string, pragmas ...string) (*DB, err
 		}
 		return d, nil
 	}
+	if err := createPrivate(abs); err != nil {
+		return nil, fmt.Errorf("sqlite open %s: %w", path, err)
+	}
 	q := url.Values{}
 	for _, p := range append([]string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)"}, pragmas...) {
 		q.Add("_pragma", p)
@@ -59,6 +67,36 @@ func Open(ctx context.Context, path, schema string, pragmas ...string) (*DB, err
 	d := &DB{DB: db, path: abs, refs: 1}
 	registry.open[abs] = d
 	return d, nil
+}
+
+// createPrivate makes the database file 0600 before SQLite opens it. SQLite
+// would create it 0644 less the umask, and it gives the -wal, -shm and
+// -journal files it creates the database file's permission bits.
+func createPrivate(path string) error {
+	if err := Tighten(path); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, private.File)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// Tighten takes the group's and others' permissions off the database file
+// at path and the -wal, -shm and -journal files beside it, those that exist.
+// Open does so: earlier versions created them readable by everyone, and an
+// upgrade fixes an existing install when it opens it.
+func Tighten(path string) error {
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		if err := private.Tighten(path + suffix); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var registry = struct {
