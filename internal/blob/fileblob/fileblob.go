@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"supportpipe/internal/blob"
+	"supportpipe/internal/private"
 )
 
 // Bucket is a blob.Bucket in a directory.
@@ -31,17 +32,36 @@ type Bucket struct {
 
 var _ blob.Bucket = (*Bucket)(nil)
 
-// New returns a bucket in dir, creating the directory if needed. Objects are
-// readable by the owner only: the spool holds customer messages.
+// New returns a bucket in dir, creating the directory if needed. What it
+// creates is readable by the owner only, whatever the umask: objects 0600,
+// folders 0700 (the spool holds customer messages). An existing dir, and
+// what is already in it, keep their modes: dir may be a folder the bucket
+// shares, such as the working directory reports are written under.
 func New(dir string) (*Bucket, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("fileblob: %w", err)
 	}
-	if err := os.MkdirAll(root, 0o700); err != nil {
+	if err := os.MkdirAll(root, private.Dir); err != nil {
 		return nil, fmt.Errorf("fileblob: %w", err)
 	}
 	return &Bucket{root: root}, nil
+}
+
+// NewPrivate is New for a dir that holds nothing but the bucket, such as a
+// folder in the local data dir: an existing dir and everything in it lose
+// their group and other permissions (folders 0700, files 0600), so that an
+// install an earlier version or a user left readable by others is fixed
+// when it is opened.
+func NewPrivate(dir string) (*Bucket, error) {
+	b, err := New(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := private.TightenTree(b.root); err != nil {
+		return nil, fmt.Errorf("fileblob: %w", err)
+	}
+	return b, nil
 }
 
 func (b *Bucket) path(key string) (string, error) {
@@ -71,6 +91,8 @@ func (b *Bucket) Put(ctx context.Context, key string, data []byte, _ string) err
 }
 
 func writeAtomic(dir, p string, data []byte) error {
+	// CreateTemp makes the file 0600 whatever the umask; the rename keeps
+	// that mode, and replaces an object left looser rather than rewriting it.
 	f, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
 		return err
@@ -106,7 +128,7 @@ func (b *Bucket) mkdirs(dir string) error {
 	if err := b.mkdirs(parent); err != nil {
 		return err
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := os.Mkdir(dir, private.Dir); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	return syncDir(parent)
