@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"supportpipe/internal/private"
 	"supportpipe/internal/sqlitedb"
 )
 
@@ -210,8 +211,14 @@ func openIntake(ctx context.Context, path, name string) (*intake, error) {
 		j.refs++
 		return j, nil
 	}
-	dir := abs + ".intake." + name
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir := intakeDir(abs, name)
+	if err := os.MkdirAll(dir, private.Dir); err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	// The journal holds message bodies. What it creates is 0600 in a 0700
+	// folder; what an install left looser (the folder, the lock, segments,
+	// the spare) is tightened here, so that an upgrade fixes it.
+	if err := private.TightenTree(dir); err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
 	lock, err := lockDir(dir)
@@ -237,6 +244,19 @@ func openIntake(ctx context.Context, path, name string) (*intake, error) {
 	go j.preparer()
 	intakes.open[key] = j
 	return j, nil
+}
+
+func intakeDir(path, name string) string { return path + ".intake." + name }
+
+// Tighten takes the group's and others' permissions off what queue name in
+// the database file at path keeps on disk, as Open does, for a queue that is
+// opened only when first used: an upgrade then fixes an existing install
+// at start all the same.
+func Tighten(path, name string) error {
+	if err := sqlitedb.Tighten(path); err != nil {
+		return err
+	}
+	return private.TightenTree(intakeDir(path, name))
 }
 
 // close releases one handle; the last one stops the journal after moving
@@ -500,7 +520,7 @@ func (j *intake) rotate() error {
 	if prepared == 0 {
 		flag |= os.O_EXCL | os.O_TRUNC
 	}
-	f, err := os.OpenFile(path, flag, 0o600)
+	f, err := os.OpenFile(path, flag, private.File)
 	if err != nil {
 		return err
 	}
@@ -561,7 +581,7 @@ func (j *intake) preparer() {
 
 func (j *intake) makeSpare() bool {
 	tmp := filepath.Join(j.dir, spareTemp)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, private.File)
 	if err != nil {
 		return false
 	}

@@ -7,12 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"supportpipe/internal/private"
 )
 
 // lockDir takes an exclusive lock on dir for this process. The kernel drops
 // it when the process dies, kill -9 included.
 func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, private.File)
 	if err != nil {
 		return nil, err
 	}
