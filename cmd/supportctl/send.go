@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"flag"
 	"fmt"
@@ -38,11 +39,18 @@ func send(ctx context.Context, args []string) error {
 	}
 	client := &http.Client{Timeout: 5 * time.Second} // Chatwoot's own timeout
 	failed := 0
+	sent := 0
 	for _, f := range fs.Args() {
-		body, err := os.ReadFile(f)
+		if filepath.Base(f) == corpusManifest {
+			// So that "send testdata/chatwoot/corpus/*" sends the bodies only.
+			fmt.Printf("%s\tskipped (corpus manifest, not a webhook body)\n", f)
+			continue
+		}
+		body, err := readBody(f)
 		if err != nil {
 			return err
 		}
+		sent++
 		id := *delivery
 		if id == "" {
 			id = uuid.NewString()
@@ -59,9 +67,30 @@ func send(ctx context.Context, args []string) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("send: %d of %d not accepted", failed, fs.NArg())
+		return fmt.Errorf("send: %d of %d not accepted", failed, sent)
 	}
 	return nil
+}
+
+// corpusManifest lists the bodies of testdata/chatwoot/corpus.
+const corpusManifest = "manifest.json"
+
+// readBody reads a file to send. A .gz file is gunzipped: the corpus keeps
+// its large bodies compressed, and what is signed and posted is the JSON.
+func readBody(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil || !strings.HasSuffix(path, ".gz") {
+		return b, err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return body, nil
 }
 
 // post sends body exactly as Chatwoot's Webhooks::Trigger does: the timestamp
