@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/private"
 )
 
 // Config is the local server's environment (design.md §5).
@@ -32,10 +33,16 @@ type Config struct {
 // secretFile returns the value of env var name, or the value persisted in the
 // data dir, or a new random value that it persists (0600) and reports as generated.
 func secretFile(dir, name string, generated map[string]string) (string, error) {
+	path := filepath.Join(dir, strings.ToLower(name))
+	// A file an earlier run left readable by others is tightened before it
+	// is read or rewritten (WriteFile keeps an existing file's mode), and
+	// even when the environment overrides it: it still holds a secret.
+	if err := private.Tighten(path); err != nil {
+		return "", err
+	}
 	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
 		return v, nil
 	}
-	path := filepath.Join(dir, strings.ToLower(name))
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		return strings.TrimSpace(string(b)), nil
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -47,7 +54,7 @@ func secretFile(dir, name string, generated map[string]string) (string, error) {
 	}
 	// Alphanumeric-ish like Chatwoot's has_secure_token, so it pastes anywhere.
 	v := strings.NewReplacer("+", "A", "/", "B", "=", "").Replace(base64.StdEncoding.EncodeToString(raw[:]))
-	if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(v+"\n"), private.File); err != nil {
 		return "", fmt.Errorf("persist %s: %w", path, err)
 	}
 	generated[name] = v
@@ -64,7 +71,11 @@ func LoadConfig() (Config, error) {
 	if c.DataDir == "" {
 		c.DataDir = ".data"
 	}
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+	// A data dir this creates is 0700. One that exists keeps its mode: the
+	// user made it and may share it; everything the product puts in it is
+	// the owner's only (0600 files, 0700 folders), so others can at most
+	// list names.
+	if err := os.MkdirAll(c.DataDir, private.Dir); err != nil {
 		return c, fmt.Errorf("data dir: %w", err)
 	}
 	secret, err := secretFile(c.DataDir, "CHATWOOT_WEBHOOK_SECRET", c.Generated)

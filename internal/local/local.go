@@ -108,7 +108,12 @@ func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, 
 	// and sharing the events file's one connection would put those fsyncs
 	// in front of webhook acknowledgements.
 	s.Drafts = &DraftsQueue{path: filepath.Join(env.DataDir, "drafts.db")}
-	spoolDir, err := fileblob.New(filepath.Join(env.DataDir, "spool"))
+	// It is opened on first use; an install left readable by others is
+	// fixed now all the same.
+	if err := sqlitequeue.Tighten(s.Drafts.path, "drafts"); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	spoolDir, err := fileblob.NewPrivate(filepath.Join(env.DataDir, "spool"))
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
