@@ -39,6 +39,10 @@ func stem(w string) string {
 	return w
 }
 
+// maxStemCut is the most that stem shortens a word by, as from "spottings"
+// to "spot" and from "statelies" to "stat".
+const maxStemCut = 5
+
 // undouble turns "shipp" into "ship" and "logg" into "log", but leaves
 // "bill", "pass" and "buzz" alone, whose double letter is part of the word.
 func undouble(w string) string {

@@ -21,6 +21,13 @@ type vocabulary struct {
 	words    map[string]string // rule words of at least minFuzzy letters, to their stem
 	deleted  map[string]string // a rule word or stem less one letter, to the stem; "" if ambiguous
 	surfaces map[string]string // rule words of at least minPart letters, to their stem
+
+	// A token more than one letter longer than every key of words is no
+	// slip away from any of them, and no part longer than longestPart can
+	// be a rule word (see isRuleWord). Without these bounds, correcting and
+	// splitting a token would try every position of it, each at the cost of
+	// hashing the whole token: a 150,000-letter word took seconds.
+	longestWord, longestPart int
 }
 
 func newVocabulary() *vocabulary {
@@ -34,14 +41,17 @@ func newVocabulary() *vocabulary {
 
 func (v *vocabulary) add(t token) {
 	v.stems[t.stem] = true
+	v.longestPart = max(v.longestPart, len(t.stem)+maxStemCut)
 	if len(t.word) >= minPart {
 		v.surfaces[t.word] = t.stem
+		v.longestPart = max(v.longestPart, len(t.word))
 	}
 	for _, w := range []string{t.word, t.stem} {
 		if len(w) < minFuzzy {
 			continue
 		}
 		v.words[w] = t.stem
+		v.longestWord = max(v.longestWord, len(w))
 		for i := range len(w) {
 			d := w[:i] + w[i+1:]
 			if s, ok := v.deleted[d]; ok && s != t.stem {
@@ -54,11 +64,15 @@ func (v *vocabulary) add(t token) {
 }
 
 // resolve corrects the tokens that match no rule word and splits
-// run-together ones, and returns the updated tokens.
+// run-together ones, and returns the updated tokens. The parts of a split
+// token are not looked at again.
 func (v *vocabulary) resolve(toks []token) []token {
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
+	// A new slice rather than inserting the parts in place, which moved
+	// every later token: quadratic in a message of many run-together words.
+	out := make([]token, 0, len(toks))
+	for _, t := range toks {
 		if v.stems[t.stem] {
+			out = append(out, t)
 			continue
 		}
 		s := v.correct(t.word)
@@ -66,24 +80,26 @@ func (v *vocabulary) resolve(toks []token) []token {
 			s = v.correct(t.stem)
 		}
 		if s != "" {
-			toks[i].stem = s
+			t.stem = s
+			out = append(out, t)
 			continue
 		}
 		if a, b, ok := v.split(t.word); ok {
 			ta, tb := t, t
 			ta.word, ta.stem = a, stem(a)
 			tb.word, tb.stem = b, stem(b)
-			toks = append(toks[:i], append([]token{ta, tb}, toks[i+1:]...)...)
-			i++
+			out = append(out, ta, tb)
+			continue
 		}
+		out = append(out, t)
 	}
-	return toks
+	return out
 }
 
 // correct returns the stem of the rule word that w is one slip away from, or
 // "" if there is none or more than one.
 func (v *vocabulary) correct(w string) string {
-	if len(w) < minFuzzy-1 || !isASCII(w) {
+	if len(w) < minFuzzy-1 || len(w) > v.longestWord+1 || !isASCII(w) {
 		return ""
 	}
 	// A letter missing from w.
@@ -134,11 +150,15 @@ func (v *vocabulary) split(w string) (string, string, bool) {
 	}
 	best, longest := 0, minPart-1
 	for k := 1; k < len(w); k++ {
+		if k > v.longestPart && len(w)-k > v.longestPart {
+			// Cuts in the middle leave two parts too long to be rule words.
+			k = len(w) - v.longestPart
+		}
 		a, b := w[:k], w[k:]
 		if len(b) > longest && isWordPart(a) && v.isRuleWord(b) {
 			best, longest = k, len(b)
 		}
-		if len(a) > longest && isWordPart(b) && !endings[b] && v.isRuleWord(a) {
+		if len(a) > longest && isWordPart(b) && v.isRuleWord(a) && !endings[b] {
 			best, longest = k, len(a)
 		}
 	}
@@ -157,11 +177,18 @@ func isWordPart(s string) bool {
 	return len(s) >= 3 || stopwords[s] || s == "is"
 }
 
+// isRuleWord reports whether w is a rule word or an inflection of one. Only
+// a word no longer than longestPart can be: a longer one is neither a
+// surface nor, as stem shortens words by at most maxStemCut, a rule stem.
 func (v *vocabulary) isRuleWord(w string) bool {
+	if len(w) > v.longestPart {
+		return false
+	}
 	if _, ok := v.surfaces[w]; ok {
 		return true
 	}
-	return v.stems[stem(w)] && len(stem(w)) >= minPart
+	s := stem(w)
+	return len(s) >= minPart && v.stems[s]
 }
 
 func isASCII(s string) bool {
