@@ -140,21 +140,51 @@ func notBase(w string) string {
 	return w
 }
 
+// clip cuts text after MaxTextRunes runes. An invalid byte counts as one
+// rune, as it does when ranging over the string.
+func clip(text string) string {
+	if len(text) <= MaxTextRunes {
+		return text // never more runes than bytes
+	}
+	n := 0
+	for i := range text {
+		if n == MaxTextRunes {
+			return text[:i]
+		}
+		n++
+	}
+	return text
+}
+
 // fold decomposes text and drops combining marks so "café" matches "cafe",
-// and maps typographic apostrophes to the ASCII one.
+// and maps typographic apostrophes to the ASCII one. It stops after
+// MaxTextRunes runes, because decomposition can multiply a text's length:
+// U+FDFA alone becomes 18 runes.
 func fold(s string) string {
 	if isASCII(s) {
 		return s
 	}
-	var b strings.Builder
+	var (
+		b  strings.Builder
+		it norm.Iter
+		n  int
+	)
 	b.Grow(len(s))
-	for _, r := range norm.NFKD.String(s) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-		case r == '\u2019' || r == '\u2018' || r == '\u02bc':
-			b.WriteByte('\'')
-		default:
-			b.WriteRune(r)
+	it.InitString(norm.NFKD, s)
+	for !it.Done() {
+		for _, r := range string(it.Next()) {
+			if n == MaxTextRunes {
+				return b.String()
+			}
+			switch {
+			case unicode.Is(unicode.Mn, r):
+				continue
+			case r == '\u2019' || r == '\u2018' || r == '\u02bc':
+				b.WriteByte('\'')
+			default:
+				b.WriteRune(r)
+			}
+			n++
 		}
 	}
 	return b.String()

@@ -103,8 +103,21 @@ func New(rules []Rule) (*Tagger, error) {
 	return t, nil
 }
 
-// Tags returns the sorted names of the rules that match text.
+// MaxTextRunes is how much of a message Tags reads: its first 20,000
+// characters (runes). What a customer needs and how soon is said well before
+// that (a long email is a few thousand characters), while a pasted log or a
+// hostile megabyte would cost every stage time in proportion to its length
+// and hold up the messages queued behind it. Folding stops at as many runes
+// (see fold). The anger detector reads as much (anger.MaxTextRunes).
+const MaxTextRunes = 20_000
+
+// Tags returns the sorted names of the rules that match the first
+// MaxTextRunes characters of text.
 func (t *Tagger) Tags(text string) []string {
+	return t.tags(clip(text))
+}
+
+func (t *Tagger) tags(text string) []string {
 	toks := t.vocab.resolve(tokenize(text))
 	const hit, veto = 1, 2
 	state := make([]uint8, len(t.names))

@@ -1,0 +1,223 @@
+package tagging
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/text/unicode/norm"
+)
+
+// mib is the largest body a webhook may have.
+const mib = 1 << 20
+
+// fill repeats s to about n bytes, whole copies only.
+func fill(s string, n int) string {
+	return strings.Repeat(s, max(1, n/len(s)))
+}
+
+// letters returns n random lower-case letters: one long word that no rule
+// word starts or ends.
+func letters(n int) string {
+	rng := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('a' + rng.IntN(26))
+	}
+	copy(b, "qqq")
+	copy(b[n-3:], "qqq")
+	return string(b)
+}
+
+// hostile are the worst messages we know of, and their tags.
+var hostile = []struct {
+	name string
+	text func(n int) string
+	want []string
+}{
+	{name: "one long word", text: letters},
+	{name: "one long word ending in a rule word", text: func(n int) string { return strings.Repeat("x", n) + "refund" }},
+	{name: "one repeated letter", text: func(n int) string { return fill("a", n) }},
+	{name: "exclamation marks", text: func(n int) string { return fill("!", n) }},
+	{name: "emoji", text: func(n int) string { return fill("😡", n) }},
+	{name: "letters under combining marks", text: func(n int) string { return fill("e\u0301\u0302\u0303", n) }},
+	{name: "combining marks alone", text: func(n int) string { return fill("\u0301", n) }},
+	{name: "mixed scripts", text: func(n int) string { return fill("aб中ع😡", n) }},
+	{name: "a ligature that decomposes to 18 runes", text: func(n int) string { return fill("\ufdfa", n) }},
+	{name: "digits", text: func(n int) string { return fill("0123456789", n) }},
+	{name: "digits and letters alternating", text: func(n int) string { return fill("a1", n) }},
+	{name: "many short words", text: func(n int) string { return fill("ab ", n) }},
+	{name: "many keywords", text: func(n int) string { return fill("refund ", n) }, want: []string{"refund"}},
+	{name: "many run-together words", text: func(n int) string { return fill("deliveryaddress ", n) }, want: []string{"shipping"}},
+	{name: "many typos", text: func(n int) string { return fill("acount ", n) }, want: []string{"account"}},
+	{name: "many contractions", text: func(n int) string { return fill("don't ", n) }},
+	{name: "apostrophes", text: func(n int) string { return fill("'", n) }},
+	{name: "a word ending in ies", text: func(n int) string { return fill("ies", n) }},
+	{name: "invalid UTF-8", text: func(n int) string { return fill("\xff\xfe", n) }},
+	{name: "sentences", text: func(n int) string {
+		return fill("I was charged twice for my order and it still hasn't arrived! I want a refund. ", n)
+	}, want: []string{"billing", "refund", "urgent"}},
+}
+
+func TestHostileMessages(t *testing.T) {
+	tagger, err := New(DefaultRules())
+	require.NoError(t, err)
+	for _, tt := range hostile {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tagger.Tags(tt.text(mib)))
+		})
+	}
+}
+
+// The work of tagging a message, counted in allocations and bytes, grows in
+// proportion to its length: four times the text, about four times the work,
+// where a quadratic stage would take sixteen. The cap is bypassed, so that
+// it cannot hide a stage that is not linear.
+func TestWorkIsLinear(t *testing.T) {
+	tagger, err := New(DefaultRules())
+	require.NoError(t, err)
+	const n = 16 << 10
+	for _, tt := range hostile {
+		t.Run(tt.name, func(t *testing.T) {
+			small, large := tt.text(n), tt.text(4*n)
+			allocs, bytes := allocated(func() { tagger.tags(small) })
+			allocs4, bytes4 := allocated(func() { tagger.tags(large) })
+			assert.LessOrEqual(t, allocs4, 6*allocs+16, "allocations")
+			assert.LessOrEqual(t, bytes4, 6*bytes+4096, "bytes allocated")
+		})
+	}
+}
+
+// allocated counts the allocations of one call of f, and their bytes, with
+// other goroutines held off as in testing.AllocsPerRun.
+func allocated(f func()) (allocs, bytes uint64) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	f() // warm up: sync.Once, lazily built tables
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.Mallocs - before.Mallocs, after.TotalAlloc - before.TotalAlloc
+}
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		name, text, want string
+	}{
+		{"short", "refund", "refund"},
+		{"exactly the cap", strings.Repeat("a", MaxTextRunes), strings.Repeat("a", MaxTextRunes)},
+		{"runes, not bytes", strings.Repeat("é", MaxTextRunes), strings.Repeat("é", MaxTextRunes)},
+		{"over the cap", strings.Repeat("é", MaxTextRunes+1), strings.Repeat("é", MaxTextRunes)},
+		{"a four-byte rune is kept whole", strings.Repeat("a", MaxTextRunes-1) + "😡😡", strings.Repeat("a", MaxTextRunes-1) + "😡"},
+		{"an invalid byte counts as one rune", strings.Repeat("\xff", MaxTextRunes+5), strings.Repeat("\xff", MaxTextRunes)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, clip(tt.text))
+		})
+	}
+}
+
+func TestTagsReadsTheFirstMaxTextRunes(t *testing.T) {
+	tagger, err := New(DefaultRules())
+	require.NoError(t, err)
+	// Two-byte letters, so that the cap is seen to count characters.
+	filler := func(n int) string { return strings.Repeat("ü ", n/2) + strings.Repeat("ü", n%2) }
+	const keyword = " refund"
+	before := filler(MaxTextRunes-utf8.RuneCountInString(keyword)) + keyword
+	require.Equal(t, MaxTextRunes, utf8.RuneCountInString(before))
+	assert.Equal(t, []string{"refund"}, tagger.Tags(before), "a keyword that ends at the cap")
+	assert.Nil(t, tagger.Tags(filler(MaxTextRunes)+keyword), "a keyword just after the cap")
+}
+
+// Decomposition can multiply a text's length, so the cap applies to the
+// folded text too.
+func TestFoldStopsAtMaxTextRunes(t *testing.T) {
+	assert.Equal(t, MaxTextRunes, utf8.RuneCountInString(fold(strings.Repeat("\ufdfa", MaxTextRunes))))
+	tagger, err := New(DefaultRules())
+	require.NoError(t, err)
+	assert.Nil(t, tagger.Tags(strings.Repeat("\ufdfa", 2000)+" refund"), "36,000 runes once folded")
+}
+
+// fold reads the text a segment at a time to stop at the cap; what it
+// returns must be what decomposing the whole text returns.
+func TestFoldIsNFKDWithoutMarks(t *testing.T) {
+	whole := func(s string) string {
+		var b strings.Builder
+		for _, r := range norm.NFKD.String(s) {
+			switch {
+			case unicode.Is(unicode.Mn, r):
+			case r == '\u2019' || r == '\u2018' || r == '\u02bc':
+				b.WriteByte('\'')
+			default:
+				b.WriteRune(r)
+			}
+		}
+		return b.String()
+	}
+	for r := rune(0x80); r <= 0xFFFF; r++ {
+		if s := "a" + string(r) + "\u0301b"; fold(s) != whole(s) {
+			assert.Equal(t, whole(s), fold(s), "%U", r)
+		}
+	}
+	for _, s := range []string{
+		"e" + strings.Repeat("\u0316\u0301", 100) + "x", // marks to reorder, past the stream-safe limit of 30
+		"\ufdfa\ufb01\u2460\uff32\u1e9b\u0323",
+		"\uac00\ud7a3 hangul",
+	} {
+		assert.Equal(t, whole(s), fold(s), "%+q", s)
+	}
+}
+
+// The bounds that keep typo matching and splitting linear are exact: a
+// token at them is still corrected or split.
+func TestWordLimits(t *testing.T) {
+	tagger, err := New(DefaultRules())
+	require.NoError(t, err)
+	v := tagger.vocab
+
+	// The longest rule word with one letter too many.
+	require.Len(t, "reimbursement", v.longestWord)
+	assert.Equal(t, []string{"refund"}, tagger.Tags("reimbvursement"))
+	assert.Nil(t, tagger.Tags("reimbvvursement"), "two slips")
+
+	// The longest part that is a rule word: the longest stem, inflected
+	// with the most that stem removes.
+	part := "reimbursementtings"
+	require.Len(t, part, v.longestPart)
+	require.Equal(t, "reimbursement", stem(part))
+	assert.Equal(t, []string{"refund"}, tagger.Tags("xyz"+part))
+	assert.Equal(t, []string{"refund"}, tagger.Tags(part+"xyz"))
+	assert.Equal(t, []string{"refund"}, tagger.Tags(strings.Repeat("x", 10_000)+part), "however long the rest")
+	assert.Nil(t, tagger.Tags("xyz"+part[:len(part)-1]+"x"))
+}
+
+// split only tries parts up to longestPart, which relies on stem never
+// removing more than maxStemCut letters. Every ending of up to six letters
+// from the ones stem looks at, after a few stems, is tried.
+func TestMaxStemCut(t *testing.T) {
+	const alphabet = "adegilnsty"
+	worst := 0
+	var try func(ending []byte)
+	try = func(ending []byte) {
+		for _, base := range []string{"b", "st", "ab", "bab", "baab"} {
+			w := base + string(ending)
+			worst = max(worst, len(w)-len(stem(w)))
+		}
+		if len(ending) == 6 {
+			return
+		}
+		for i := range len(alphabet) {
+			try(append(ending, alphabet[i]))
+		}
+	}
+	try(nil)
+	assert.Equal(t, maxStemCut, worst)
+	assert.Equal(t, "spot", stem("spottings"))
+	assert.Equal(t, "stat", stem("statelies"))
+}
