@@ -132,11 +132,15 @@ func signalIndex(name string) int {
 	return -1
 }
 
-// Score returns the probability, in [0, 1], that text is angry. Compare it
-// with DefaultThreshold, or with a threshold of your own where a missed
-// angry customer costs more, or less, than a false alarm.
+// Score returns the probability, in [0, 1], that the first MaxTextRunes
+// characters of text are angry. Compare it with DefaultThreshold, or with a
+// threshold of your own where a missed angry customer costs more, or less,
+// than a false alarm.
 func (d *Detector) Score(text string) float64 {
-	words := split(text)
+	return d.score(split(clip(text)))
+}
+
+func (d *Detector) score(words []word) float64 {
 	z := d.bias
 	f := signals(d.lex, words)
 	for i, x := range f {

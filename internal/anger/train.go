@@ -42,7 +42,7 @@ func Train(examples []Example, cfg TrainConfig) *Model {
 	rows := make([]row, len(examples))
 	termsOf := make([][]string, len(examples))
 	for i, ex := range examples {
-		words := split(ex.Text)
+		words := split(clip(ex.Text)) // as Score reads it
 		seen := make(map[string]bool)
 		terms(words, func(t []byte) {
 			s := string(t)
