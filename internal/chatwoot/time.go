@@ -14,7 +14,62 @@ import (
 // strings (message created_at), integer epochs where 0 means "none"
 // (conversation created_at, waiting_since) and float epochs (conversation
 // updated_at). The zero value means "no time".
-type Time struct{ time.Time }
+type Time struct {
+	time.Time
+	// Reported is the time the payload carried when Clamp replaced it as
+	// implausible; zero otherwise.
+	Reported time.Time
+}
+
+// Plausible event times lie from 2000 to a day past the webhook's arrival.
+// Payloads have carried 9999-12-31 and epoch 1: placeholders or bugs, on
+// which SLA and wait math would run for millennia or go negative. A day
+// ahead allows for any clock skew between Chatwoot and us.
+var earliestEvent = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const maxAhead = 24 * time.Hour
+
+// Clamp replaces an implausible time (before 2000, or more than a day after
+// receivedAt) with receivedAt and keeps the original in Reported. The zero
+// time means "none" and stays.
+func (t *Time) Clamp(receivedAt time.Time) {
+	if t.IsZero() || !t.Before(earliestEvent) && !t.After(receivedAt.Add(maxAhead)) {
+		return
+	}
+	t.Reported, t.Time = t.Time, receivedAt.UTC()
+}
+
+// ClampTimes clamps every time of the payload (Time.Clamp) before anything
+// measures with them. receivedAt is when the webhook arrived; now stands in
+// when it is unknown (zero).
+func (p *Payload) ClampTimes(receivedAt, now time.Time) {
+	if receivedAt.IsZero() {
+		receivedAt = now
+	}
+	if p.Message != nil {
+		p.Message.clampTimes(receivedAt)
+	}
+	if p.Conversation != nil {
+		p.Conversation.clampTimes(receivedAt)
+	}
+}
+
+func (m *Message) clampTimes(receivedAt time.Time) {
+	m.CreatedAt.Clamp(receivedAt)
+	m.UpdatedAt.Clamp(receivedAt)
+	if m.Conversation != nil {
+		m.Conversation.clampTimes(receivedAt)
+	}
+}
+
+func (c *Conversation) clampTimes(receivedAt time.Time) {
+	for _, t := range []*Time{&c.FirstReplyCreatedAt, &c.WaitingSince, &c.CreatedAt, &c.UpdatedAt, &c.LastActivityAt} {
+		t.Clamp(receivedAt)
+	}
+	for i := range c.Messages {
+		c.Messages[i].clampTimes(receivedAt)
+	}
+}
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *Time) UnmarshalJSON(b []byte) error {
