@@ -74,6 +74,9 @@ type State struct {
 
 	Messages    []Fact      `json:"messages,omitempty"`
 	Resolutions []time.Time `json:"resolutions,omitempty"`
+	// ImplausibleTimes keeps, for the record, the times payloads carried
+	// that the merge replaced with the receipt time (chatwoot.Time.Clamp).
+	ImplausibleTimes []ImplausibleTime `json:"implausible_times,omitempty"`
 
 	// Derived on every Apply.
 	FirstCustomerMessageID int64     `json:"first_customer_message_id,omitempty"`
@@ -106,6 +109,8 @@ type Observation struct {
 	Messages []Fact
 	// ResolvedAt is set by a conversation_status_changed to resolved.
 	ResolvedAt time.Time
+	// ImplausibleTimes are the payload's times that the ones above replace.
+	ImplausibleTimes []ImplausibleTime
 }
 
 // Observe extracts the observation from a decoded payload. ok is false when
@@ -149,6 +154,7 @@ func Observe(p *chatwoot.Payload, account int64) (Observation, bool) {
 		}
 	}
 	msgs = append(msgs, conv.Messages...)
+	o.ImplausibleTimes = implausibleTimes(conv, msgs)
 	for _, m := range msgs {
 		if m.ID <= 0 || m.CreatedAt.IsZero() {
 			continue
@@ -210,6 +216,7 @@ func (s *State) Apply(o Observation, countBots bool) bool {
 			s.Resolutions = s.Resolutions[len(s.Resolutions)-maxResolutions:]
 		}
 	}
+	s.noteImplausible(o.ImplausibleTimes)
 	s.derive(countBots)
 	return s.fingerprint() != before
 }
@@ -319,25 +326,30 @@ func (s State) Clone() State {
 	s.Messages = slices.Clone(s.Messages)
 	s.Resolutions = slices.Clone(s.Resolutions)
 	s.Periods = slices.Clone(s.Periods)
+	s.ImplausibleTimes = slices.Clone(s.ImplausibleTimes)
 	return s
 }
 
 type fingerprint struct {
-	snap, firstResolution time.Time
-	messages, resolutions int
-	firstMessage          Fact
+	snap, firstResolution              time.Time
+	messages, resolutions, implausible int
+	firstMessage                       Fact
+	firstImplausible                   ImplausibleTime
 }
 
 // fingerprint changes whenever Apply changed something: the snapshot time
 // moves with every snapshot change, and the sets only grow (a capped set
 // drops its oldest entry, which changes its first element).
 func (s *State) fingerprint() fingerprint {
-	f := fingerprint{snap: s.SnapshotAt, messages: len(s.Messages), resolutions: len(s.Resolutions)}
+	f := fingerprint{snap: s.SnapshotAt, messages: len(s.Messages), resolutions: len(s.Resolutions), implausible: len(s.ImplausibleTimes)}
 	if len(s.Messages) > 0 {
 		f.firstMessage = s.Messages[0]
 	}
 	if len(s.Resolutions) > 0 {
 		f.firstResolution = s.Resolutions[0]
+	}
+	if len(s.ImplausibleTimes) > 0 {
+		f.firstImplausible = s.ImplausibleTimes[0]
 	}
 	return f
 }
