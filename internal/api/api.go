@@ -46,6 +46,7 @@ type Route struct {
 
 // Handle implements the API function.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	ctx = context.WithValue(ctx, logKey{}, h.Log)
 	method := req.RequestContext.HTTP.Method
 	path := req.RawPath
 	if method != http.MethodGet && method != http.MethodHead {
@@ -100,7 +101,7 @@ func (h *Handler) stats(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		h.Log.ErrorContext(ctx, "stats read failed", "error", err)
 		return apigw.JSON(http.StatusInternalServerError, errorBody("stats unavailable"))
 	}
-	return apigw.JSON(http.StatusOK, stats.Summarise(day, c))
+	return respond(ctx, http.StatusOK, stats.Summarise(day, c), slog.String("response", "stats"))
 }
 
 // ConversationView is the contract shape of GET /support/conversations/{a}/{c}.
@@ -150,19 +151,22 @@ func (h *Handler) conversation(ctx context.Context, rest string) events.APIGatew
 		h.Log.ErrorContext(ctx, "actions read failed", "error", err)
 		return apigw.JSON(http.StatusInternalServerError, errorBody("conversation unavailable"))
 	}
-	return apigw.JSON(http.StatusOK, View(st, acts, h.Policy, h.Now()))
+	return respond(ctx, http.StatusOK, View(st, acts, h.Policy, h.Now()), slog.String("response", "conversation"),
+		slog.Int64("account_id", a), slog.Int64("conversation_id", c))
 }
 
-// View renders a stored state and its actions in the contract shape.
+// View renders a stored state and its actions in the contract shape. Its
+// times are within the years JSON can hold (jsonTime).
 func View(st conversation.State, acts []store.Action, policy sla.Policy, now time.Time) ConversationView {
 	v := ConversationView{
 		AccountID: st.AccountID, ConversationID: st.ConversationID, InboxID: st.InboxID,
 		Status: st.Status, Priority: st.Priority, Labels: nonNil(st.Labels), Tags: []string{}, AppliedLabels: []string{},
 		AssigneeID: st.AssigneeID, TeamID: st.TeamID, EscalationReasons: nonNil(escalation.Reasons(acts)),
-		Actions: acts, Waiting: st.WaitingForFirstResponse(), SLAPeriods: []sla.Record{},
+		Actions: make([]store.Action, len(acts)), Waiting: st.WaitingForFirstResponse(), SLAPeriods: []sla.Record{},
 	}
-	if v.Actions == nil {
-		v.Actions = []store.Action{}
+	for i, a := range acts {
+		a.At, a.Updated = jsonTime(a.At), jsonTime(a.Updated)
+		v.Actions[i] = a
 	}
 	for _, a := range acts {
 		var d struct {
@@ -180,26 +184,81 @@ func View(st conversation.State, acts []store.Action, policy sla.Policy, now tim
 		}
 	}
 	if !st.FirstCustomerMessageAt.IsZero() {
-		t := st.FirstCustomerMessageAt
+		t := jsonTime(st.FirstCustomerMessageAt)
 		v.FirstCustomerMessageAt = &t
 	}
 	if !st.FirstResponseAt.IsZero() {
-		t := st.FirstResponseAt
+		t := jsonTime(st.FirstResponseAt)
 		secs := st.FirstResponseTime().Seconds()
 		v.FirstResponseAt, v.FirstResponseSeconds = &t, &secs
 	}
 	if !st.SnapshotAt.IsZero() {
-		t := st.SnapshotAt
+		t := jsonTime(st.SnapshotAt)
 		v.SnapshotAt = &t
 	}
 	if policy.Calendar != nil {
 		v.SLAPeriods = policy.Track(&st, now)
+		for i := range v.SLAPeriods {
+			v.SLAPeriods[i] = recordJSONTimes(v.SLAPeriods[i])
+		}
 		if n := len(v.SLAPeriods); n > 0 {
 			cur := v.SLAPeriods[n-1]
 			v.SLA = &cur
 		}
 	}
 	return v
+}
+
+// recordJSONTimes moves a record's times within the years JSON can hold.
+func recordJSONTimes(r sla.Record) sla.Record {
+	r.Start, r.Due, r.RespondedAt, r.ResolvedAt = jsonTime(r.Start), jsonTime(r.Due), jsonTime(r.RespondedAt), jsonTime(r.ResolvedAt)
+	if w := r.NextResponse; w != nil {
+		r.NextResponse = &sla.Wait{Since: jsonTime(w.Since), Due: jsonTime(w.Due), RespondedAt: jsonTime(w.RespondedAt), State: w.State}
+	}
+	return r
+}
+
+// The instants JSON can hold: RFC 3339 writes years in four digits.
+var (
+	firstJSONTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	lastJSONTime  = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// jsonTime returns t in UTC, or the nearest instant JSON can hold. Event
+// times are clamped to plausible ones before they are stored, but a state
+// stored before that may hold 9999-12-31, from which a due time runs past
+// year 9999; and the zone matters, as a JSON time checks its year in it.
+func jsonTime(t time.Time) time.Time {
+	switch t = t.UTC(); {
+	case t.Before(firstJSONTime):
+		return firstJSONTime
+	case t.After(lastJSONTime):
+		return lastJSONTime
+	}
+	return t
+}
+
+// respond encodes v as the body. A value JSON cannot hold is a 500, logged
+// with the ids given and never with the value: a 200 with an empty body
+// reads as success to every client.
+func respond(ctx context.Context, code int, v any, ids ...slog.Attr) events.APIGatewayV2HTTPResponse {
+	b, err := json.Marshal(v)
+	if err != nil {
+		logger(ctx).LogAttrs(ctx, slog.LevelError, "response not encoded", append(ids, slog.String("error", err.Error()))...)
+		return apigw.JSON(http.StatusInternalServerError, errorBody("response could not be encoded"))
+	}
+	return apigw.JSON(code, json.RawMessage(b))
+}
+
+// logKey carries the handler's logger to the extra routes, whose
+// constructors take none.
+type logKey struct{}
+
+func logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(logKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.Default()
 }
 
 func nonNil(s []string) []string {

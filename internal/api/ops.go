@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"embed"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -23,7 +24,8 @@ func HealthRoute(c *health.Checker) Route {
 		if r.Status == health.Down {
 			code = http.StatusServiceUnavailable
 		}
-		return apigw.JSON(code, r)
+		r.CheckedAt = jsonTime(r.CheckedAt)
+		return respond(ctx, code, r, slog.String("response", "health"))
 	}}
 }
 
@@ -49,9 +51,11 @@ type QueueSLA struct {
 const maxWaiting = 10000
 
 // Queue computes the support queue: conversations whose customer waits for
-// an answer, and today's first-response compliance.
+// an answer, and today's first-response compliance. A wait that starts after
+// now (clock skew, or a state stored before event times were clamped)
+// counts as none, so no figure is ever negative.
 func Queue(ctx context.Context, s store.Store, policy sla.Policy, now time.Time) (QueueView, error) {
-	v := QueueView{GeneratedAt: now.UTC(), SLA: QueueSLA{TargetSeconds: policy.Target.Seconds()}}
+	v := QueueView{GeneratedAt: jsonTime(now), SLA: QueueSLA{TargetSeconds: policy.Target.Seconds()}}
 	waiting, err := s.WaitingForFirstResponse(ctx, maxWaiting)
 	if err != nil {
 		return v, err
@@ -59,7 +63,7 @@ func Queue(ctx context.Context, s store.Store, policy sla.Policy, now time.Time)
 	var total float64
 	for i := range waiting {
 		st := &waiting[i]
-		wait := now.Sub(st.WaitingSince()).Seconds()
+		wait := max(now.Sub(st.WaitingSince()).Seconds(), 0)
 		total += wait
 		v.OldestWaitSeconds = max(v.OldestWaitSeconds, wait)
 		if r, ok := policy.Current(st, now); ok {
@@ -104,9 +108,10 @@ func QueueRoute(s store.Store, policy sla.Policy, now func() time.Time) Route {
 	return Route{Serve: func(ctx context.Context, _ events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 		v, err := Queue(ctx, s, policy, now())
 		if err != nil {
+			logger(ctx).ErrorContext(ctx, "queue read failed", "error", err)
 			return apigw.JSON(http.StatusInternalServerError, errorBody("queue unavailable"))
 		}
-		return apigw.JSON(http.StatusOK, v)
+		return respond(ctx, http.StatusOK, v, slog.String("response", "queue"))
 	}}
 }
 
