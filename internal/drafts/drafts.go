@@ -52,12 +52,14 @@ type Sender interface {
 	Send(ctx context.Context, body []byte, attrs map[string]string) (string, error)
 }
 
-// Enqueue sends r on the queue and returns the queue message id.
+// Enqueue sends r on the queue and returns the queue message id. Its times
+// go in UTC within the years JSON can hold, so no time fails the encoding.
 func Enqueue(ctx context.Context, q Sender, r Request) (string, error) {
 	r.Schema = Schema
 	if r.Tags == nil {
 		r.Tags = []string{}
 	}
+	r.Message.CreatedAt, r.SLA.DueAt, r.RequestedAt = jsonTime(r.Message.CreatedAt), jsonTime(r.SLA.DueAt), jsonTime(r.RequestedAt)
 	body, err := json.Marshal(r)
 	if err != nil {
 		return "", fmt.Errorf("encode draft request: %w", err)
@@ -67,4 +69,24 @@ func Enqueue(ctx context.Context, q Sender, r Request) (string, error) {
 		return "", fmt.Errorf("enqueue draft request: %w", err)
 	}
 	return id, nil
+}
+
+// The instants JSON can hold: RFC 3339 writes years in four digits.
+var (
+	firstJSONTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	lastJSONTime  = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// jsonTime returns t in UTC, or the nearest instant JSON can hold. Message
+// times are clamped to plausible ones upstream, but a long target under a
+// sparse calendar can still bring a due time past year 9999; and a JSON
+// time checks its year in its own zone.
+func jsonTime(t time.Time) time.Time {
+	switch t = t.UTC(); {
+	case t.Before(firstJSONTime):
+		return firstJSONTime
+	case t.After(lastJSONTime):
+		return lastJSONTime
+	}
+	return t
 }
