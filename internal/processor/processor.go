@@ -386,6 +386,8 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 		return nil
 	}
 
+	// The content key saw the times as sent; from here on implausible ones are the receipt time.
+	payload.ClampTimes(ev.ReceivedAt, p.Now())
 	if obs, ok := conversation.Observe(payload, ev.AccountID); ok {
 		var prev conversation.State
 		st, err := p.Store.UpdateConversation(ctx, obs.Key, func(s *conversation.State) bool {
