@@ -7,6 +7,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -196,4 +197,74 @@ func rawStatus(t *testing.T, addr string, head []byte, drip time.Duration, dripB
 	require.NoError(t, err)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// Chatwoot has sent 9999-12-31 and epoch 1 as event times. Such a time is
+// taken as the webhook's receipt time: the event is processed rather than
+// dead-lettered after its 202, the conversation, the queue and the draft
+// request read back with sane times, and the state keeps what was sent.
+func TestHostileEventTimes(t *testing.T) {
+	received := time.Date(2026, 11, 23, 15, 1, 0, 0, time.UTC) // Monday 10:01 New York
+	tests := []struct {
+		name     string
+		created  time.Time
+		reported string
+	}{
+		{"9999-12-31", time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), "9999-12-31T00:00:00Z"},
+		{"epoch 1", time.Unix(1, 0).UTC(), "1970-01-01T00:00:01Z"},
+		{"a week ahead", received.AddDate(0, 0, 7), "2026-11-30T15:01:00Z"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := start(t, withClock(newClock(received)))
+			body := messageBody(601, 61, tc.created, payloadMarker, "priya@example.com", `{}`, `[]`)
+			require.Equal(t, 202, s.post(t, body, "d-601"))
+			s.waitDrained(t)
+
+			dead, err := s.s.Queue.ListDeadLetters(ctx, 10)
+			require.NoError(t, err)
+			assert.Empty(t, dead, "processed, not dead-lettered")
+
+			v := s.view(t, 61)
+			require.NotNil(t, v.FirstCustomerMessageAt)
+			assert.Equal(t, received, v.FirstCustomerMessageAt.UTC())
+			require.NotNil(t, v.SLA)
+			assert.Equal(t, "pending", string(v.SLA.State))
+			assert.Equal(t, received.Add(15*time.Minute), v.SLA.Due.UTC(), "15 min of business time from the receipt")
+
+			var q map[string]any
+			require.Equal(t, 200, s.get(t, "/support/queue", s.token, &q))
+			assert.Equal(t, 1.0, q["pending"])
+			assert.Equal(t, 0.0, q["avg_wait_seconds"])
+			assert.Equal(t, 0.0, q["oldest_wait_seconds"])
+
+			dq, err := s.s.Drafts.Queue(ctx)
+			require.NoError(t, err)
+			msgs, err := dq.Receive(ctx, 10, time.Minute)
+			require.NoError(t, err)
+			require.Len(t, msgs, 1, "one draft request")
+			var req struct {
+				Message struct {
+					CreatedAt time.Time `json:"created_at"`
+				} `json:"message"`
+				SLA struct {
+					DueAt time.Time `json:"due_at"`
+				} `json:"sla"`
+			}
+			require.NoError(t, json.Unmarshal(msgs[0].Body, &req))
+			assert.Equal(t, received, req.Message.CreatedAt.UTC())
+			assert.Equal(t, received.Add(15*time.Minute), req.SLA.DueAt.UTC())
+
+			st, found, err := s.s.Store.Conversation(ctx, conversation.Key{AccountID: 7, ConversationID: 61})
+			require.NoError(t, err)
+			require.True(t, found)
+			var kept []string
+			for _, it := range st.ImplausibleTimes {
+				kept = append(kept, fmt.Sprintf("%s %d %s %s", it.Field, it.MessageID, it.Reported, it.Used.UTC().Format(time.RFC3339)))
+			}
+			assert.Contains(t, kept, "message.created_at 601 "+tc.reported+" 2026-11-23T15:01:00Z")
+			assert.NotContains(t, logs.String(), payloadMarker, "no payload in the logs")
+		})
+	}
 }
