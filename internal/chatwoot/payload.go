@@ -1,12 +1,15 @@
 package chatwoot
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"unicode"
 )
 
 // Event names Chatwoot sends (Webhook::ALLOWED_WEBHOOK_EVENTS).
@@ -86,6 +89,10 @@ type Message struct {
 	InboxID           int64           `json:"inbox_id"`
 	ConversationID    int64           `json:"conversation_id"`
 	Attachments       []Attachment    `json:"attachments"`
+
+	// AdditionalAttributes holds campaign_id on a campaign's messages. The
+	// REST messages endpoint leaves it out.
+	AdditionalAttributes json.RawMessage `json:"additional_attributes"`
 }
 
 // Attachment is the part of an attachment the pipeline reads.
@@ -114,6 +121,53 @@ func (m *Message) SenderKind() string {
 		return "contact"
 	}
 	return ""
+}
+
+// HumanReply reports whether m answers the customer as a person, by
+// Chatwoot's rule for the first reply and the reply time (app/models/message.rb:
+// human_response?, with the !private? that valid_first_reply? and
+// update_waiting_since add): a public outgoing message, not written by an
+// automation rule (content_attributes.automation_rule_id) or a campaign
+// (additional_attributes.campaign_id), whose sender is a user or that is an
+// external echo. Echoes are the replies an agent typed in the WhatsApp,
+// Messenger, Instagram or TikTok app: they arrive with no sender and
+// content_attributes.external_echo, in every shape (top level, nested, REST).
+func (m *Message) HumanReply() bool {
+	if m.Private || m.MessageType != Outgoing {
+		return false
+	}
+	attrs := members(m.ContentAttributes)
+	if present(attrs["automation_rule_id"]) || present(members(m.AdditionalAttributes)["campaign_id"]) {
+		return false
+	}
+	return m.SenderKind() == "user" || present(attrs["external_echo"])
+}
+
+// members returns the members of a JSON object, or nil for any other value.
+func members(v json.RawMessage) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(v, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// present is Rails' Object#present? of a decoded JSON value, which is how
+// Chatwoot tests these attributes: null, false, a string of white space and
+// an empty array or object are blank; anything else, 0 included, is present.
+func present(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 || string(v) == "null" || string(v) == "false" {
+		return false
+	}
+	switch v[0] {
+	case '"':
+		var s string
+		return json.Unmarshal(v, &s) == nil && strings.TrimFunc(s, unicode.IsSpace) != ""
+	case '[', '{':
+		return len(v) > 2 && len(bytes.TrimSpace(v[1:len(v)-1])) > 0
+	}
+	return true
 }
 
 // Conversation is the conversation webhook_data. ID is the display id.

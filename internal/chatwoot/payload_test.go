@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"supportpipe/internal/chatwoot/chatwoottest"
 )
 
 func TestTimeDecoding(t *testing.T) {
@@ -243,4 +245,55 @@ func TestValidateEscapedDuplicateAndManyKeys(t *testing.T) {
 	b.WriteString(`"k17":2}`)
 	assert.ErrorIs(t, Validate([]byte(b.String())), ErrDuplicateKey)
 	assert.NoError(t, Validate([]byte(`{"s":"a \"quoted\" {not} [structure], \\"}`)))
+}
+
+// TestHumanReply pins Chatwoot's human_response? && !private? (message.rb)
+// in the three shapes a message comes in.
+func TestHumanReply(t *testing.T) {
+	// A reply typed in the WhatsApp Business app, as Chatwoot's serializers
+	// write its message_created: no sender at the top level, and in the
+	// nested push format no sender key and a null sender_type;
+	// external_echo in both.
+	echo, err := chatwoottest.ReadFile(filepath.Join(chatwoottest.Dir(), "21_account_message_created_whatsapp_external_echo.json"))
+	require.NoError(t, err)
+	p, err := Decode(echo)
+	require.NoError(t, err)
+	assert.Empty(t, p.Message.SenderKind(), "an echo has no sender")
+	assert.True(t, p.Message.HumanReply(), "top level")
+	require.Len(t, p.Message.Conversation.Messages, 1)
+	assert.True(t, p.Message.Conversation.Messages[0].HumanReply(), "nested push format")
+
+	tests := []struct {
+		name, msg string
+		want      bool
+	}{
+		{"agent, top level", `{"message_type":"outgoing","sender":{"id":31,"type":"user"}}`, true},
+		{"agent, nested", `{"message_type":1,"sender_type":"User","sender_id":31}`, true},
+		{"agent, REST", `{"message_type":1,"content_attributes":{},"sender":{"id":31,"type":"user"}}`, true},
+		{"echo, REST", `{"message_type":1,"content_attributes":{"external_echo":true}}`, true},
+		{"echo as a string", `{"message_type":"outgoing","content_attributes":{"external_echo":"true"}}`, true},
+		{"echo false", `{"message_type":"outgoing","content_attributes":{"external_echo":false}}`, false},
+		{"echo blank", `{"message_type":"outgoing","content_attributes":{"external_echo":" "}}`, false},
+		{"echo null", `{"message_type":"outgoing","content_attributes":{"external_echo":null}}`, false},
+		{"private echo", `{"message_type":"outgoing","private":true,"content_attributes":{"external_echo":true}}`, false},
+		{"private note", `{"message_type":"outgoing","private":true,"sender":{"id":31,"type":"user"}}`, false},
+		{"no sender, no echo", `{"message_type":"outgoing","content_attributes":{}}`, false},
+		{"content_attributes not an object", `{"message_type":"outgoing","content_attributes":"external_echo"}`, false},
+		{"agent bot", `{"message_type":"outgoing","sender":{"id":5,"type":"agent_bot"}}`, false},
+		{"captain", `{"message_type":1,"sender_type":"Captain::Assistant","sender_id":2}`, false},
+		{"automation rule", `{"message_type":"outgoing","content_attributes":{"automation_rule_id":12}}`, false},
+		{"automation rule as an agent", `{"message_type":"outgoing","content_attributes":{"automation_rule_id":12},"sender":{"id":31,"type":"user"}}`, false},
+		{"campaign", `{"message_type":"outgoing","additional_attributes":{"campaign_id":3},"sender":{"id":31,"type":"user"}}`, false},
+		{"campaign id 0 is present", `{"message_type":"outgoing","additional_attributes":{"campaign_id":0},"sender":{"id":31,"type":"user"}}`, false},
+		{"campaign id null", `{"message_type":"outgoing","additional_attributes":{"campaign_id":null},"sender":{"id":31,"type":"user"}}`, true},
+		{"customer", `{"message_type":"incoming","content_attributes":{"external_echo":true},"sender":{"id":5512}}`, false},
+		{"template", `{"message_type":3,"content_attributes":{"external_echo":true}}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var m Message
+			require.NoError(t, json.Unmarshal([]byte(tt.msg), &m))
+			assert.Equal(t, tt.want, m.HumanReply())
+		})
+	}
 }

@@ -20,8 +20,8 @@ const (
 // Message kinds kept in the timeline.
 const (
 	KindCustomer = "customer" // public incoming message
-	KindHuman    = "human"    // public outgoing message by a user
-	KindBot      = "bot"      // public outgoing message by a bot or automation
+	KindHuman    = "human"    // public outgoing message by a person (chatwoot.Message.HumanReply)
+	KindBot      = "bot"      // any other public outgoing message: a bot, an automation, a campaign
 )
 
 // Key identifies a conversation: the account and the display id.
@@ -179,7 +179,7 @@ func factKind(m *chatwoot.Message) string {
 	case chatwoot.Incoming:
 		return KindCustomer
 	case chatwoot.Outgoing:
-		if m.SenderKind() == "user" {
+		if m.HumanReply() {
 			return KindHuman
 		}
 		return KindBot

@@ -1,6 +1,7 @@
 package conversation
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -152,4 +153,59 @@ func TestReopenStartsNewPeriod(t *testing.T) {
 		withBots.Apply(o, true)
 	}
 	assert.Equal(t, t0.Add(time.Minute), withBots.Periods[0].RespondedAt, "count_bots: the bot answers")
+}
+
+// echoBody is a reply typed in the WhatsApp Business app to the story's
+// first customer message (09:14:27), 3 min 35 s later. Chatwoot sends it as
+// an outgoing message with no sender and content_attributes.external_echo,
+// and counts it as the human first reply (message.rb human_response?).
+// nested puts it only in conversation.messages[], as a conversation event
+// shows it (push format: integer type, no sender key, null sender_type).
+func echoBody(private, nested bool) []byte {
+	msg := fmt.Sprintf(`{"id":98300,"content":"On it!","account_id":7,"inbox_id":4,"conversation_id":1423,"message_type":1,`+
+		`"created_at":1778577482,"updated_at":"2026-05-12T09:18:02.114Z","private":%t,"status":"delivered",`+
+		`"source_id":"wamid.HBgL","content_type":"text","content_attributes":{"external_echo":true},`+
+		`"sender_type":null,"sender_id":null,"additional_attributes":{}}`, private)
+	conv := `{"id":1423,"inbox_id":4,"status":"open","messages":[` + msg + `],"meta":{}}`
+	if nested {
+		return []byte(`{"event":"conversation_updated",` + conv[1:])
+	}
+	return []byte(fmt.Sprintf(`{"event":"message_created","id":98300,"content":"On it!","content_type":"text",`+
+		`"content_attributes":{"external_echo":true},"additional_attributes":{},"message_type":"outgoing","private":%t,`+
+		`"source_id":"wamid.HBgL","created_at":"2026-05-12T09:18:02.114Z","sender":null,`+
+		`"account":{"id":7,"name":"Northwind"},"inbox":{"id":4,"name":"WhatsApp"},"conversation":%s}`, private, conv))
+}
+
+func TestExternalEchoIsTheFirstResponse(t *testing.T) {
+	obs := observations(t)
+	customer := obs[1] // 02_message_created_incoming.json, 09:14:27
+	bot := obs[2]      // 03_message_created_bot.json: not a response
+	observe := func(body []byte) Observation {
+		p, err := chatwoot.Decode(body)
+		require.NoError(t, err)
+		o, ok := Observe(p, 7)
+		require.True(t, ok)
+		return o
+	}
+	for _, nested := range []bool{false, true} {
+		t.Run(fmt.Sprintf("nested=%t", nested), func(t *testing.T) {
+			echo := observe(echoBody(false, nested))
+			assert.Contains(t, echo.Messages, Fact{MessageID: 98300, At: time.Unix(1778577482, 0).UTC(), Kind: KindHuman})
+			for _, order := range [][]Observation{{customer, bot, echo}, {echo, bot, customer}} {
+				var s State
+				for _, o := range order {
+					s.Apply(o, false)
+				}
+				assert.Equal(t, int64(98300), s.FirstResponseMessageID)
+				assert.Equal(t, 3*time.Minute+35*time.Second, s.FirstResponseTime())
+				assert.False(t, s.WaitingForFirstResponse())
+			}
+		})
+	}
+
+	var s State
+	s.Apply(customer, false)
+	s.Apply(observe(echoBody(true, false)), false)
+	assert.True(t, s.FirstResponseAt.IsZero(), "a private echo is a note, not a reply")
+	assert.True(t, s.WaitingForFirstResponse())
 }

@@ -30,6 +30,11 @@ type messagePayload struct {
 	Conversation      conversationPayload   `json:"conversation"`
 	Attachments       []chatwoot.Attachment `json:"attachments,omitempty"`
 	Event             string                `json:"event"`
+
+	// AdditionalAttributes is {} when REST left it out, as its messages
+	// endpoint does: a back-filled campaign message then reads as its
+	// sender's.
+	AdditionalAttributes json.RawMessage `json:"additional_attributes"`
 }
 
 // idRef is an {id, name} reference whose name REST does not give.
@@ -92,31 +97,39 @@ func messageBody(account int64, c *chatwootapi.Conversation, m *chatwoot.Message
 	if inbox == 0 {
 		inbox = c.InboxID
 	}
-	attrs := m.ContentAttributes
-	if len(attrs) == 0 || string(attrs) == "null" {
-		attrs = json.RawMessage("{}")
-	}
 	p := messagePayload{
-		ID:                m.ID,
-		Content:           nullable(m.Content),
-		ContentType:       m.ContentType,
-		ContentAttributes: attrs,
-		MessageType:       m.MessageType,
-		Private:           m.Private,
-		SourceID:          nullable(m.SourceID),
-		CreatedAt:         iso(m.CreatedAt.Time),
-		Sender:            messageSender(m),
-		Account:           idRef{account},
-		Inbox:             idRef{inbox},
-		Conversation:      conversationOf(c),
-		Attachments:       m.Attachments,
-		Event:             chatwoot.EventMessageCreated,
+		ID:                   m.ID,
+		Content:              nullable(m.Content),
+		ContentType:          m.ContentType,
+		ContentAttributes:    object(m.ContentAttributes),
+		MessageType:          m.MessageType,
+		Private:              m.Private,
+		SourceID:             nullable(m.SourceID),
+		CreatedAt:            iso(m.CreatedAt.Time),
+		Sender:               messageSender(m),
+		Account:              idRef{account},
+		Inbox:                idRef{inbox},
+		Conversation:         conversationOf(c),
+		Attachments:          m.Attachments,
+		Event:                chatwoot.EventMessageCreated,
+		AdditionalAttributes: object(m.AdditionalAttributes),
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("encode message_created: %w", err)
 	}
 	return b, nil
+}
+
+// object is v, or {} where REST gave null or nothing: webhooks always carry
+// the object. content_attributes passes through whole, so the rebuilt body
+// decides a human reply (external_echo, automation_rule_id) as the webhook
+// would.
+func object(v json.RawMessage) json.RawMessage {
+	if len(v) == 0 || string(v) == "null" {
+		return json.RawMessage("{}")
+	}
+	return v
 }
 
 // statusBody is the conversation_status_changed webhook for c's status.

@@ -37,6 +37,7 @@ type pipeline struct {
 	q   *sqlitequeue.Queue
 	st  *memstore.Store
 	cw  *fakeChatwoot
+	tr  *triage.Triage
 	p   *processor.Processor
 	now func() time.Time
 }
@@ -78,7 +79,7 @@ func newPipeline(t *testing.T, w *world) *pipeline {
 		Escalator: &escalation.Escalator{Store: st, Chatwoot: cw, Config: escalation.Config{AngerThreshold: 0.8}, Log: log, Now: clock},
 	}
 	p := &processor.Processor{Store: st, Queue: q, Stages: tr.Stages(), Log: log, Now: clock}
-	return &pipeline{q: q, st: st, cw: cw, p: p, now: clock}
+	return &pipeline{q: q, st: st, cw: cw, tr: tr, p: p, now: clock}
 }
 
 // drain runs the processor over everything queued, as the local loop does:
@@ -240,6 +241,59 @@ func TestPartialBackfill(t *testing.T) {
 	got := pl.state(t)
 	got.Version = want.Version
 	assert.Equal(t, want, got)
+}
+
+// TestExternalEchoBackfill: a customer was answered from the WhatsApp
+// Business app and neither webhook arrived. REST shows the reply as an
+// outgoing message with no sender and content_attributes.external_echo;
+// the back-filled body carries it, so the reply is the first response and
+// the sweeper finds no breach, long after the hour the SLA allows.
+func TestExternalEchoBackfill(t *testing.T) {
+	ctx := t.Context()
+	customer := restMessage(story, 99001, incoming, false, 1778577267, "Where is my order?", contact())
+	echo := restMessage(story, 99002, outgoing, false, 1778577267+240, "Shipped this morning!", nil)
+	echo["content_attributes"], echo["status"] = obj{"external_echo": true}, "delivered"
+	delete(echo, "sender_type") // the messages endpoint names a sender only by its push data
+	delete(echo, "sender_id")
+	msgs := []obj{customer, echo}
+	conv := restConversation(story, "open", "1778577507.25", msgs)
+	conv["first_reply_created_at"] = echo["created_at"]
+	w := newWorld().add(acct, conv, msgs)
+	srv, _ := restChatwoot(t, w, "tok-reconcile")
+	hc, err := chatwootapi.NewHTTPClient(srv.URL, "tok-reconcile", chatwootapi.Options{RatePerMinute: -1})
+	require.NoError(t, err)
+
+	pl := newPipeline(t, w)
+	q := &fakeQueue{}
+	r := &Reconciler{Chatwoot: hc, Store: pl.st, Queue: q, Accounts: []int64{acct}, Now: pl.now}
+	res, err := r.Run(ctx, time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, Result{Conversations: 1, Messages: 2, Statuses: 1}, res)
+
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(q.get(t, "backfill:7:99002").body, &body))
+	assert.Equal(t, "outgoing", body["message_type"])
+	assert.Equal(t, map[string]any{"external_echo": true}, body["content_attributes"])
+	assert.Nil(t, body["sender"])
+	assert.Equal(t, map[string]any{}, body["additional_attributes"], "REST's messages carry none")
+
+	for _, m := range q.sent {
+		_, err := pl.q.Send(ctx, m.body, m.attrs)
+		require.NoError(t, err)
+	}
+	pl.drain(t, 10)
+	s := pl.state(t)
+	assert.Equal(t, int64(99002), s.FirstResponseMessageID)
+	assert.Equal(t, 4*time.Minute, s.FirstResponseTime())
+	assert.False(t, s.WaitingForFirstResponse())
+	r2, ok := pl.tr.SLA.Current(&s, pl.now())
+	require.True(t, ok)
+	assert.Equal(t, sla.Met, r2.State)
+
+	breaches, err := pl.tr.Sweep(ctx, 100)
+	require.NoError(t, err)
+	assert.Zero(t, breaches)
+	assert.Empty(t, pl.actions(t), "no escalation")
 }
 
 // restChatwoot serves the world in the REST shapes of chatwoot.md §5,
