@@ -39,8 +39,12 @@ type Client interface {
 	SetPriority(ctx context.Context, account, conversation int64, priority string) error
 	// PrivateNote adds a private note, prefixed with NotePrefix.
 	PrivateNote(ctx context.Context, account, conversation int64, content string) error
-	// AssignTeam assigns the conversation to a team.
+	// AssignTeam assigns the conversation to a team. Chatwoot answers a team
+	// the account does not have with 200 and null, having removed the
+	// conversation's team: that is an error.
 	AssignTeam(ctx context.Context, account, conversation int64, teamID int64) error
+	// Teams lists the account's teams.
+	Teams(ctx context.Context, account int64) ([]Team, error)
 	// Profile returns the token owner's profile; it checks the token works.
 	Profile(ctx context.Context) (Profile, error)
 	// Conversations lists the account's conversations of any status
@@ -65,6 +69,13 @@ type ProfileAccount struct {
 	ID   int64  `json:"id"`
 	Name string `json:"name"`
 	Role string `json:"role"`
+}
+
+// Team is the part of a team (GET /api/v1/accounts/{id}/teams) the
+// pipeline needs.
+type Team struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
 }
 
 // Conversation is a conversation as the REST API returns it. It embeds the
@@ -120,6 +131,13 @@ func checkPriority(p string) error {
 func checkIDs(account, conv int64) error {
 	if account <= 0 || conv <= 0 {
 		return fmt.Errorf("chatwootapi: invalid account %d or conversation %d", account, conv)
+	}
+	return nil
+}
+
+func checkAccount(account int64) error {
+	if account <= 0 {
+		return fmt.Errorf("chatwootapi: invalid account %d", account)
 	}
 	return nil
 }

@@ -186,6 +186,8 @@ type request struct {
 	// once marks a call that must not be repeated when Chatwoot may have
 	// acted on it: posting a note twice adds two notes.
 	once bool
+	// raw, when non-nil, receives the 2xx body undecoded.
+	raw *[]byte
 }
 
 // do performs r, retrying temporary failures.
@@ -282,6 +284,9 @@ func (c *HTTPClient) attempt(ctx context.Context, r request, body []byte) (time.
 			return parseRetryAfter(resp.Header.Get("Retry-After"), c.o.Now()), true, e
 		}
 		return -1, false, e
+	}
+	if r.raw != nil {
+		*r.raw = data
 	}
 	if r.out != nil {
 		if err := json.Unmarshal(data, r.out); err != nil {
@@ -465,7 +470,41 @@ func (c *HTTPClient) AssignTeam(ctx context.Context, account, conv int64, teamID
 	if err := checkTeam(teamID); err != nil {
 		return err
 	}
-	return c.do(ctx, request{method: http.MethodPost, path: path, body: map[string]int64{"team_id": teamID}})
+	var answer []byte
+	if err := c.do(ctx, request{method: http.MethodPost, path: path, body: map[string]int64{"team_id": teamID}, raw: &answer}); err != nil {
+		return err
+	}
+	// Chatwoot renders the team it found, or null when the account has no
+	// such team, after setting the conversation's team to it: a 200 that
+	// removed the team. The answer itself is never quoted.
+	answer = bytes.TrimSpace(answer)
+	if len(answer) == 0 || answer[0] != '{' || !json.Valid(answer) {
+		return fmt.Errorf("chatwootapi: assign team %d to conversation %d of account %d: Chatwoot answered %s, not the team "+
+			"(it answers null to a team the account lacks, and removes the conversation's team)", teamID, conv, account, answerKind(answer))
+	}
+	return nil
+}
+
+// answerKind names what a 2xx body was, without its content.
+func answerKind(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return "an empty body"
+	case string(b) == "null":
+		return "null"
+	}
+	return "no team object"
+}
+
+// Teams implements Client. Chatwoot lists every team of the account in one
+// unpaginated array.
+func (c *HTTPClient) Teams(ctx context.Context, account int64) ([]Team, error) {
+	if err := checkAccount(account); err != nil {
+		return nil, err
+	}
+	var teams []Team
+	err := c.do(ctx, request{method: http.MethodGet, path: fmt.Sprintf("/api/v1/accounts/%d/teams", account), out: &teams})
+	return teams, err
 }
 
 // Profile implements Client.

@@ -3,6 +3,7 @@ package chatwootapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -25,6 +26,9 @@ const conversationsJSON = `{"data":{"meta":{"mine_count":0,"assigned_count":1,"u
 "status":"open","priority":"high","created_at":1778583800,"updated_at":1778583824.388512,
 "timestamp":1778583824,"first_reply_created_at":0,"unread_count":1,"waiting_since":1778583824,
 "last_activity_at":1778583824,"sla_policy_id":null,"custom_attributes":{},"additional_attributes":{}}]}}`
+
+// teamJSON is a team as Chatwoot renders it (api/v1/models/_team).
+const teamJSON = `{"id":3,"name":"Billing","description":"Refunds and invoices","allow_auto_assign":true,"account_id":7,"is_member":false}`
 
 const profileJSON = `{"id":31,"name":"Support Admin","email":"admin@example.com","access_token":"` + testToken + `",
 "accounts":[{"id":7,"name":"Acme","role":"administrator","status":"active"}],"type":"user"}`
@@ -135,11 +139,21 @@ func TestRequests(t *testing.T) {
 		},
 		{
 			name:  "team assignment",
-			serve: inOrder(reply{status: 200, body: `{"id":3,"name":"Billing"}`}),
+			serve: inOrder(reply{status: 200, body: teamJSON}),
 			call: func(ctx context.Context, c *HTTPClient) (any, error) {
 				return nil, c.AssignTeam(ctx, 7, 1423, 3)
 			},
 			want: []seen{{method: "POST", uri: "/api/v1/accounts/7/conversations/1423/assignments", body: `{"team_id":3}`}},
+		},
+		{
+			name: "teams",
+			serve: inOrder(reply{status: 200, body: `[` + teamJSON + `,{"id":5,"name":"Returns","description":null,` +
+				`"allow_auto_assign":false,"account_id":7,"is_member":true}]`}),
+			call: func(ctx context.Context, c *HTTPClient) (any, error) { return c.Teams(ctx, 7) },
+			want: []seen{{method: "GET", uri: "/api/v1/accounts/7/teams"}},
+			check: func(t *testing.T, got any) {
+				assert.Equal(t, []Team{{ID: 3, Name: "Billing"}, {ID: 5, Name: "Returns"}}, got)
+			},
 		},
 		{
 			name:  "profile drops the token and email",
@@ -305,6 +319,10 @@ func TestInvalidArgumentsSendNothing(t *testing.T) {
 		{"empty note", func(ctx context.Context, c Client) error { return c.PrivateNote(ctx, 7, 1, "  ") }},
 		{"prefix-only note", func(ctx context.Context, c Client) error { return c.PrivateNote(ctx, 7, 1, NotePrefix+" ") }},
 		{"team zero", func(ctx context.Context, c Client) error { return c.AssignTeam(ctx, 7, 1, 0) }},
+		{"teams of account zero", func(ctx context.Context, c Client) error {
+			_, err := c.Teams(ctx, 0)
+			return err
+		}},
 		{"empty label", func(ctx context.Context, c Client) error {
 			_, err := c.AddLabels(ctx, 7, 1, []string{"vip", ""})
 			return err
@@ -332,6 +350,28 @@ func TestInvalidArgumentsSendNothing(t *testing.T) {
 			}
 			assert.Empty(t, f.requests())
 			assert.Empty(t, rec.Calls())
+		})
+	}
+}
+
+// TestAssignTeamNotFound: for a team id the account lacks, Chatwoot
+// removes the conversation's team and answers 200 null
+// (Conversations::AssignmentsController#set_team). That is no success, and
+// nothing worth repeating.
+func TestAssignTeamNotFound(t *testing.T) {
+	for _, body := range []string{"null", "", " null\n", "[]", `"Billing"`, `{"id":3`} {
+		t.Run(body, func(t *testing.T) {
+			f, srv := newFake(t, inOrder(reply{status: 200, body: body}))
+			err := newTestClient(t, srv.URL, newClock(), Options{}).AssignTeam(t.Context(), 7, 1423, 3)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "team 3")
+			assert.Contains(t, err.Error(), "conversation 1423")
+			if b := strings.TrimSpace(body); b != "" && b != "null" {
+				assert.NotContains(t, err.Error(), b, "the answer is not quoted")
+			}
+			var apiErr *Error
+			assert.False(t, errors.As(err, &apiErr), "not an HTTP error")
+			assert.Len(t, f.requests(), 1, "not retried")
 		})
 	}
 }

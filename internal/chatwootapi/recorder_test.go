@@ -105,13 +105,15 @@ func TestRecorder(t *testing.T) {
 				p, err1 := r.Profile(ctx)
 				cs, err2 := r.Conversations(ctx, 7, time.Hour)
 				ms, err3 := r.Messages(ctx, 7, 1423)
-				return []any{p, len(cs), len(ms)}, errors.Join(err1, err2, err3)
+				ts, err4 := r.Teams(ctx, 7)
+				return []any{p, len(cs), len(ms), len(ts)}, errors.Join(err1, err2, err3, err4)
 			},
-			want: []any{Profile{Name: "mock"}, 0, 0},
+			want: []any{Profile{Name: "mock"}, 0, 0, 0},
 			wantCalls: []Call{
 				{Op: OpProfile},
 				{Op: OpConversations, Key: conversation.Key{AccountID: 7}, Within: time.Hour},
 				{Op: OpMessages, Key: k},
+				{Op: OpTeams, Key: conversation.Key{AccountID: 7}},
 			},
 		},
 	}

@@ -55,6 +55,47 @@ type Config struct {
 	TeamID int64 `yaml:"team_id" json:"team_id"`
 }
 
+// teamCheckTimeout bounds the start-up check, which runs inside a Lambda
+// cold start (10 s in all).
+const teamCheckTimeout = 5 * time.Second
+
+// CheckTeam refuses a TeamID the Chatwoot account does not have: Chatwoot
+// would answer each assignment by removing the conversation's team. It is
+// for start-up with the live client (the Recorder lists no teams). When it
+// cannot tell (no account configured, Chatwoot unreachable) it logs and lets
+// start-up go on: an assignment to a missing team fails by itself
+// (chatwootapi.Client.AssignTeam) and is retried, never recorded done.
+func (c Config) CheckTeam(ctx context.Context, client chatwootapi.Client, account int64, log *slog.Logger) error {
+	if c.TeamID <= 0 {
+		return nil
+	}
+	if account <= 0 {
+		log.LogAttrs(ctx, slog.LevelWarn, "escalation.team_id not checked: no Chatwoot account configured",
+			slog.Int64("team_id", c.TeamID))
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, teamCheckTimeout)
+	defer cancel()
+	teams, err := client.Teams(ctx, account)
+	if err != nil {
+		log.LogAttrs(ctx, slog.LevelWarn, "escalation.team_id not checked", slog.Int64("team_id", c.TeamID),
+			slog.Int64("account_id", account), slog.String("error", err.Error()))
+		return nil
+	}
+	ids := make([]string, 0, len(teams))
+	for _, t := range teams {
+		if t.ID == c.TeamID {
+			return nil
+		}
+		ids = append(ids, strconv.FormatInt(t.ID, 10))
+	}
+	has := "no teams"
+	if len(ids) > 0 {
+		has = "teams " + strings.Join(ids, ", ")
+	}
+	return fmt.Errorf("escalation.team_id: Chatwoot account %d has no team %d (it has %s)", account, c.TeamID, has)
+}
+
 // IsVIP applies the rules to a contact and the conversation labels.
 func (v VIP) IsVIP(contact *chatwoot.Sender, labels []string) bool {
 	for _, l := range labels {
