@@ -18,6 +18,9 @@ import (
 func main() {
 	ctx := context.Background()
 	env, deps := lambdaenv.MustLoad(ctx)
+	if err := env.CheckTeam(ctx, deps.Chatwoot); err != nil {
+		log.Fatal(err)
+	}
 	var err error
 	if deps.Tagger, deps.Anger, err = app.Classifiers(env.Config); err != nil {
 		log.Fatal(err)

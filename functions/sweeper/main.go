@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"log"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -18,6 +19,9 @@ import (
 func main() {
 	ctx := context.Background()
 	env, deps := lambdaenv.MustLoad(ctx)
+	if err := env.CheckTeam(ctx, deps.Chatwoot); err != nil {
+		log.Fatal(err)
+	}
 	tr := deps.Triage()
 	var rec *reconcile.Reconciler
 	if env.Live && env.Account > 0 {

@@ -154,6 +154,15 @@ func (e *Env) Deps(ctx context.Context) (*app.Deps, error) {
 	return d, nil
 }
 
+// CheckTeam is for the functions that escalate (processor, sweeper): live,
+// it refuses an escalation.team_id the Chatwoot account does not have.
+func (e *Env) CheckTeam(ctx context.Context, client chatwootapi.Client) error {
+	if !e.Live {
+		return nil
+	}
+	return e.Config.Escalation.CheckTeam(ctx, client, e.Account, e.Log)
+}
+
 // MustLoad is Load and Deps for a function's main: at cold start a missing
 // setting ends the process with a message that names it, which is what Lambda
 // reports as an init error.

@@ -125,6 +125,11 @@ func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, 
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
+	if env.Live {
+		if err := cfg.Escalation.CheckTeam(ctx, client, env.DefaultAccount, log); err != nil {
+			return nil, errors.Join(err, s.Close())
+		}
+	}
 	s.Recorder = stats.NewRecorder(s.Store)
 	now := func() time.Time { return s.Now() }
 	s.Deps = &app.Deps{Config: cfg, Store: s.Store, Queue: s.Queue, Drafts: s.Drafts, Chatwoot: client, Live: env.Live,
