@@ -134,11 +134,17 @@ var seq atomic.Int64
 // payload is a distinct message_created so each request is a new event.
 func payload() ([]byte, string) {
 	n := seq.Add(1)
-	return []byte(fmt.Sprintf(`{"event":"message_created","id":%d,"content":"Hi, I was charged twice for order #A-%d, can someone help?",`+
+	return customerMessage(n, fmt.Appendf(nil, `"Hi, I was charged twice for order #A-%d, can someone help?"`, n))
+}
+
+// customerMessage is the message_created of customer message n, whose
+// content is the JSON string content, and its delivery id.
+func customerMessage(n int64, content []byte) ([]byte, string) {
+	return []byte(fmt.Sprintf(`{"event":"message_created","id":%d,"content":%s,`+
 		`"message_type":"incoming","private":false,"created_at":%q,"account":{"id":7,"name":"Northwind"},`+
 		`"inbox":{"id":4,"name":"Web"},"sender":{"id":5512,"name":"Priya"},`+
 		`"conversation":{"id":%d,"inbox_id":4,"status":"open","labels":[],"updated_at":1778577267.604113,"created_at":1778577267,"messages":[]}}`,
-		n, n, time.Now().UTC().Format(time.RFC3339Nano), n%5000+1)), "bench-" + strconv.FormatInt(n, 10)
+		n, content, time.Now().UTC().Format(time.RFC3339Nano), n%5000+1)), "bench-" + strconv.FormatInt(n, 10)
 }
 
 func signedRequest(ctx context.Context, url string) *http.Request {

@@ -28,14 +28,14 @@ func main() {
 		return
 	}
 	dur := flag.Duration("duration", 10*time.Second, "time each server is loaded in the throughput run, over all rounds")
-	rounds := flag.Int("rounds", 5, "rounds of the throughput run, each loading the bare handler then the edge")
+	rounds := flag.Int("rounds", 5, "rounds of the throughput run, each loading the bare handler then the edge, and of the large-message rows")
 	rateDur := flag.Duration("rate-duration", time.Minute, "length of the fixed-rate latency run")
 	rate := flag.Int("rate", 1000, "requests per second for the latency run")
 	drainN := flag.Int("drain", 5000, "messages for the drain-rate run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
 	edgeProfile := flag.String("edgeprofile", "", "write a CPU profile of the edge server process of the throughput run")
 	reportEvents := flag.Int("report-events", 1_000_000, "events in the day the report benchmark renders")
-	only := flag.String("only", "", "comma-separated rows to run (ingest, latency, pipeline, drain, report, cost); all when empty")
+	only := flag.String("only", "", "comma-separated rows to run (ingest, latency, pipeline, large, drain, report, cost); all when empty")
 	flag.Parse()
 	if *edgeProfile != "" {
 		check(os.Setenv(benchProfileEnv, *edgeProfile))
@@ -94,6 +94,19 @@ func main() {
 		pipe, base := pipelineCost()
 		fmt.Fprintf(w, "pipeline CPU per message (decode, dedup, merge, counters; in-memory store)\t%.1f µs\t%.1f µs (json.Unmarshal into any)\t%.2f×\t≤ 5×\n",
 			us(pipe), us(base), float64(pipe)/float64(base))
+	}
+
+	if run("large") {
+		for _, m := range []struct{ name, content string }{
+			{"one word", oneWord()},
+			{"an ordinary message repeated", longLetter()},
+		} {
+			res, err := largeCost(m.content, *rounds)
+			check(err)
+			lo, hi := res.rounds[0].ratio(), res.rounds[len(res.rounds)-1].ratio()
+			fmt.Fprintf(w, "pipeline CPU per 1 MiB customer message, %s (every stage, tags and anger included; in-memory store), median of %d rounds\t%.2f ms\t%.2f ms (json.Unmarshal into any, same round)\t%.2f× (rounds %.2f–%.2f)\t\n",
+				m.name, len(res.rounds), ms(res.pipe), ms(res.base), res.ratio(), lo, hi)
+		}
 	}
 
 	if run("drain") {
