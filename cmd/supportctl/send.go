@@ -116,14 +116,14 @@ func post(ctx context.Context, c *http.Client, url string, secret []byte, delive
 }
 
 func localSecret() string {
-	if s := chatwoot.ParseSecrets(os.Getenv("CHATWOOT_WEBHOOK_SECRET")); len(s) > 0 {
+	if s, err := chatwoot.ParseSecrets(os.Getenv("CHATWOOT_WEBHOOK_SECRET")); err == nil {
 		return s[0]
 	}
 	b, err := os.ReadFile(filepath.Join(envOr("SUPPORT_DATA_DIR", ".data"), "chatwoot_webhook_secret"))
 	if err != nil {
 		return ""
 	}
-	if s := chatwoot.ParseSecrets(string(b)); len(s) > 0 {
+	if s, err := chatwoot.ParseSecrets(string(b)); err == nil {
 		return s[0]
 	}
 	return ""

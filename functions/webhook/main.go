@@ -23,13 +23,17 @@ func main() {
 		log.Fatal(err)
 	}
 	// Not MustLoad: the edge neither calls Chatwoot nor may read its token.
-	deps := &app.Deps{Config: env.Config, Store: env.Store, Log: env.Log, Now: time.Now}
-	secrets, err := env.Secret(ctx, "CHATWOOT_WEBHOOK_SECRET_ARN", "CHATWOOT_WEBHOOK_SECRET")
+	deps := &app.Deps{Config: env.Config, Store: env.Store, Claims: env.Claims, Log: env.Log, Now: time.Now}
+	secret, err := env.Secret(ctx, "CHATWOOT_WEBHOOK_SECRET_ARN", "CHATWOOT_WEBHOOK_SECRET")
+	if err != nil {
+		log.Fatal(err)
+	}
+	secrets, err := chatwoot.ParseSecrets(secret)
 	if err != nil {
 		log.Fatal(err)
 	}
 	lambda.Start(deps.Webhook(app.WebhookOptions{
-		Verifier: chatwoot.NewVerifier(chatwoot.ParseSecrets(secrets), chatwoot.DefaultTolerance),
+		Verifier: chatwoot.NewVerifier(secrets, chatwoot.DefaultTolerance),
 		Queue:    env.Queue, Spool: env.Spool, Account: env.Account,
 		Metrics: metrics.New(os.Stdout, "webhook"),
 	}))

@@ -20,8 +20,8 @@ type Head struct {
 	// ID is the message, conversation (display) or contact id.
 	ID int64
 	// AccountID is the account the payload names, or 0. Conversation
-	// payloads carry none of their own (chatwoot#11753): the first nested
-	// message's account_id stands in.
+	// payloads carry their own since Chatwoot 4.14.2; before that, the
+	// first nested message's account_id stands in (chatwoot#11753).
 	AccountID int64
 	// ConversationID is the conversation's display id, 0 for contacts.
 	ConversationID int64
@@ -250,6 +250,9 @@ var captures = map[Kind][]capture{
 	},
 	KindConversation: {
 		{path: []string{"id"}, slot: slotID},
+		// The conversation's own account (Chatwoot ≥ 4.14.2) wins over the
+		// first nested message's, whichever comes first in the body.
+		{path: []string{"account", "id"}, slot: slotAccount},
 		{path: []string{"messages", "account_id"}, slot: slotAccount, first: true},
 	},
 	KindContact: {

@@ -173,7 +173,10 @@ func present(v json.RawMessage) bool {
 // Conversation is the conversation webhook_data. ID is the display id.
 // contact_inbox is deliberately not decoded: it holds the live pubsub_token.
 type Conversation struct {
-	ID                  int64               `json:"id"`
+	ID int64 `json:"id"`
+	// Account is in conversation payloads since Chatwoot 4.14.2
+	// (chatwoot#12445); older versions send none.
+	Account             *Ref                `json:"account"`
 	InboxID             int64               `json:"inbox_id"`
 	Status              string              `json:"status"`
 	Priority            *string             `json:"priority"`

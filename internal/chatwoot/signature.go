@@ -61,15 +61,23 @@ func NewVerifier(secrets []string, tolerance time.Duration) *Verifier {
 	return v
 }
 
+// ErrNoSecret is ParseSecrets' error for a value that names no secret: a
+// verifier without one would answer 401 to every webhook while health
+// says all is well.
+var ErrNoSecret = errors.New("CHATWOOT_WEBHOOK_SECRET holds no secret (only commas and spaces)")
+
 // ParseSecrets splits the comma-separated CHATWOOT_WEBHOOK_SECRET value.
-func ParseSecrets(s string) []string {
+func ParseSecrets(s string) ([]string, error) {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}
 	}
-	return out
+	if len(out) == 0 {
+		return nil, ErrNoSecret
+	}
+	return out, nil
 }
 
 // Secrets reports how many secrets are configured.
@@ -108,6 +116,13 @@ func subtleEqual(a, b []byte) int {
 		return 1
 	}
 	return 0
+}
+
+// NormalizeSignature returns a signature header that Verify accepted in one
+// spelling: hex digits are case-insensitive, so "sha256=ABC…" and
+// "sha256=abc…" are the same request and must key a replay check alike.
+func NormalizeSignature(sig string) string {
+	return strings.ToLower(strings.TrimSpace(sig))
 }
 
 func parseSignature(sig string) ([]byte, error) {

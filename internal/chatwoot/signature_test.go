@@ -70,6 +70,11 @@ func TestVerifyWithoutSecretsRejects(t *testing.T) {
 }
 
 func TestParseSecrets(t *testing.T) {
-	assert.Equal(t, []string{"a", "b"}, ParseSecrets(" a, ,b ,"))
-	assert.Empty(t, ParseSecrets(""))
+	got, err := ParseSecrets(" a, ,b ,")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b"}, got)
+	for _, none := range []string{"", " , ", ",,", "\t"} {
+		_, err := ParseSecrets(none)
+		assert.ErrorIs(t, err, ErrNoSecret, "%q", none)
+	}
 }

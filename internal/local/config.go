@@ -82,7 +82,9 @@ func LoadConfig() (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	c.WebhookSecrets = chatwoot.ParseSecrets(secret)
+	if c.WebhookSecrets, err = chatwoot.ParseSecrets(secret); err != nil {
+		return c, err
+	}
 	if c.APIToken, err = secretFile(c.DataDir, "SUPPORT_API_TOKEN", c.Generated); err != nil {
 		return c, err
 	}
