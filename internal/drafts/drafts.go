@@ -31,10 +31,19 @@ type Request struct {
 
 // Message is the customer message to answer.
 type Message struct {
-	ID        int64     `json:"id"`
-	Content   string    `json:"content"`
+	ID      int64  `json:"id"`
+	Content string `json:"content"`
+	// Truncated says Content is the first MaxContentRunes characters of a
+	// longer message.
+	Truncated bool      `json:"content_truncated,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
+
+// MaxContentRunes bounds the message text a request carries, as tagging and
+// anger bound what they read: a reply is drafted from the start of a
+// message, and a 1 MiB email must neither burst the queue's message size
+// nor cost the drafting agent a megabyte of prompt.
+const MaxContentRunes = 20_000
 
 // SLA is the first-response clock of the waiting period.
 type SLA struct {
@@ -60,6 +69,9 @@ func Enqueue(ctx context.Context, q Sender, r Request) (string, error) {
 		r.Tags = []string{}
 	}
 	r.Message.CreatedAt, r.SLA.DueAt, r.RequestedAt = jsonTime(r.Message.CreatedAt), jsonTime(r.SLA.DueAt), jsonTime(r.RequestedAt)
+	if cut, ok := prefix(r.Message.Content, MaxContentRunes); ok {
+		r.Message.Content, r.Message.Truncated = cut, true
+	}
 	body, err := json.Marshal(r)
 	if err != nil {
 		return "", fmt.Errorf("encode draft request: %w", err)
@@ -89,4 +101,15 @@ func jsonTime(t time.Time) time.Time {
 		return lastJSONTime
 	}
 	return t
+}
+
+// prefix returns the first n characters of s, and whether s was longer.
+func prefix(s string, n int) (string, bool) {
+	for i := range s {
+		if n == 0 {
+			return s[:i], true
+		}
+		n--
+	}
+	return s, false
 }

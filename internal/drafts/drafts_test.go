@@ -3,11 +3,14 @@ package drafts
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"supportpipe/internal/queue"
 )
 
 type sent struct{ body []byte }
@@ -67,4 +70,33 @@ func raw(b json.RawMessage) string {
 		return "<nil>"
 	}
 	return string(b)
+}
+
+// TestEnqueueBoundsTheContent: a 1 MiB message must not burst the drafts
+// queue's message size (every driver refuses over 1 MiB).
+func TestEnqueueBoundsTheContent(t *testing.T) {
+	tests := []struct {
+		name      string
+		content   string
+		want      string
+		truncated bool
+	}{
+		{"short", "where is my order?", "where is my order?", false},
+		{"exactly the cap", strings.Repeat("é", MaxContentRunes), strings.Repeat("é", MaxContentRunes), false},
+		{"one character over", strings.Repeat("é", MaxContentRunes) + "x", strings.Repeat("é", MaxContentRunes), true},
+		{"1 MiB of one word", strings.Repeat("a", 1<<20), strings.Repeat("a", MaxContentRunes), true},
+		{"4-byte characters are not split", strings.Repeat("😀", MaxContentRunes+5), strings.Repeat("😀", MaxContentRunes), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q := &sent{}
+			_, err := Enqueue(t.Context(), q, Request{ID: "draft:1:2:3", Message: Message{ID: 3, Content: tc.content}})
+			require.NoError(t, err)
+			var got Request
+			require.NoError(t, json.Unmarshal(q.body, &got))
+			assert.Equal(t, tc.want, got.Message.Content)
+			assert.Equal(t, tc.truncated, got.Message.Truncated)
+			assert.NoError(t, queue.Fits(q.body, nil))
+		})
+	}
 }
