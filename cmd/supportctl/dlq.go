@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
+	"supportpipe/internal/blob/fileblob"
+	"supportpipe/internal/claim"
 	"supportpipe/internal/queue"
 	"supportpipe/internal/queue/sqlitequeue"
 	"supportpipe/internal/stats"
@@ -36,8 +39,12 @@ func dlq(ctx context.Context, args []string) error {
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "ID\tDEAD SINCE\tATTEMPTS\tEVENT\tDELIVERY\tREASON")
 		for _, d := range items {
+			reason := d.Reason
+			if why := d.Attributes[queue.AttrInvalid]; why != "" {
+				reason += ": " + why
+			}
 			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.At.Format(time.RFC3339), d.Attempts,
-				d.Attributes[queue.AttrEvent], d.Attributes[queue.AttrDelivery], oneLine(d.Reason, 80))
+				d.Attributes[queue.AttrEvent], d.Attributes[queue.AttrDelivery], oneLine(reason, 80))
 		}
 		return w.Flush()
 	case "show":
@@ -50,11 +57,27 @@ func dlq(ctx context.Context, args []string) error {
 		}
 		for _, d := range items {
 			if d.ID == args[1] {
+				claims, err := fileblob.New(filepath.Join(dir, "claims"))
+				if err != nil {
+					return err
+				}
+				body, err := (&claim.Check{Bucket: claims, Prefix: claim.Prefix}).Body(ctx, d.Body, d.Attributes)
+				if err != nil {
+					return fmt.Errorf("dlq show %s: %w", d.ID, err)
+				}
 				// The operator asked for this one message; it is printed to
-				// their terminal, not logged.
+				// their terminal, not logged. A body kept because it is not
+				// JSON is shown as a string (base64 if not UTF-8).
+				var shown any = json.RawMessage(body)
+				if !json.Valid(body) {
+					shown = string(body)
+					if !utf8.Valid(body) {
+						shown = body
+					}
+				}
 				return json.NewEncoder(os.Stdout).Encode(map[string]any{
 					"id": d.ID, "dead_since": d.At, "attempts": d.Attempts, "reason": d.Reason,
-					"attributes": d.Attributes, "body": json.RawMessage(d.Body),
+					"attributes": d.Attributes, "body": shown,
 				})
 			}
 		}

@@ -7,12 +7,14 @@ package main
 import (
 	"context"
 	"log"
+	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"supportpipe/internal/lambdaenv"
+	"supportpipe/internal/metrics"
 	"supportpipe/internal/reconcile"
 )
 
@@ -23,6 +25,7 @@ func main() {
 		log.Fatal(err)
 	}
 	tr := deps.Triage()
+	m := metrics.New(os.Stdout, "sweeper")
 	var rec *reconcile.Reconciler
 	if env.Live && env.Account > 0 {
 		rec = &reconcile.Reconciler{Chatwoot: deps.Chatwoot, Store: env.Store, Queue: env.Queue,
@@ -33,11 +36,21 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		spooled, err := env.Spool.Drain(ctx, env.Queue.Send, 500)
+		d, err := env.Spool.Drain(ctx, env.Queue, 500)
 		if err != nil {
-			env.Log.Error("spool drain", "error", err, "sent", spooled)
+			env.Log.Error("spool drain", "error", err, "sent", d.Sent, "dead_lettered", d.DeadLettered, "failed", d.Failed, "waiting", d.Waiting)
 		}
-		out := map[string]int{"breaches": breaches, "respooled": spooled}
+		// The alarms on the spool read these: a failure the drain could not
+		// get past, and an event waiting longer than it should.
+		m.Count(metrics.SpoolFailures, int64(d.Failed))
+		m.Count(metrics.SpoolDeadLetters, int64(d.DeadLettered))
+		age := 0.0
+		if !d.Oldest.IsZero() {
+			age = time.Since(d.Oldest).Seconds()
+		}
+		m.Gauge(metrics.SpoolOldestAge, age)
+		_ = m.Flush()
+		out := map[string]int{"breaches": breaches, "respooled": d.Sent, "spool_dead_lettered": d.DeadLettered, "spool_waiting": d.Waiting}
 		if rec != nil && ev.Time.UTC().Minute()%15 == 0 {
 			res, err := rec.Run(ctx, time.Hour)
 			if err != nil {

@@ -1,12 +1,17 @@
 package stack
 
 import (
+	"time"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+
+	"supportpipe/internal/claim"
+	"supportpipe/internal/spool"
 )
 
 // Table schema. The DynamoDB store adapter is written against exactly these
@@ -22,7 +27,8 @@ const (
 
 // Bucket key prefixes (lifecycle rules and IAM grants are scoped to them).
 const (
-	SpoolPrefix   = "spool/"
+	SpoolPrefix   = spool.Prefix
+	ClaimsPrefix  = claim.Prefix
 	ReportsPrefix = "reports/"
 )
 
@@ -61,12 +67,15 @@ const (
 
 // Bucket lifecycle.
 const (
-	// SpoolExpirationDays: spooled webhooks are re-enqueued by the sweeper
-	// within minutes; anything older than two weeks is stale and holds raw
-	// customer payloads, so it is removed.
-	SpoolExpirationDays = 14
+	// ClaimsExpirationDays is the backstop of the claim check: the
+	// processor deletes a body once its event is complete, so only the
+	// bodies of messages lost in a crash outlive it. Longer than the DLQ's
+	// retention, so a dead letter can always be redriven with its body.
+	// The spool has no expiry: an acknowledged event leaves it only for the
+	// queue or the DLQ.
+	ClaimsExpirationDays = int(claim.Retention / (24 * time.Hour))
 	// NoncurrentExpirationDays bounds how long overwritten or deleted
-	// versions (old reports, re-enqueued spool objects) are kept.
+	// versions (old reports, drained spool objects, released claims) are kept.
 	NoncurrentExpirationDays = 7
 )
 
@@ -98,8 +107,9 @@ func (s *SupportStack) addData() {
 		ProjectionType: awsdynamodb.ProjectionType_ALL,
 	})
 
-	// Reports (reports/support/YYYY-MM-DD.md) and the ingress spool
-	// (spool/…, raw webhook requests written when SQS is unavailable).
+	// Reports (reports/support/YYYY-MM-DD.md), the ingress spool (spool/…,
+	// raw webhook requests written when SQS is unavailable) and the claim
+	// check (claims/…, bodies SQS cannot carry).
 	s.Bucket = awss3.NewBucket(s.Stack, jsii.String("Bucket"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
@@ -109,9 +119,9 @@ func (s *SupportStack) addData() {
 		Versioned:         jsii.Bool(true),
 		LifecycleRules: &[]*awss3.LifecycleRule{
 			{
-				Id:         jsii.String("expire-spool"),
-				Prefix:     jsii.String(SpoolPrefix),
-				Expiration: days(SpoolExpirationDays),
+				Id:         jsii.String("expire-claims"),
+				Prefix:     jsii.String(ClaimsPrefix),
+				Expiration: days(float64(ClaimsExpirationDays)),
 			},
 			{
 				Id:                                  jsii.String("trim-old-versions"),

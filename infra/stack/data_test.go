@@ -61,7 +61,7 @@ func TestBucket(t *testing.T) {
 		}},
 		"VersioningConfiguration": M{"Status": "Enabled"},
 		"LifecycleConfiguration": M{"Rules": arrayWith(
-			M{"Prefix": "spool/", "ExpirationInDays": SpoolExpirationDays, "Status": "Enabled"},
+			M{"Prefix": "claims/", "ExpirationInDays": ClaimsExpirationDays, "Status": "Enabled"},
 		)},
 	})
 	check(t, "bucket is retained", func() {
@@ -80,12 +80,13 @@ func TestBucket(t *testing.T) {
 			"Condition": M{"Bool": M{"aws:SecureTransport": "false"}},
 		})},
 	})
-	// Only the spool rule expires current objects: reports are kept.
+	// Only the claim check's backstop expires current objects: reports
+	// are kept, and the spool never expires what was acknowledged.
 	rules := props(t, bucket)["LifecycleConfiguration"].(M)["Rules"].([]interface{})
 	for _, r := range rules {
 		rule := r.(M)
-		if _, exp := rule["ExpirationInDays"]; exp && rule["Prefix"] != "spool/" {
-			t.Errorf("lifecycle rule %v expires objects outside spool/", rule["Id"])
+		if _, exp := rule["ExpirationInDays"]; exp && rule["Prefix"] != "claims/" {
+			t.Errorf("lifecycle rule %v expires objects outside claims/", rule["Id"])
 		}
 	}
 }

@@ -3,6 +3,7 @@ package stack
 import (
 	"path/filepath"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -179,25 +180,32 @@ func (s *SupportStack) addFunctions() {
 }
 
 // grantAccess gives each function only what it uses, through grant methods
-// (no hand-written statements, no wildcard actions).
+// where they are as narrow as the use, and otherwise through statements
+// scoped to the objects and prefixes it touches.
 func (s *SupportStack) grantAccess() {
 	spool := jsii.String(SpoolPrefix + "*")
+	claims := jsii.String(ClaimsPrefix + "*")
 	reports := jsii.String(ReportsPrefix + "*")
 
-	// webhook: enqueue; spool to S3 when SQS fails; write the daily ingress
-	// counters (received/accepted/rejected/spooled/lost) and the last-webhook
-	// time. Write-only on the table: it never reads items back.
+	// webhook: enqueue; a body SQS cannot carry goes to claims/ first; an
+	// authentic payload it cannot use goes to the DLQ for review; spool to
+	// S3 when SQS fails; write the daily ingress counters and the
+	// last-webhook time. Write-only on the table: it never reads items back.
 	s.Queue.GrantSendMessages(s.Webhook)
+	s.DLQ.GrantSendMessages(s.Webhook)
 	s.Bucket.GrantPut(s.Webhook, spool)
+	s.Bucket.GrantPut(s.Webhook, claims)
 	s.Table.GrantWriteData(s.Webhook)
 	s.WebhookSecret.GrantRead(s.Webhook, nil)
 
 	// processor: consume (event source above) + explicit visibility changes
 	// for the 1/2/4 s backoff, move to the DLQ itself after 3 attempts,
-	// request AI drafts, keep state in the table, call Chatwoot.
+	// read and release claim-checked bodies, request AI drafts, keep state
+	// in the table, call Chatwoot.
 	s.Queue.GrantConsumeMessages(s.Processor)
 	s.DLQ.GrantSendMessages(s.Processor)
 	s.Drafts.GrantSendMessages(s.Processor)
+	s.objects(s.Processor, ClaimsPrefix, "s3:GetObject", "s3:DeleteObject")
 	s.Table.GrantReadWriteData(s.Processor)
 	s.ChatwootToken.GrantRead(s.Processor, nil)
 
@@ -205,19 +213,44 @@ func (s *SupportStack) grantAccess() {
 	s.Table.GrantReadData(s.Report)
 	s.Bucket.GrantPut(s.Report, reports)
 
-	// api: read state, report queue/DLQ depth in health and /support/queue,
-	// check its bearer token and Chatwoot reachability.
+	// api: read state, report queue/DLQ depth and the spool's oldest event
+	// in health and /support/queue, check its bearer token and Chatwoot
+	// reachability.
 	s.Table.GrantReadData(s.API)
 	s.Queue.Grant(s.API, jsii.String("sqs:GetQueueAttributes"))
 	s.DLQ.Grant(s.API, jsii.String("sqs:GetQueueAttributes"))
+	s.list(s.API, SpoolPrefix)
 	s.APIToken.GrantRead(s.API, nil)
 	s.ChatwootToken.GrantRead(s.API, nil)
 
-	// sweeper: re-enqueue spooled requests then delete them, advance SLA
-	// timers in the table, reconcile against Chatwoot's API.
+	// sweeper: re-enqueue spooled requests (by claim check when SQS cannot
+	// carry them) then delete them, record a failed send on its object, give
+	// an event the queue keeps refusing to the DLQ, ask the queue whether it
+	// is up, advance SLA timers in the table, reconcile against Chatwoot's
+	// API.
 	s.Queue.GrantSendMessages(s.Sweeper)
-	s.Bucket.GrantRead(s.Sweeper, spool)
-	s.Bucket.GrantDelete(s.Sweeper, spool)
+	s.Queue.Grant(s.Sweeper, jsii.String("sqs:GetQueueAttributes"))
+	s.DLQ.GrantSendMessages(s.Sweeper)
+	s.list(s.Sweeper, SpoolPrefix)
+	s.objects(s.Sweeper, SpoolPrefix, "s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+	s.Bucket.GrantPut(s.Sweeper, claims)
 	s.Table.GrantReadWriteData(s.Sweeper)
 	s.ChatwootToken.GrantRead(s.Sweeper, nil)
+}
+
+// objects lets fn use actions on the bucket's objects under prefix.
+func (s *SupportStack) objects(fn awslambda.Function, prefix string, actions ...string) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(actions...),
+		Resources: jsii.Strings(*s.Bucket.ArnForObjects(jsii.String(prefix + "*"))),
+	}))
+}
+
+// list lets fn list the bucket's keys under prefix, and no others.
+func (s *SupportStack) list(fn awslambda.Function, prefix string) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("s3:ListBucket"),
+		Resources:  jsii.Strings(*s.Bucket.BucketArn()),
+		Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": []string{prefix + "*"}}},
+	}))
 }

@@ -82,6 +82,7 @@ func TestLeastPrivilege(t *testing.T) {
 	q, d, dr := js(arnOf(queue)), js(arnOf(dlq)), js(arnOf(drafts))
 	tbl, idx := js(arnOf(table)), js(arnWithSuffix(table, "/index/*"))
 	spool, reports := js(arnWithSuffix(bucket, "/spool/*")), js(arnWithSuffix(bucket, "/reports/*"))
+	claims := js(arnWithSuffix(bucket, "/claims/*"))
 	bkt := js(arnOf(bucket))
 	whSecret := js(ref(logicalID(sup.WebhookSecret)))
 	cwToken := js(ref(logicalID(sup.ChatwootToken)))
@@ -92,24 +93,27 @@ func TestLeastPrivilege(t *testing.T) {
 		expectGrants(t, "webhook",
 			[]grantCase{
 				{"sqs:SendMessage", q},
+				{"sqs:SendMessage", d},
 				{"s3:PutObject", spool},
+				{"s3:PutObject", claims},
 				{"dynamodb:UpdateItem", tbl},
 				{"dynamodb:PutItem", tbl},
 				{"secretsmanager:GetSecretValue", whSecret},
 			},
 			[]grantCase{
 				{"sqs:ReceiveMessage", q},
-				{"sqs:SendMessage", d},
+				{"sqs:ReceiveMessage", d},
 				{"s3:PutObject", reports},
 				{"s3:PutObject", anyObject},
 				{"s3:GetObject", spool},
+				{"s3:GetObject", claims},
 				{"dynamodb:GetItem", tbl},
 				{"dynamodb:Query", tbl},
 				{"dynamodb:Scan", tbl},
 			},
 			map[string][]string{
-				"sqs":            {q},
-				"s3":             {spool},
+				"sqs":            {q, d},
+				"s3":             {spool, claims},
 				"dynamodb":       {tbl, idx},
 				"secretsmanager": {whSecret},
 			})
@@ -126,16 +130,21 @@ func TestLeastPrivilege(t *testing.T) {
 				{"dynamodb:Query", idx},
 				{"dynamodb:UpdateItem", tbl},
 				{"dynamodb:ConditionCheckItem", tbl},
+				{"s3:GetObject", claims},
+				{"s3:DeleteObject", claims},
 				{"secretsmanager:GetSecretValue", cwToken},
 			},
 			[]grantCase{
 				{"sqs:ReceiveMessage", d},
 				{"sqs:PurgeQueue", q},
+				{"s3:PutObject", claims},
+				{"s3:GetObject", spool},
 				{"secretsmanager:GetSecretValue", whSecret},
 				{"secretsmanager:GetSecretValue", apiToken},
 			},
 			map[string][]string{
 				"sqs":            {q, d, dr},
+				"s3":             {claims},
 				"dynamodb":       {tbl, idx},
 				"secretsmanager": {cwToken},
 			})
@@ -165,6 +174,7 @@ func TestLeastPrivilege(t *testing.T) {
 				{"dynamodb:Query", idx},
 				{"sqs:GetQueueAttributes", q},
 				{"sqs:GetQueueAttributes", d},
+				{"s3:ListBucket", bkt},
 				{"secretsmanager:GetSecretValue", apiToken},
 				{"secretsmanager:GetSecretValue", cwToken},
 			},
@@ -172,10 +182,12 @@ func TestLeastPrivilege(t *testing.T) {
 				{"dynamodb:PutItem", tbl},
 				{"sqs:SendMessage", q},
 				{"sqs:ReceiveMessage", d},
+				{"s3:GetObject", spool},
 				{"secretsmanager:GetSecretValue", whSecret},
 			},
 			map[string][]string{
 				"sqs":            {q, d},
+				"s3":             {bkt},
 				"dynamodb":       {tbl, idx},
 				"secretsmanager": {apiToken, cwToken},
 			})
@@ -187,25 +199,44 @@ func TestLeastPrivilege(t *testing.T) {
 		expectGrants(t, "sweeper",
 			[]grantCase{
 				{"sqs:SendMessage", q},
+				{"sqs:GetQueueAttributes", q},
+				{"sqs:SendMessage", d},
 				{"s3:GetObject", spool},
+				{"s3:PutObject", spool},
 				{"s3:ListBucket", bkt},
 				{"s3:DeleteObject", spool},
+				{"s3:PutObject", claims},
 				{"dynamodb:Query", idx},
 				{"dynamodb:UpdateItem", tbl},
 				{"secretsmanager:GetSecretValue", cwToken},
 			},
 			[]grantCase{
-				{"s3:PutObject", spool},
 				{"s3:GetObject", reports},
 				{"s3:DeleteObject", reports},
+				{"s3:DeleteObject", claims},
 				{"sqs:ReceiveMessage", q},
 				{"secretsmanager:GetSecretValue", whSecret},
 			},
 			map[string][]string{
-				"sqs":            {q},
-				"s3":             {bkt, spool},
+				"sqs":            {q, d},
+				"s3":             {bkt, spool, claims},
 				"dynamodb":       {tbl, idx},
 				"secretsmanager": {cwToken},
 			})
 	})
+}
+
+// TestListingIsScoped: a function that lists the bucket lists the spool's
+// keys only, never the reports or the claim-checked bodies.
+func TestListingIsScoped(t *testing.T) {
+	for name, fn := range sup.Functions() {
+		for _, st := range rolePolicy(t, fn) {
+			if !slices.ContainsFunc(st.actions, func(a string) bool { return actionMatches(a, "s3:ListBucket") }) {
+				continue
+			}
+			if want := `{"StringLike":{"s3:prefix":["spool/*"]}}`; st.conditions != want {
+				t.Errorf("%s lists the bucket with conditions %q, want %s", name, st.conditions, want)
+			}
+		}
+	}
 }

@@ -213,9 +213,10 @@ func num(t *testing.T, v interface{}, what string) float64 {
 
 // statement is one IAM statement, flattened for checks.
 type statement struct {
-	effect    string
-	actions   []string
-	resources []string // canonical JSON of each resource
+	effect     string
+	actions    []string
+	resources  []string // canonical JSON of each resource
+	conditions string   // canonical JSON of the Condition block, "" when none
 }
 
 func strOrList(v interface{}) []string {
@@ -242,6 +243,9 @@ func statementsOf(doc M) []statement {
 	for _, raw := range list {
 		st, _ := raw.(M)
 		s := statement{effect: fmt.Sprint(st["Effect"]), actions: strOrList(st["Action"])}
+		if c, ok := st["Condition"]; ok {
+			s.conditions = js(c)
+		}
 		switch r := st["Resource"].(type) {
 		case []interface{}:
 			for _, e := range r {

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
 
+	"supportpipe/internal/health"
+	"supportpipe/internal/metrics"
 	"supportpipe/internal/stats"
 )
 
@@ -28,7 +30,7 @@ const (
 var (
 	// An accepted webhook writes no metric (its cost is per webhook): the
 	// webhook function's invocations are the received count.
-	ingressMetrics    = []string{stats.Rejected, stats.Spooled, stats.Lost, stats.Ignored}
+	ingressMetrics    = []string{stats.Rejected, stats.Refused, stats.InvalidPayload, stats.Spooled, stats.Ignored, stats.AccountMismatch}
 	processingMetrics = []string{stats.Processed, stats.Duplicates, stats.Retried, stats.Failed, stats.DeadLettered}
 )
 
@@ -149,11 +151,31 @@ func (s *SupportStack) addMonitoring() {
 			threshold: 0, op: gt, evaluations: 1, datapoints: 1, topic: s.Alerts,
 		})
 	}
-	// A lost webhook (queue and spool both failed, 5xx to Chatwoot, which
-	// never retries) is the one failure that drops data.
+	// A refused webhook (too large, or queue and spool both failed: a 413
+	// or 5xx to Chatwoot, which never retries) may have been authentic: the
+	// one failure that drops data, so reconciliation must run.
 	s.addAlarm(alarmSpec{
-		id: "WebhookLostAlarm", description: "Webhook events were lost (queue and spool both failed); reconcile with Chatwoot",
-		metric: pipelineMetric(stats.Lost, "Sum"), threshold: 1, op: gte, evaluations: 1, datapoints: 1, topic: s.Alerts,
+		id: "WebhookRefusedAlarm", description: "Possibly authentic webhooks were refused (too large, or queue and spool both failed); reconcile with Chatwoot",
+		metric: pipelineMetric(stats.Refused, "Sum"), threshold: 1, op: gte, evaluations: 1, datapoints: 1, topic: s.Alerts,
+	})
+	// An authentic payload the decoder cannot use is kept in the DLQ; many
+	// at once mean Chatwoot changed a shape.
+	s.addAlarm(alarmSpec{
+		id: "InvalidPayloadAlarm", description: "Authentic webhooks with payloads the pipeline cannot decode were kept in the DLQ for review",
+		metric: pipelineMetric(stats.InvalidPayload, "Sum"), threshold: 1, op: gte, evaluations: 1, datapoints: 1, topic: s.Alerts,
+	})
+
+	// The spool: an acknowledged event waiting there longer than health
+	// allows (the sweeper drains every minute), and drains that failed.
+	spoolAge := pipelineMetric(metrics.SpoolOldestAge, "Maximum")
+	s.addAlarm(alarmSpec{
+		id: "SpoolAgeAlarm", description: "An acknowledged webhook has waited in the spool for over 15 minutes: the queue refuses it or is down",
+		metric:    spoolAge.With(&awscloudwatch.MetricOptions{Period: minutes(1)}),
+		threshold: health.SpoolMaxAge.Seconds(), op: gt, evaluations: 1, datapoints: 1, topic: s.Alerts,
+	})
+	s.addAlarm(alarmSpec{
+		id: "SpoolDrainFailuresAlarm", description: "Spooled webhooks could not be re-enqueued",
+		metric: pipelineMetric(metrics.SpoolFailures, "Sum"), threshold: 1, op: gte, evaluations: 3, datapoints: 2, topic: s.Alerts,
 	})
 
 	s.addDashboard()
@@ -185,9 +207,9 @@ func (s *SupportStack) addDashboard() {
 	ingress := []awscloudwatch.IMetric{
 		label(received, stats.Received),
 		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-			Expression: jsii.String("received - FILL(rejected, 0) - FILL(lost, 0)"),
+			Expression: jsii.String("received - FILL(rejected, 0) - FILL(refused, 0)"),
 			UsingMetrics: &map[string]awscloudwatch.IMetric{
-				"received": received, "rejected": pipelineMetric(stats.Rejected, "Sum"), "lost": pipelineMetric(stats.Lost, "Sum"),
+				"received": received, "rejected": pipelineMetric(stats.Rejected, "Sum"), "refused": pipelineMetric(stats.Refused, "Sum"),
 			},
 			Label:  jsii.String(stats.Accepted),
 			Period: minutes(5),
@@ -225,7 +247,8 @@ func (s *SupportStack) addDashboard() {
 		graph("Oldest message age (s)", 8, []awscloudwatch.IMetric{
 			label(s.Queue.MetricApproximateAgeOfOldestMessage(perMinuteMax), "events"),
 			label(s.Drafts.MetricApproximateAgeOfOldestMessage(perMinuteMax), "drafts"),
-		}, line(OldestMessageAgeSeconds, "alarm")),
+			label(pipelineMetric(metrics.SpoolOldestAge, "Maximum").With(perMinuteMax), "spool"),
+		}, line(OldestMessageAgeSeconds, "alarm"), line(health.SpoolMaxAge.Seconds(), "spool alarm")),
 	)
 	s.Dashboard.AddWidgets(
 		graph("Processor duration (ms)", 12, []awscloudwatch.IMetric{

@@ -65,8 +65,23 @@ func TestAlarms(t *testing.T) {
 			"Dimensions": A{M{"Name": "FunctionName", "Value": ref(logicalID(sup.Processor))}},
 			"Threshold":  1000, "ComparisonOperator": "GreaterThanThreshold", "AlarmActions": A{alerts},
 		}},
-		{"EMF lost webhooks → alerts", M{
-			"Namespace": "SupportPipeline", "MetricName": "lost", "Statistic": "Sum",
+		{"EMF refused webhooks → alerts", M{
+			"Namespace": "SupportPipeline", "MetricName": "refused", "Statistic": "Sum",
+			"Dimensions": A{M{"Name": "Service", "Value": "supportpipe"}},
+			"Threshold":  1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": A{alerts},
+		}},
+		{"spool age > 15 min → alerts", M{
+			"Namespace": "SupportPipeline", "MetricName": "spool_oldest_age_seconds", "Statistic": "Maximum", "Period": 60,
+			"Dimensions": A{M{"Name": "Service", "Value": "supportpipe"}},
+			"Threshold":  900, "ComparisonOperator": "GreaterThanThreshold", "AlarmActions": A{alerts},
+		}},
+		{"spool drain failures → alerts", M{
+			"Namespace": "SupportPipeline", "MetricName": "spool_drain_failures", "Statistic": "Sum",
+			"Dimensions": A{M{"Name": "Service", "Value": "supportpipe"}},
+			"Threshold":  1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": A{alerts},
+		}},
+		{"EMF invalid payloads kept → alerts", M{
+			"Namespace": "SupportPipeline", "MetricName": "invalid_payload", "Statistic": "Sum",
 			"Dimensions": A{M{"Name": "Service", "Value": "supportpipe"}},
 			"Threshold":  1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": A{alerts},
 		}},
@@ -112,7 +127,7 @@ func TestDashboard(t *testing.T) {
 		`\"stat\":\"p50\"`, `\"stat\":\"p99\"`, // processor duration
 		"Duration", "Errors",
 		"SupportPipeline", // EMF metrics
-		`\"received\"`, `\"accepted\"`, `\"lost\"`, `\"processed\"`, `\"dead_lettered\"`,
+		`\"received\"`, `\"accepted\"`, `\"refused\"`, `\"invalid_payload\"`, `\"processed\"`, `\"dead_lettered\"`, `\"spool_oldest_age_seconds\"`,
 		`\"alarm\"`, // alarm status widget
 	} {
 		if !strings.Contains(body, want) {

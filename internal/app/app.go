@@ -12,6 +12,7 @@ import (
 	"supportpipe/internal/anger"
 	"supportpipe/internal/api"
 	"supportpipe/internal/chatwootapi"
+	"supportpipe/internal/claim"
 	"supportpipe/internal/config"
 	"supportpipe/internal/drafts"
 	"supportpipe/internal/escalation"
@@ -19,6 +20,7 @@ import (
 	"supportpipe/internal/processor"
 	"supportpipe/internal/queue"
 	"supportpipe/internal/sla"
+	"supportpipe/internal/spool"
 	"supportpipe/internal/store"
 	"supportpipe/internal/tagging"
 	"supportpipe/internal/triage"
@@ -29,9 +31,12 @@ const MarkLastAccepted = "last_accepted_webhook"
 
 // Deps are the adapters and settings every handler is built from.
 type Deps struct {
-	Config   *config.Config
-	Store    store.Store
-	Queue    queue.Queue // the events queue and its DLQ
+	Config *config.Config
+	Store  store.Store
+	Queue  queue.Queue // the events queue and its DLQ
+	// Claims holds the bodies the queue cannot carry (claim check).
+	Claims   *claim.Check
+	Spool    *spool.Spool
 	Drafts   drafts.Sender
 	Chatwoot chatwootapi.Client
 	// Live is CHATWOOT_LIVE=true: Chatwoot is called, not recorded.
@@ -75,7 +80,7 @@ func (d *Deps) Triage() *triage.Triage {
 // Processor builds the queue consumer with the support stages.
 func (d *Deps) Processor() *processor.Processor {
 	return &processor.Processor{
-		Store: d.Store, Queue: d.Queue, Stages: d.Triage().Stages(), Log: d.Log, Now: d.Now, Metrics: d.Metrics,
+		Store: d.Store, Queue: d.Queue, Claims: d.Claims, Stages: d.Triage().Stages(), Log: d.Log, Now: d.Now, Metrics: d.Metrics,
 		CountBots: d.Config.SLA.CountBots, Concurrency: 4,
 	}
 }
@@ -92,6 +97,7 @@ func (d *Deps) Health() *health.Checker {
 			health.Queue(d.Queue.Depth, d.Config.Queue.AlertDepth, d.Config.Queue.EscalateDepth),
 			health.DLQ(d.Queue.DLQDepth),
 			health.Store(d.Store.Ping),
+			health.Spool(d.Spool.Oldest, d.Now),
 		},
 	}
 }

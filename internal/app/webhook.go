@@ -15,7 +15,7 @@ import (
 // WebhookOptions are the edge's own adapters.
 type WebhookOptions struct {
 	Verifier *chatwoot.Verifier
-	Queue    ingest.Sender
+	Queue    ingest.Queue
 	Spool    ingest.Spool      // optional
 	Account  int64             // default account id
 	Metrics  *metrics.Recorder // optional
@@ -27,7 +27,7 @@ func (d *Deps) Webhook(o WebhookOptions) func(context.Context, events.APIGateway
 	rec := stats.NewRecorder(d.Store)
 	rec.MarkEvery = time.Minute
 	h := &ingest.Handler{
-		Verifier: o.Verifier, Queue: o.Queue, Spool: o.Spool, Counters: rec, Log: d.Log, Now: d.Now,
+		Verifier: o.Verifier, Queue: o.Queue, Claims: d.Claims, Spool: o.Spool, Counters: rec, Log: d.Log, Now: d.Now,
 		// SDK retries included, so that with the spool write the request stays under 3 s.
 		EnqueueTimeout: 1200 * time.Millisecond, DefaultAccount: o.Account,
 		Replays:    ingest.NewReplayCache(2*chatwoot.DefaultTolerance, 10_000),

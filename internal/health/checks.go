@@ -84,3 +84,27 @@ func Chatwoot(profile func(ctx context.Context) error, mock bool) Check {
 		return OK, "authenticated"
 	}}
 }
+
+// SpoolMaxAge is how long an event may wait in the spool before health
+// degrades (and, on AWS, the spool age alarm fires): the drain runs every
+// minute, so an event still there after 15 is stuck.
+const SpoolMaxAge = 15 * time.Minute
+
+// Spool is degraded while an acknowledged event has waited in the spool for
+// longer than SpoolMaxAge: the queue refuses it, or has been down that long.
+func Spool(oldest func(ctx context.Context) (time.Time, error), now func() time.Time) Check {
+	return Check{Name: "spool", Run: func(ctx context.Context) (string, string) {
+		t, err := oldest(ctx)
+		if err != nil {
+			return Degraded, "spool unreadable"
+		}
+		if t.IsZero() {
+			return OK, "empty"
+		}
+		age := now().Sub(t).Round(time.Second)
+		if age > SpoolMaxAge {
+			return Degraded, fmt.Sprintf("oldest spooled event waiting %s (over %s): see the runbook", age, SpoolMaxAge)
+		}
+		return OK, fmt.Sprintf("oldest spooled event waiting %s", age)
+	}}
+}

@@ -26,6 +26,7 @@ import (
 	"supportpipe/internal/app"
 	"supportpipe/internal/blob/s3blob"
 	"supportpipe/internal/chatwootapi"
+	"supportpipe/internal/claim"
 	"supportpipe/internal/config"
 	"supportpipe/internal/queue/sqsqueue"
 	"supportpipe/internal/spool"
@@ -42,6 +43,7 @@ type Env struct {
 	Drafts  *sqsqueue.Queue
 	Bucket  *s3blob.Bucket
 	Spool   *spool.Spool
+	Claims  *claim.Check
 	Account int64
 	Live    bool
 }
@@ -93,7 +95,9 @@ func Load(ctx context.Context) (*Env, error) {
 	e.Bucket = s3blob.New(s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.UsePathStyle = os.Getenv("AWS_S3_USE_PATH_STYLE") == "true"
 	}), bucket, s3blob.Options{})
-	e.Spool = spool.New(e.Bucket, "spool/")
+	e.Claims = &claim.Check{Bucket: e.Bucket, Prefix: claim.Prefix}
+	e.Spool = spool.New(e.Bucket, spool.Prefix)
+	e.Spool.Claims = e.Claims
 	return e, nil
 }
 
@@ -147,7 +151,7 @@ func (e *Env) Deps(ctx context.Context) (*app.Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &app.Deps{Config: e.Config, Store: e.Store, Queue: e.Queue, Chatwoot: client, Live: e.Live, Log: e.Log, Now: time.Now}
+	d := &app.Deps{Config: e.Config, Store: e.Store, Queue: e.Queue, Claims: e.Claims, Spool: e.Spool, Chatwoot: client, Live: e.Live, Log: e.Log, Now: time.Now}
 	if e.Drafts != nil {
 		d.Drafts = e.Drafts
 	}

@@ -24,6 +24,7 @@ import (
 	"supportpipe/internal/conversation"
 	"supportpipe/internal/ingest"
 	"supportpipe/internal/local"
+	"supportpipe/internal/queue"
 	"supportpipe/internal/stats"
 )
 
@@ -57,39 +58,45 @@ func wrongType(field, value string) []byte {
 
 func TestHostileRequests(t *testing.T) {
 	nested := []byte(`{"event":"message_created","x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `,"marker":"` + payloadMarker + `"}`)
+	// Authentic (validly signed) bodies the decoder cannot use are kept
+	// for review and answered 202; only what no one proved to be Chatwoot
+	// is rejected, and a body too large to read is refused.
+	kept, refused := 202, 413
 	cases := []hostile{
-		{name: "empty body", body: []byte{}, want: 400, reason: "empty"},
-		{name: "1 MiB + 1", body: append(validMessage(""), bytes.Repeat([]byte(" "), ingest.MaxBody)...), want: 413, reason: "too_large"},
-		{name: "deeply nested", body: nested, want: 400, reason: "too_deep"},
-		{name: "invalid UTF-8", body: []byte("{\"event\":\"message_created\",\"content\":\"" + payloadMarker + "\xff\xfe\"}"), want: 400, reason: "not_json"},
-		{name: "duplicate keys", body: validMessage(`,"event":"contact_created"`), want: 400, reason: "duplicate_key"},
-		{name: "keys equal but for case", body: validMessage(`,"ID":72`), want: 400, reason: "duplicate_key"},
-		{name: "huge number", body: wrongType("id", "1e400"), want: 400, reason: "schema"},
-		{name: "id as string", body: wrongType("id", `"71"`), want: 400, reason: "schema"},
-		{name: "content as object", body: wrongType("content", `{"x":1}`), want: 400, reason: "schema"},
-		{name: "message_type unknown", body: wrongType("message_type", `"sideways"`), want: 400, reason: "schema"},
-		{name: "message_type as bool", body: wrongType("message_type", `true`), want: 400, reason: "schema"},
-		{name: "private as string", body: wrongType("private", `"yes"`), want: 400, reason: "schema"},
-		{name: "created_at as object", body: wrongType("created_at", `{"t":1}`), want: 400, reason: "schema"},
-		{name: "conversation as string", body: wrongType("conversation", `"9001"`), want: 400, reason: "schema"},
-		{name: "account as list", body: wrongType("account", `[7]`), want: 400, reason: "schema"},
-		{name: "sender as number", body: wrongType("sender", `5`), want: 400, reason: "schema"},
-		{name: "conversation labels as string", body: []byte(`{"event":"conversation_updated","id":5,"labels":"` + payloadMarker + `"}`), want: 400, reason: "schema"},
-		{name: "conversation updated_at as bool", body: []byte(`{"event":"conversation_updated","id":5,"updated_at":true,"x":"` + payloadMarker + `"}`), want: 400, reason: "schema"},
-		{name: "event as number", body: []byte(`{"event":5,"x":"` + payloadMarker + `"}`), want: 400, reason: "no_event"},
-		{name: "no event", body: []byte(`{"id":1,"x":"` + payloadMarker + `"}`), want: 400, reason: "no_event"},
-		{name: "JSON array", body: []byte(`["` + payloadMarker + `"]`), want: 400, reason: "not_json"},
+		{name: "empty body", body: []byte{}, want: kept, reason: "empty"},
+		{name: "5 MiB + 1", body: append(validMessage(""), bytes.Repeat([]byte(" "), ingest.MaxBody)...), want: refused, reason: "too_large"},
+		{name: "deeply nested", body: nested, want: kept, reason: "too_deep"},
+		{name: "invalid UTF-8", body: []byte("{\"event\":\"message_created\",\"content\":\"" + payloadMarker + "\xff\xfe\"}"), want: kept, reason: "not_json"},
+		{name: "duplicate keys", body: validMessage(`,"event":"contact_created"`), want: kept, reason: "duplicate_key"},
+		{name: "keys equal but for case", body: validMessage(`,"ID":72`), want: kept, reason: "duplicate_key"},
+		{name: "huge number", body: wrongType("id", "1e400"), want: kept, reason: "schema"},
+		{name: "id as string", body: wrongType("id", `"71"`), want: kept, reason: "schema"},
+		{name: "content as object", body: wrongType("content", `{"x":1}`), want: kept, reason: "schema"},
+		{name: "message_type unknown", body: wrongType("message_type", `"sideways"`), want: kept, reason: "schema"},
+		{name: "message_type as bool", body: wrongType("message_type", `true`), want: kept, reason: "schema"},
+		{name: "private as string", body: wrongType("private", `"yes"`), want: kept, reason: "schema"},
+		{name: "created_at as object", body: wrongType("created_at", `{"t":1}`), want: kept, reason: "schema"},
+		{name: "conversation as string", body: wrongType("conversation", `"9001"`), want: kept, reason: "schema"},
+		{name: "account as list", body: wrongType("account", `[7]`), want: kept, reason: "schema"},
+		{name: "sender as number", body: wrongType("sender", `5`), want: kept, reason: "schema"},
+		{name: "conversation labels as string", body: []byte(`{"event":"conversation_updated","id":5,"labels":"` + payloadMarker + `"}`), want: kept, reason: "schema"},
+		{name: "conversation updated_at as bool", body: []byte(`{"event":"conversation_updated","id":5,"updated_at":true,"x":"` + payloadMarker + `"}`), want: kept, reason: "schema"},
+		{name: "event as number", body: []byte(`{"event":5,"x":"` + payloadMarker + `"}`), want: kept, reason: "no_event"},
+		{name: "no event", body: []byte(`{"id":1,"x":"` + payloadMarker + `"}`), want: kept, reason: "no_event"},
+		{name: "JSON array", body: []byte(`["` + payloadMarker + `"]`), want: kept, reason: "not_json"},
+		{name: "non-JSON content type", body: validMessage(""), headers: map[string]string{"Content-Type": "text/plain"}, want: kept, reason: "content_type"},
+		{name: "form content type", body: validMessage(""), headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, want: kept, reason: "content_type"},
+		{name: "unsigned (an automation's send-webhook action)", body: validMessage(""), headers: map[string]string{"X-Chatwoot-Signature": "", "X-Chatwoot-Timestamp": ""}, want: 401, reason: "unsigned"},
 		{name: "missing signature", body: validMessage(""), headers: map[string]string{"X-Chatwoot-Signature": ""}, want: 401, reason: "missing_signature"},
 		{name: "missing timestamp", body: validMessage(""), headers: map[string]string{"X-Chatwoot-Timestamp": ""}, want: 401, reason: "missing_signature"},
 		{name: "two signature headers", body: validMessage(""), rawRequest: twoSignatures, want: 401, reason: "malformed_signature"},
 		{name: "signature of another body", body: validMessage(""), signBody: validMessage(`,"x":1`), want: 401, reason: "bad_signature"},
 		{name: "body-only signature (chatwoot#13809)", body: validMessage(""), headers: map[string]string{"X-Chatwoot-Signature": bodyOnly(validMessage(""))}, want: 401, reason: "bad_signature"},
 		{name: "wrong secret", body: validMessage(""), secret: "guessed", want: 401, reason: "bad_signature"},
+		{name: "an invalid body under a forged signature", body: []byte(`["` + payloadMarker + `"]`), secret: "guessed", want: 401, reason: "bad_signature"},
 		{name: "timestamp 301 s in the future", body: validMessage(""), skew: 301 * time.Second, want: 401, reason: "stale_timestamp"},
 		{name: "replay of a captured request after 301 s", body: validMessage(""), skew: -301 * time.Second, want: 401, reason: "stale_timestamp"},
 		{name: "timestamp not a number", body: validMessage(""), headers: map[string]string{"X-Chatwoot-Timestamp": "yesterday"}, want: 401, reason: "malformed_signature"},
-		{name: "non-JSON content type", body: validMessage(""), headers: map[string]string{"Content-Type": "text/plain"}, want: 415, reason: "content_type"},
-		{name: "form content type", body: validMessage(""), headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, want: 415, reason: "content_type"},
 		{name: "GET", method: http.MethodGet, want: 405, reason: "method"},
 		{name: "PUT", method: http.MethodPut, body: validMessage(""), want: 405, reason: "method"},
 		{name: "slow-loris body", body: validMessage(""), rawRequest: slowLoris, want: 408, reason: "timeout"},
@@ -100,13 +107,37 @@ func TestHostileRequests(t *testing.T) {
 			s := start(t, func(s *local.Server) { s.ReadTimeout = time.Second })
 			code := s.send(t, tc)
 			assert.Equal(t, tc.want, code)
+			counter, dead := stats.RejectedPrefix+tc.reason, 0
+			switch tc.want {
+			case kept:
+				counter, dead = stats.InvalidPrefix+tc.reason, 1
+			case refused:
+				counter = stats.RefusedPrefix + tc.reason
+			}
 			require.Eventually(t, func() bool {
 				c, err := s.s.Store.Counters(context.Background(), stats.Day(time.Now()))
-				return err == nil && c[stats.RejectedPrefix+tc.reason] == 1 && c[stats.Rejected] == 1
-			}, 3*time.Second, 20*time.Millisecond, "counted as rejected.%s", tc.reason)
+				return err == nil && c[counter] == 1
+			}, 10*time.Second, 20*time.Millisecond, "counted as %s", counter)
+			c, err := s.s.Store.Counters(context.Background(), stats.Day(time.Now()))
+			require.NoError(t, err)
+			if tc.want == kept || tc.want == refused {
+				assert.Zero(t, c[stats.Rejected], "an authentic or possibly authentic webhook is not a rejection")
+			} else {
+				assert.Equal(t, int64(1), c[stats.Rejected])
+			}
 			d, err := s.s.Queue.Depth(context.Background())
 			require.NoError(t, err)
-			assert.Zero(t, d.Visible+d.InFlight+d.Delayed, "nothing queued")
+			assert.Zero(t, d.Visible+d.InFlight+d.Delayed, "nothing queued for processing")
+			dls, err := s.s.Queue.ListDeadLetters(context.Background(), 10)
+			require.NoError(t, err)
+			require.Len(t, dls, dead, "kept for review only when authentic")
+			if dead == 1 {
+				assert.Equal(t, queue.InvalidPayload, dls[0].Reason)
+				assert.True(t, strings.HasPrefix(dls[0].Attributes[queue.AttrInvalid], tc.reason+": "), dls[0].Attributes[queue.AttrInvalid])
+				raw, err := s.s.Claims.Body(context.Background(), dls[0].Body, dls[0].Attributes)
+				require.NoError(t, err)
+				assert.Equal(t, tc.body, raw, "kept raw, byte for byte")
+			}
 			_, found, err := s.s.Store.Conversation(context.Background(), conversation.Key{AccountID: 7, ConversationID: 9001})
 			require.NoError(t, err)
 			assert.False(t, found, "nothing stored")

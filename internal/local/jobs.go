@@ -37,10 +37,16 @@ func (s *Server) RunJobs(ctx context.Context) {
 		s.Log.Info("sla sweep", "breaches", n)
 	}
 	s.checkQueues(ctx)
-	if n, err := s.Spool.Drain(ctx, s.Queue.Send, 1000); err != nil {
-		s.Log.Error("spool drain", "error", err, "sent", n)
+	if d, err := s.Spool.Drain(ctx, s.Queue, 1000); err != nil {
+		s.Log.Error("spool drain", "error", err, "sent", d.Sent, "dead_lettered", d.DeadLettered, "failed", d.Failed, "waiting", d.Waiting)
+	} else if d.Sent+d.DeadLettered > 0 {
+		s.Log.Info("spool drained", "sent", d.Sent, "dead_lettered", d.DeadLettered, "waiting", d.Waiting)
+	}
+	// The file store has no lifecycle rule: the claim check's backstop.
+	if n, err := s.Claims.Expire(ctx, s.Now()); err != nil {
+		s.Log.Error("claim check expiry", "error", err)
 	} else if n > 0 {
-		s.Log.Info("spool drained", "sent", n)
+		s.Log.Warn("claim check objects expired unreleased", "count", n)
 	}
 	s.reportIfDue(ctx)
 	if s.Reconciler != nil && !s.Now().Before(s.nextReconcile) {

@@ -25,6 +25,7 @@ import (
 	"supportpipe/internal/blob/fileblob"
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/chatwootapi"
+	"supportpipe/internal/claim"
 	"supportpipe/internal/config"
 	"supportpipe/internal/health"
 	"supportpipe/internal/ingest"
@@ -54,6 +55,7 @@ type Server struct {
 	Queue     *sqlitequeue.Queue
 	Drafts    *DraftsQueue
 	Spool     *spool.Spool
+	Claims    *claim.Check
 	Reports   report.Bucket
 	Recorder  *stats.Recorder
 	Deps      *app.Deps
@@ -117,7 +119,14 @@ func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, 
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	s.Spool = spool.New(spoolDir, "spool/")
+	claimsDir, err := fileblob.NewPrivate(filepath.Join(env.DataDir, "claims"))
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	s.Claims = &claim.Check{Bucket: claimsDir, Prefix: claim.Prefix, Now: func() time.Time { return s.Now() }}
+	s.Spool = spool.New(spoolDir, spool.Prefix)
+	s.Spool.Claims = s.Claims
+	s.Spool.SetClock(func() time.Time { return s.Now() })
 	if s.Reports, err = fileblob.New(env.ReportsRoot); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
@@ -132,11 +141,11 @@ func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, 
 	}
 	s.Recorder = stats.NewRecorder(s.Store)
 	now := func() time.Time { return s.Now() }
-	s.Deps = &app.Deps{Config: cfg, Store: s.Store, Queue: s.Queue, Drafts: s.Drafts, Chatwoot: client, Live: env.Live,
+	s.Deps = &app.Deps{Config: cfg, Store: s.Store, Queue: s.Queue, Claims: s.Claims, Spool: s.Spool, Drafts: s.Drafts, Chatwoot: client, Live: env.Live,
 		Tagger: cls.Tagger, Anger: cls.Anger, Log: log, Now: now}
 	s.Ingest = &ingest.Handler{
 		Verifier: chatwoot.NewVerifier(env.WebhookSecrets, chatwoot.DefaultTolerance),
-		Queue:    s.Queue, Spool: s.Spool, Counters: s.Recorder, Log: log, Now: now,
+		Queue:    s.Queue, Claims: s.Claims, Spool: s.Spool, Counters: s.Recorder, Log: log, Now: now,
 		EnqueueTimeout: 2 * time.Second, DefaultAccount: env.DefaultAccount,
 		Replays:    ingest.NewReplayCache(2*chatwoot.DefaultTolerance, 100_000),
 		OnAccepted: func(t time.Time) { s.Recorder.Mark(app.MarkLastAccepted, t) },

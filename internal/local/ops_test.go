@@ -49,7 +49,7 @@ func TestHealthCacheAndDown(t *testing.T) {
 	for _, ch := range h.Checks {
 		names[ch.Name] = ch.Status
 	}
-	assert.Equal(t, map[string]string{"chatwoot_api": "mock", "ingest": "ok", "queue": "ok", "dlq": "ok", "store": "ok"}, names)
+	assert.Equal(t, map[string]string{"chatwoot_api": "mock", "ingest": "ok", "queue": "ok", "dlq": "ok", "store": "ok", "spool": "ok"}, names)
 	first := h.CheckedAt
 
 	c.set(c.now().Add(4*time.Minute + 59*time.Second))

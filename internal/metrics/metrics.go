@@ -39,6 +39,11 @@ const (
 	Failures       = stats.Failed // failed attempts: retries plus the last one
 	DeadLettered   = stats.DeadLettered
 	Rejected       = stats.Rejected
+	// Of the sweeper's spool drain: the age of the oldest event left in the
+	// spool (0 when empty), sends that failed, events given up to the DLQ.
+	SpoolOldestAge   = "spool_oldest_age_seconds"
+	SpoolFailures    = "spool_drain_failures"
+	SpoolDeadLetters = "spool_dead_lettered"
 )
 
 // ReasonsProperty is the property holding rejections per reason.
@@ -67,6 +72,7 @@ type Recorder struct {
 	times   []float64
 	counts  map[string]int64
 	reasons map[string]int64
+	gauges  map[string]float64
 }
 
 // New returns a recorder writing to w (stdout on Lambda) for the function.
@@ -102,6 +108,17 @@ func (r *Recorder) Count(name string, n int64) {
 	r.counts[name] += n
 }
 
+// Gauge records the value of a measurement taken now (e.g. the age in
+// seconds of the oldest spooled event); the last value before Flush wins.
+func (r *Recorder) Gauge(name string, value float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gauges == nil {
+		r.gauges = map[string]float64{}
+	}
+	r.gauges[name] = value
+}
+
 type metric struct {
 	Name string
 	Unit string
@@ -126,11 +143,11 @@ type meta struct {
 func (r *Recorder) Flush() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.times) == 0 && len(r.counts) == 0 {
+	if len(r.times) == 0 && len(r.counts) == 0 && len(r.gauges) == 0 {
 		return nil
 	}
-	times, counts, reasons := r.times, r.counts, r.reasons
-	r.times, r.counts, r.reasons = nil, map[string]int64{}, map[string]int64{}
+	times, counts, reasons, gauges := r.times, r.counts, r.reasons, r.gauges
+	r.times, r.counts, r.reasons, r.gauges = nil, map[string]int64{}, map[string]int64{}, nil
 
 	ts := r.now().UnixMilli()
 	for first := true; first || len(times) > 0; first = false {
@@ -145,6 +162,10 @@ func (r *Recorder) Flush() error {
 			for _, name := range slices.Sorted(maps.Keys(counts)) {
 				line[name] = counts[name]
 				ms = append(ms, metric{name, "Count"})
+			}
+			for _, name := range slices.Sorted(maps.Keys(gauges)) {
+				line[name] = gauges[name]
+				ms = append(ms, metric{name, "None"})
 			}
 			if len(reasons) > 0 {
 				line[ReasonsProperty] = reasons

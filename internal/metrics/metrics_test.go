@@ -54,7 +54,7 @@ func parse(t *testing.T, out []byte) []map[string]any {
 		require.NotEmpty(t, d.Metrics)
 		assert.LessOrEqual(t, len(d.Metrics), 100)
 		for _, m := range d.Metrics {
-			assert.Contains(t, []string{"Milliseconds", "Count"}, m.Unit)
+			assert.Contains(t, []string{"Milliseconds", "Count", "None"}, m.Unit)
 			switch v := line[m.Name].(type) {
 			case float64:
 			case []any:
@@ -197,4 +197,21 @@ func TestWriteError(t *testing.T) {
 	r := New(writerFunc(func([]byte) (int, error) { return 0, errors.New("closed") }), "fn")
 	r.Message("processed", time.Millisecond)
 	assert.ErrorContains(t, r.Flush(), "metrics: write: closed")
+}
+
+func TestGauge(t *testing.T) {
+	var out bytes.Buffer
+	r := New(&out, "sweeper")
+	r.Gauge(SpoolOldestAge, 12)
+	r.Gauge(SpoolOldestAge, 960.5) // the last value before Flush wins
+	r.Count(SpoolFailures, 0)
+	require.NoError(t, r.Flush())
+	lines := parse(t, out.Bytes())
+	require.Len(t, lines, 1)
+	assert.Equal(t, 960.5, lines[0][SpoolOldestAge])
+	assert.Equal(t, 0.0, lines[0][SpoolFailures], "a zero count is written: the alarm sees the drain ran")
+
+	out.Reset()
+	require.NoError(t, r.Flush())
+	assert.Empty(t, out.String(), "a gauge is written once")
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/claim"
 	"supportpipe/internal/conversation"
 	"supportpipe/internal/queue"
 	"supportpipe/internal/stats"
@@ -81,6 +82,13 @@ type Queue interface {
 	DeadLetter(ctx context.Context, m queue.Message, reason string, attempts int) error
 }
 
+// Claims reads back the bodies that travelled by claim check, and deletes
+// them once their event is complete (claim.Check).
+type Claims interface {
+	Body(ctx context.Context, body []byte, attrs map[string]string) ([]byte, error)
+	Release(ctx context.Context, attrs map[string]string) error
+}
+
 // Metrics receives per-message measurements (EMF on Lambda).
 type Metrics interface {
 	Message(outcome string, d time.Duration)
@@ -90,6 +98,7 @@ type Metrics interface {
 type Processor struct {
 	Store       store.Store
 	Queue       Queue
+	Claims      Claims // optional: without it, a claim message fails
 	Stages      []Stage
 	Log         *slog.Logger
 	Now         func() time.Time
@@ -243,6 +252,12 @@ func (p *Processor) finish(ctx context.Context, r *result) bool {
 		return log
 	}
 	if r.err == nil {
+		if p.Claims != nil {
+			// A failure leaves the object to the bucket's lifecycle rule.
+			if err := p.Claims.Release(ctx, r.msg.Attributes); err != nil {
+				logger().LogAttrs(ctx, slog.LevelWarn, "claim not released", slog.String("error", err.Error()))
+			}
+		}
 		if r.elapsed > slowThreshold {
 			logger().LogAttrs(ctx, slog.LevelWarn, "slow message", slog.Duration("elapsed", r.elapsed))
 		} else if p.Log.Enabled(ctx, slog.LevelDebug) {
@@ -347,7 +362,35 @@ func (p *Processor) process(ctx context.Context, rec events.SQSMessage, b *batch
 // run fills r's event, outcome and completion, or fails.
 func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start time.Time) error {
 	msg := r.msg
-	payload, err := chatwoot.Decode(msg.Body)
+	body := msg.Body
+	if claimKey, ok := claimKey(msg); ok {
+		if p.Claims == nil {
+			return errors.New("a claim message, and no claim check to read it")
+		}
+		var err error
+		if body, err = p.Claims.Body(ctx, msg.Body, msg.Attributes); err != nil {
+			if !errors.Is(err, claim.ErrGone) {
+				return err
+			}
+			// Released after an earlier delivery completed the event
+			// (its delete was lost), or a copy of it; otherwise lost.
+			seen, serr := p.Store.Seen(ctx, claimKey)
+			if serr != nil {
+				return fmt.Errorf("idempotency read: %w", serr)
+			}
+			owner, ok := seen[claimKey]
+			switch {
+			case !ok:
+				return err
+			case owner == msg.ID:
+				r.outcome = OutcomeRedelivered
+			default:
+				r.outcome, r.completion = OutcomeDuplicate, p.duplicate(msg)
+			}
+			return nil
+		}
+	}
+	payload, err := chatwoot.Decode(body)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errDecode, err)
 	}
@@ -368,7 +411,7 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 	// carries the same signed body, so the same key. Its record names the
 	// message that completed it, which is how a redelivery of that message
 	// (its delete was lost) tells itself apart from a duplicate.
-	contentKey := "content:" + payload.ContentKey(ev.AccountID, msg.Body)
+	contentKey := "content:" + payload.ContentKey(ev.AccountID, body)
 	if j := b.claim(contentKey, i); j != i {
 		r.copyOf = j
 		return nil
@@ -415,16 +458,33 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 		counters[stats.SlowMessages] = 1
 	}
 	r.outcome = OutcomeProcessed
-	r.completion = &store.Completion{Keys: []string{contentKey}, Owner: msg.ID, ExpiresAt: now.Add(idempotencyTTL),
+	r.completion = &store.Completion{Keys: withClaim(msg, contentKey), Owner: msg.ID, ExpiresAt: now.Add(idempotencyTTL),
 		Counts: arrival(msg, now, map[string]map[string]int64{stats.Day(now): counters})}
 	return nil
+}
+
+// claimKey is the idempotency key of a claim message's object: recorded
+// with its completion, it tells a redelivery whose object was released
+// that its event is complete.
+func claimKey(msg queue.Message) (string, bool) {
+	if !claim.Claimed(msg.Attributes) {
+		return "", false
+	}
+	return "claim:" + msg.Attributes[claim.Attr], true
+}
+
+func withClaim(msg queue.Message, key string) []string {
+	if k, ok := claimKey(msg); ok {
+		return []string{key, k}
+	}
+	return []string{key}
 }
 
 // duplicate is the record of a message that carried an event completed by
 // another: keyed by the message, so its own redelivery counts it once.
 func (p *Processor) duplicate(msg queue.Message) *store.Completion {
 	now := p.Now()
-	return &store.Completion{Keys: []string{"msg:" + msg.ID}, Owner: msg.ID, ExpiresAt: now.Add(idempotencyTTL),
+	return &store.Completion{Keys: withClaim(msg, "msg:"+msg.ID), Owner: msg.ID, ExpiresAt: now.Add(idempotencyTTL),
 		Counts: arrival(msg, now, map[string]map[string]int64{stats.Day(now): {stats.Duplicates: 1}})}
 }
 

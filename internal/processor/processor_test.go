@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"supportpipe/internal/blob/fileblob"
+	"supportpipe/internal/claim"
 	"supportpipe/internal/conversation"
 	"supportpipe/internal/processor"
 	"supportpipe/internal/queue"
@@ -277,4 +279,93 @@ func TestDecodeFailureIsRetriedThenDeadLettered(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, dl, 1)
 	assert.Contains(t, dl[0].Reason, "decode")
+}
+
+// withClaims gives the processor a claim check on a file bucket.
+func (e *env) withClaims(t *testing.T) *claim.Check {
+	t.Helper()
+	b, err := fileblob.New(filepath.Join(t.TempDir(), "claims"))
+	require.NoError(t, err)
+	c := &claim.Check{Bucket: b, Prefix: claim.Prefix}
+	e.p.Claims = c
+	return c
+}
+
+// sendClaimed sends a fixture by claim check, as the edge does with a body
+// the queue cannot carry.
+func (e *env) sendClaimed(t *testing.T, c *claim.Check, body []byte, delivery string) {
+	t.Helper()
+	send := func(ctx context.Context, b []byte, a map[string]string) (string, error) {
+		if !claim.Claimed(a) {
+			return "", queue.ErrUnfit // as for a body over 1 MiB
+		}
+		return e.q.Send(ctx, b, a)
+	}
+	_, claimed, err := c.Send(context.Background(), send, body, map[string]string{
+		queue.AttrDelivery: delivery, queue.AttrAccount: "7", queue.AttrReceivedAt: time.Now().UTC().Format(time.RFC3339Nano),
+	})
+	require.NoError(t, err)
+	require.True(t, claimed)
+}
+
+func objects(t *testing.T, c *claim.Check) []string {
+	t.Helper()
+	keys, err := c.Bucket.List(context.Background(), claim.Prefix, 0)
+	require.NoError(t, err)
+	return keys
+}
+
+func TestClaimCheckedEventsAreProcessedAndReleased(t *testing.T) {
+	stage := &countingStage{}
+	e := newEnv(t, stage)
+	c := e.withClaims(t)
+	body := fixture(t, "02_message_created_incoming.json")
+	e.sendClaimed(t, c, body, "d1")
+	e.sendClaimed(t, c, body, "d2") // Chatwoot's double emit: a second object
+	require.Len(t, objects(t, c), 2)
+	e.drain(t)
+	cnt := e.counters(t)
+	assert.Equal(t, int64(1), cnt[stats.Processed])
+	assert.Equal(t, int64(1), cnt[stats.Duplicates])
+	assert.Equal(t, 1, stage.runs["d1"]+stage.runs["d2"], "stages ran once")
+	assert.Empty(t, objects(t, c), "both bodies released once their events completed")
+	assert.NotZero(t, e.conversation(t).FirstCustomerMessageAt, "the body read back was merged")
+}
+
+// TestClaimRedeliveredAfterRelease: a message whose delete was lost comes
+// back after its body was released; its completion tells it apart from a
+// lost body.
+func TestClaimRedeliveredAfterRelease(t *testing.T) {
+	e := newEnv(t)
+	c := e.withClaims(t)
+	e.sendClaimed(t, c, fixture(t, "02_message_created_incoming.json"), "d1")
+	ctx := context.Background()
+	msgs, err := e.q.Receive(ctx, 10, 30*time.Second)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	ev := events.SQSEvent{Records: []events.SQSMessage{processor.Record(msgs[0])}}
+	resp, err := e.p.Handle(ctx, ev)
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.Empty(t, objects(t, c))
+
+	resp, err = e.p.Handle(ctx, ev) // the same message again
+	require.NoError(t, err)
+	assert.Empty(t, resp.BatchItemFailures, "a redelivery of a completed event is done, not failed")
+	assert.Equal(t, int64(1), e.counters(t)[stats.Processed])
+}
+
+func TestClaimWithoutItsBodyFails(t *testing.T) {
+	e := newEnv(t)
+	c := e.withClaims(t)
+	e.sendClaimed(t, c, fixture(t, "02_message_created_incoming.json"), "d1")
+	for _, k := range objects(t, c) {
+		require.NoError(t, c.Bucket.Delete(context.Background(), k))
+	}
+	e.drain(t)
+	dl, err := e.q.ListDeadLetters(context.Background(), 10)
+	require.NoError(t, err)
+	require.Len(t, dl, 1, "a lost body is an error to review, not a silent success")
+	assert.Contains(t, dl[0].Reason, "no longer stored")
+	assert.True(t, claim.Claimed(dl[0].Attributes), "the dead letter still names its object")
 }

@@ -20,6 +20,10 @@ const (
 	AttrAccount    = "account_id"
 	AttrEvent      = "event"
 	AttrBackfilled = "backfilled"
+	// AttrInvalid is set on an authentic webhook the decoder cannot use:
+	// why, as "<reason>: <detail>". The edge keeps such a webhook in the
+	// DLQ (reason InvalidPayload) instead of refusing it.
+	AttrInvalid = "invalid_payload"
 	// Set on dead letters.
 	AttrDLQReason   = "dlq_reason"
 	AttrDLQAttempts = "dlq_attempts"
@@ -40,6 +44,10 @@ func Redriven(attrs map[string]string) bool {
 	}
 	return false
 }
+
+// InvalidPayload is the DLQ reason of the webhooks the edge keeps for
+// review (AttrInvalid says why).
+const InvalidPayload = "invalid_payload"
 
 // ErrNotFound is returned for an unknown dead-letter id, and for a stale
 // receipt handle (the message was deleted or received again since).

@@ -3,10 +3,12 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	"supportpipe/internal/queue"
 	"supportpipe/internal/stats"
 )
 
@@ -29,28 +31,30 @@ func Render(d *Data) []byte {
 		name string
 		n    int64
 	}{
-		{"received", c[stats.Received]}, {"accepted", c[stats.Accepted]}, {"rejected", c[stats.Rejected]},
+		{"received", c[stats.Received]}, {"accepted", c[stats.Accepted]},
+		{"rejected (unsigned, forged, stale or replayed: not proven to be Chatwoot)", c[stats.Rejected]},
+		{"refused (possibly authentic, not kept: too large, or queue and spool both down)", c[stats.Refused]},
+		{"kept for review (authentic, invalid payload)", c[stats.InvalidPayload]},
 		{"duplicates", c[stats.Duplicates]}, {"ignored (events we do not process)", c[stats.Ignored]},
 		{"spooled (queue unavailable, kept in the spool)", c[stats.Spooled]},
-		{"lost (queue and spool both failed)", c[stats.Lost]},
+		{"path account disagreeing with the signed payload", c[stats.AccountMismatch]},
 		{"back-filled by reconciliation", c[stats.Backfilled]},
 	} {
 		p("| %s | %d |\n", row.name, row.n)
 	}
-	var reasons []string
-	for k := range c {
-		if r, ok := strings.CutPrefix(k, stats.RejectedPrefix); ok && c[k] > 0 {
-			reasons = append(reasons, r)
+	for _, by := range []struct{ title, prefix string }{
+		{"Rejected", stats.RejectedPrefix}, {"Refused", stats.RefusedPrefix}, {"Kept for review", stats.InvalidPrefix},
+	} {
+		reasons := stats.ByReason(c, by.prefix)
+		if len(reasons) == 0 {
+			continue
 		}
-	}
-	slices.Sort(reasons)
-	if len(reasons) > 0 {
-		p("\nRejected by reason: ")
-		for i, r := range reasons {
+		p("\n%s by reason: ", by.title)
+		for i, r := range slices.Sorted(maps.Keys(reasons)) {
 			if i > 0 {
 				p(", ")
 			}
-			p("%s %d", r, c[stats.RejectedPrefix+r])
+			p("%s %d", r, reasons[r])
 		}
 		p(".\n")
 	}
@@ -113,8 +117,16 @@ func Render(d *Data) []byte {
 		n++
 		p("- %d message(s) in the dead-letter queue: review with `supportctl dlq list`, then `supportctl dlq redrive`.\n", dl)
 		for _, m := range d.DeadLetters {
+			if why := m.Attributes[queue.AttrInvalid]; why != "" {
+				p("  - `%s` kept at the edge, invalid payload: %s\n", m.ID, oneLine(why, 120))
+				continue
+			}
 			p("  - `%s` after %d attempts: %s\n", m.ID, m.Attempts, oneLine(m.Reason, 120))
 		}
+	}
+	if r := c[stats.Refused]; r > 0 {
+		n++
+		p("- %d possibly authentic webhook(s) refused (Chatwoot does not retry): back-fill with `supportctl reconcile --since 24h`; see the runbook.\n", r)
 	}
 	for i, r := range d.Breaches {
 		if i == 20 {

@@ -89,7 +89,9 @@ func Build(ctx context.Context, src Source, day string) (*Data, error) {
 		return nil, fmt.Errorf("read counters: %w", err)
 	}
 	c := d.Counters
-	if attempts := c[stats.Accepted] + c[stats.Lost]; attempts > 0 {
+	// Refusals count against delivery: they may have been authentic.
+	// Rejections do not: nothing showed they came from Chatwoot.
+	if attempts := c[stats.Accepted] + c[stats.Refused]; attempts > 0 {
 		pct := 100 * float64(c[stats.Accepted]-c[stats.DeadLettered]) / float64(attempts)
 		d.DeliveryPct = &pct
 	}

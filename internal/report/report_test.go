@@ -37,8 +37,9 @@ func seed(t *testing.T) (Source, *memstore.Store) {
 	policy := sla.Policy{Target: cfg.SLA.FirstResponse, AtRiskFraction: cfg.SLA.AtRiskFraction, Calendar: cfg.Calendar}
 	day := "2026-05-12"
 	counters := map[string]int64{
-		stats.Received: 1000, stats.Accepted: 985, stats.Rejected: 10, stats.Ignored: 5,
+		stats.Received: 1000, stats.Accepted: 984, stats.Rejected: 10, stats.Ignored: 5, stats.Refused: 1,
 		stats.RejectedPrefix + "bad_signature": 6, stats.RejectedPrefix + "stale_timestamp": 4,
+		stats.RefusedPrefix + "too_large": 1, stats.InvalidPayload: 1, stats.InvalidPrefix + "schema": 1,
 		stats.Duplicates: 20, stats.Processed: 960, stats.Retried: 7, stats.Failed: 9, stats.DeadLettered: 2,
 		stats.Spooled: 3, stats.Backfilled: 4, stats.SlowMessages: 1, stats.Opened: 40, stats.Resolved: 31,
 		stats.TagPrefix + "billing": 12, stats.TagPrefix + "shipping": 30, stats.TagPrefix + "refund": 12, stats.TagPrefix + "urgent": 3,
@@ -85,7 +86,7 @@ func TestHandComputedFigures(t *testing.T) {
 	d, err := Build(context.Background(), src, "2026-05-12")
 	require.NoError(t, err)
 	require.NotNil(t, d.DeliveryPct)
-	assert.InDelta(t, 100*983.0/985.0, *d.DeliveryPct, 1e-9, "(accepted − dead-lettered) / (accepted + lost)")
+	assert.InDelta(t, 100*982.0/985.0, *d.DeliveryPct, 1e-9, "(accepted − dead-lettered) / (accepted + refused)")
 	// Buckets are 10 per decade: 2 ms falls in (1.995, 2.512] ms, 50 ms in (39.81, 50.12] ms.
 	assert.Equal(t, [3]float64{2.512, 50.119, 50.119}, d.Processing, "p50 in the 2 ms bucket, p95 and p99 in the 50 ms one")
 	assert.Equal(t, 2, d.SLAMet)

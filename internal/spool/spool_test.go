@@ -22,7 +22,9 @@ import (
 	"supportpipe/internal/blob"
 	"supportpipe/internal/blob/fileblob"
 	"supportpipe/internal/blob/s3blob"
+	"supportpipe/internal/claim"
 	"supportpipe/internal/ingest"
+	"supportpipe/internal/queue"
 )
 
 var _ ingest.Spool = (*Spool)(nil)
@@ -60,36 +62,66 @@ func each(t *testing.T, f func(t *testing.T, s *Spool, b blob.Bucket, clock *tim
 			b := be.open(t)
 			clock := time.Date(2026, 11, 28, 23, 59, 59, 0, time.FixedZone("CET", 3600))
 			s := New(b, "spool/")
-			s.now = func() time.Time { return clock }
+			s.SetClock(func() time.Time { return clock })
 			f(t, s, b, &clock)
 		})
 	}
 }
 
 type sent struct {
-	body  string
-	attrs map[string]string
+	body   string
+	attrs  map[string]string
+	reason string // set for dead letters
 }
 
-// recorder is a send func that records what it sends and fails when fail
-// says so for the body and the number of the call (from 1).
-type recorder struct {
-	got   []sent
-	calls int
-	fail  func(body string, call int) bool
+// target is a queue that records what it takes. fail says whether a send
+// of body, the nth call (from 1), fails; down makes Depth fail too.
+type target struct {
+	got, dead []sent
+	calls     int
+	fail      func(body string, call int) bool
+	down      bool
 }
 
-func (r *recorder) send(_ context.Context, body []byte, attrs map[string]string) (string, error) {
-	r.calls++
-	if r.fail != nil && r.fail(string(body), r.calls) {
+func (q *target) Send(_ context.Context, body []byte, attrs map[string]string) (string, error) {
+	q.calls++
+	if err := queue.Fits(body, attrs); err != nil {
+		return "", err
+	}
+	if q.fail != nil && q.fail(string(body), q.calls) {
 		return "", errors.New("queue unavailable")
 	}
-	r.got = append(r.got, sent{string(body), attrs})
-	return "msg-" + strconv.Itoa(r.calls), nil
+	q.got = append(q.got, sent{body: string(body), attrs: attrs})
+	return "msg-" + strconv.Itoa(q.calls), nil
+}
+
+func (q *target) SendDeadLetter(_ context.Context, body []byte, attrs map[string]string, reason string) (string, error) {
+	if q.down {
+		return "", errors.New("queue unavailable")
+	}
+	if err := queue.Fits(body, attrs); err != nil {
+		return "", err
+	}
+	q.dead = append(q.dead, sent{body: string(body), attrs: attrs, reason: reason})
+	return "dlq-" + strconv.Itoa(len(q.dead)), nil
+}
+
+func (q *target) Depth(context.Context) (queue.Depth, error) {
+	if q.down {
+		return queue.Depth{}, errors.New("queue unavailable")
+	}
+	return queue.Depth{}, nil
 }
 
 func attrs(delivery string) map[string]string {
 	return map[string]string{"delivery_id": delivery, "event": "message_created", "chatwoot_signature": "sha256=ab"}
+}
+
+func keys(t *testing.T, b blob.Bucket) []string {
+	t.Helper()
+	k, err := b.List(t.Context(), "", 0)
+	require.NoError(t, err)
+	return k
 }
 
 func TestPutLayout(t *testing.T) {
@@ -98,11 +130,9 @@ func TestPutLayout(t *testing.T) {
 		id, err := s.Put(t.Context(), []byte(body), attrs("d1"))
 		require.NoError(t, err)
 		assert.True(t, strings.HasPrefix(id, "20261128T225959.000000000Z-"), id)
-		keys, err := b.List(t.Context(), "", 0)
-		require.NoError(t, err)
-		require.Equal(t, []string{"spool/2026-11-28/" + id + ".json"}, keys, "one object per event, under its UTC day")
+		require.Equal(t, []string{"spool/2026-11-28/" + id + ".json"}, keys(t, b), "one object per event, under its UTC day")
 
-		data, err := b.Get(t.Context(), keys[0])
+		data, err := b.Get(t.Context(), "spool/2026-11-28/"+id+".json")
 		require.NoError(t, err)
 		assert.Contains(t, string(data), `"body":"{\"content\":\"<b>héllo</b> 👋 \\u003c\"}"`, "the body is a JSON string")
 		var r map[string]any
@@ -111,16 +141,30 @@ func TestPutLayout(t *testing.T) {
 		assert.Equal(t, id, r["id"])
 		assert.Equal(t, "2026-11-28T22:59:59Z", r["spooled_at"])
 		assert.Equal(t, map[string]any{"delivery_id": "d1", "event": "message_created", "chatwoot_signature": "sha256=ab"}, r["attributes"])
+		oldest, err := s.Oldest(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, time.Date(2026, 11, 28, 22, 59, 59, 0, time.UTC), oldest)
 	})
 }
 
-func TestPutRejectsInvalidUTF8(t *testing.T) {
+// TestInvalidUTF8IsKept: an authentic body the edge keeps for review may
+// not be UTF-8; the spool keeps its bytes as they came, and the claim check
+// carries them to the DLQ.
+func TestInvalidUTF8IsKept(t *testing.T) {
 	each(t, func(t *testing.T, s *Spool, b blob.Bucket, _ *time.Time) {
-		_, err := s.Put(t.Context(), []byte{'{', 0xff, '}'}, nil)
-		assert.ErrorContains(t, err, "not valid UTF-8")
-		keys, err := b.List(t.Context(), "", 0)
+		s.Claims = &claim.Check{Bucket: b, Prefix: "claims/"}
+		body := []byte{'{', 0xff, '}'}
+		_, err := s.Put(t.Context(), body, map[string]string{queue.AttrInvalid: "not_json: …"})
 		require.NoError(t, err)
-		assert.Empty(t, keys)
+		q := &target{}
+		d, err := s.Drain(t.Context(), q, 0)
+		require.NoError(t, err)
+		assert.Equal(t, 1, d.Sent)
+		assert.Empty(t, q.got, "an invalid payload goes to the DLQ, not to the processor")
+		require.Len(t, q.dead, 1)
+		got, err := s.Claims.Body(t.Context(), []byte(q.dead[0].body), q.dead[0].attrs)
+		require.NoError(t, err)
+		assert.Equal(t, body, got)
 	})
 }
 
@@ -136,17 +180,21 @@ func TestDrain(t *testing.T) {
 		name      string
 		max       int
 		fail      func(body string, call int) bool
+		down      bool
 		wantSent  []int // indexes into bodies
 		wantCalls int
+		blamed    []int // events whose failure counts against them
 		wantErr   string
 	}{
-		{"all", 0, nil, []int{0, 1, 2, 3}, 4, ""},
-		{"max", 2, nil, []int{0, 1}, 2, ""},
-		{"max beyond", 10, nil, []int{0, 1, 2, 3}, 4, ""},
-		{"queue down: stops after three failures", 0, from(1), nil, 3, "queue unavailable"},
-		{"queue goes down", 0, from(3), []int{0, 1}, 4, "queue unavailable"},
-		{"one refused event does not block the rest", 0,
-			func(body string, _ int) bool { return body == bodies[1] }, []int{0, 2, 3}, 4, "queue unavailable"},
+		{"all", 0, nil, false, []int{0, 1, 2, 3}, 4, nil, ""},
+		{"max", 2, nil, false, []int{0, 1}, 2, nil, ""},
+		{"max beyond", 10, nil, false, []int{0, 1, 2, 3}, 4, nil, ""},
+		{"queue down: stops after three failures and blames no one", 0, from(1), true, nil, 3, nil, "queue unavailable"},
+		{"queue goes down", 0, from(3), true, []int{0, 1}, 4, nil, "queue unavailable"},
+		{"one refused event does not block the rest, and is blamed", 0,
+			func(body string, _ int) bool { return body == bodies[1] }, false, []int{0, 2, 3}, 4, []int{1}, "queue unavailable"},
+		{"three refused in a row with the queue up: the drain goes on", 0,
+			func(body string, _ int) bool { return body != bodies[3] }, false, []int{3}, 4, []int{0, 1, 2}, "queue unavailable"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,55 +207,122 @@ func TestDrain(t *testing.T) {
 					require.NoError(t, err)
 					*clock = clock.Add(time.Millisecond)
 				}
-				r := &recorder{fail: tc.fail}
-				n, err := s.Drain(t.Context(), r.send, tc.max)
+				q := &target{fail: tc.fail, down: tc.down}
+				d, err := s.Drain(t.Context(), q, tc.max)
 				if tc.wantErr != "" {
 					assert.ErrorContains(t, err, tc.wantErr)
 				} else {
 					assert.NoError(t, err)
 				}
-				assert.Equal(t, len(tc.wantSent), n)
-				assert.Equal(t, tc.wantCalls, r.calls)
-				require.Len(t, r.got, len(tc.wantSent))
+				assert.Equal(t, len(tc.wantSent), d.Sent)
+				assert.Equal(t, tc.wantCalls, q.calls)
+				assert.Equal(t, len(bodies)-len(tc.wantSent), d.Waiting)
+				require.Len(t, q.got, len(tc.wantSent))
 				left := map[int]bool{0: true, 1: true, 2: true, 3: true}
-				for i, g := range r.got {
+				for i, g := range q.got {
 					assert.Equal(t, bodies[tc.wantSent[i]], g.body, "oldest first, byte for byte")
 					assert.Equal(t, attrs("d"+strconv.Itoa(tc.wantSent[i])), g.attrs)
 					delete(left, tc.wantSent[i])
 				}
+				if len(left) > 0 {
+					assert.False(t, d.Oldest.IsZero(), "the oldest waiting event is reported")
+				}
 
-				// What was not sent is still there, and a later drain sends it.
-				r = &recorder{}
-				n, err = s.Drain(t.Context(), r.send, 0)
+				// A blamed event waits its backoff; the others are tried at
+				// the next drain, which sends them.
+				q = &target{}
+				d, err = s.Drain(t.Context(), q, 0)
 				require.NoError(t, err)
-				assert.Equal(t, len(left), n)
-				for _, g := range r.got {
+				assert.Equal(t, len(left)-len(tc.blamed), d.Sent)
+				assert.Equal(t, len(tc.blamed), d.Waiting)
+				*clock = clock.Add(DefaultBackoff)
+				d, err = s.Drain(t.Context(), q, 0)
+				require.NoError(t, err)
+				assert.Equal(t, len(tc.blamed), d.Sent, "sent once its backoff has passed")
+				for _, g := range q.got {
 					i := slices.Index(bodies, g.body)
 					assert.True(t, left[i], "only what was left is sent again")
 					delete(left, i)
 				}
-				keys, err := b.List(t.Context(), "", 0)
-				require.NoError(t, err)
-				assert.Empty(t, keys, "drained spool is empty")
+				assert.Empty(t, keys(t, b), "drained spool is empty")
+				assert.Empty(t, q.dead)
 			})
 		})
 	}
 }
 
-func TestDrainSkipsForeignObjects(t *testing.T) {
+// TestPoisonGoesToTheDLQ: an event the queue keeps refusing while it takes
+// the others leaves the spool for the DLQ after MaxAttempts, with the last
+// error, and never holds back the events behind it.
+func TestPoisonGoesToTheDLQ(t *testing.T) {
+	each(t, func(t *testing.T, s *Spool, b blob.Bucket, clock *time.Time) {
+		s.MaxAttempts = 4
+		poison := func(body string, _ int) bool { return strings.Contains(body, "poison") }
+		for i := range 3 {
+			_, err := s.Put(t.Context(), []byte(`{"poison":`+strconv.Itoa(i)+`}`), attrs("p"+strconv.Itoa(i)))
+			require.NoError(t, err)
+			*clock = clock.Add(time.Millisecond)
+		}
+		q := &target{fail: poison}
+		for round := range 12 {
+			_, err := s.Put(t.Context(), []byte(`{"innocent":`+strconv.Itoa(round)+`}`), attrs("i"+strconv.Itoa(round)))
+			require.NoError(t, err)
+			before := len(q.got)
+			_, _ = s.Drain(t.Context(), q, 0)
+			assert.Equal(t, before+1, len(q.got), "round %d: the innocent event is sent at its first drain", round)
+			*clock = clock.Add(maxBackoff)
+		}
+		require.Len(t, q.dead, 3)
+		for i, d := range q.dead {
+			assert.Equal(t, `{"poison":`+strconv.Itoa(i)+`}`, d.body)
+			assert.Equal(t, "spool: queue unavailable", d.reason)
+			assert.Equal(t, attrs("p"+strconv.Itoa(i)), d.attrs)
+		}
+		assert.Empty(t, keys(t, b))
+		oldest, err := s.Oldest(t.Context())
+		require.NoError(t, err)
+		assert.True(t, oldest.IsZero())
+	})
+}
+
+func TestUnreadableObjectGoesToTheDLQ(t *testing.T) {
 	each(t, func(t *testing.T, s *Spool, b blob.Bucket, _ *time.Time) {
 		require.NoError(t, b.Put(t.Context(), "spool/2026-11-27/broken.json", []byte("{not json"), ""))
 		require.NoError(t, b.Put(t.Context(), "other/x.json", []byte("{}"), ""))
 		_, err := s.Put(t.Context(), []byte(`{"ok":true}`), nil)
 		require.NoError(t, err)
-		r := &recorder{}
-		n, err := s.Drain(t.Context(), r.send, 1)
-		assert.ErrorContains(t, err, "spool/2026-11-27/broken.json is not a spool record")
-		assert.Equal(t, 1, n, "a foreign object does not count against max")
-		require.Len(t, r.got, 1)
-		assert.Equal(t, `{"ok":true}`, r.got[0].body)
-		keys, err := b.List(t.Context(), "", 0)
+		q := &target{}
+		d, err := s.Drain(t.Context(), q, 0)
 		require.NoError(t, err)
-		assert.Equal(t, []string{"other/x.json", "spool/2026-11-27/broken.json"}, keys, "left in place")
+		assert.Equal(t, 1, d.Sent)
+		assert.Equal(t, 1, d.DeadLettered)
+		require.Len(t, q.dead, 1)
+		assert.Equal(t, "{not json", q.dead[0].body, "kept for review as it was")
+		assert.Equal(t, "spool/2026-11-27/broken.json", q.dead[0].attrs["spool_key"])
+		assert.Equal(t, []string{"other/x.json"}, keys(t, b), "objects outside the prefix are not the spool's")
+	})
+}
+
+func TestClaimCheckOnDrain(t *testing.T) {
+	each(t, func(t *testing.T, s *Spool, b blob.Bucket, _ *time.Time) {
+		s.Claims = &claim.Check{Bucket: b, Prefix: "claims/"}
+		body := `{"content":"` + strings.Repeat("x", queue.MaxMessageSize) + `"}`
+		_, err := s.Put(t.Context(), []byte(body), attrs("d"))
+		require.NoError(t, err)
+		_, err = s.Put(t.Context(), []byte("{\"c\":\"\uFFFF\"}"), map[string]string{queue.AttrInvalid: "schema: x"})
+		require.NoError(t, err)
+		q := &target{}
+		d, err := s.Drain(t.Context(), q, 0)
+		require.NoError(t, err)
+		assert.Equal(t, 2, d.Sent)
+		require.Len(t, q.got, 1)
+		require.Len(t, q.dead, 1)
+		got, err := s.Claims.Body(t.Context(), []byte(q.got[0].body), q.got[0].attrs)
+		require.NoError(t, err)
+		assert.Equal(t, body, string(got))
+		assert.Equal(t, queue.InvalidPayload, q.dead[0].reason)
+		got, err = s.Claims.Body(t.Context(), []byte(q.dead[0].body), q.dead[0].attrs)
+		require.NoError(t, err)
+		assert.Equal(t, "{\"c\":\"\uFFFF\"}", string(got))
 	})
 }

@@ -12,12 +12,21 @@ import (
 
 // Counter names. Rejections are also counted per reason as "rejected.<reason>".
 const (
-	Received        = "received"
-	Accepted        = "accepted"
-	Rejected        = "rejected"
-	Ignored         = "ignored"
-	Spooled         = "spooled"
-	Lost            = "lost"
+	Received = "received"
+	Accepted = "accepted"
+	Rejected = "rejected"
+	Ignored  = "ignored"
+	Spooled  = "spooled"
+	// Refused counts webhooks that may have been authentic and were not
+	// kept: too large to read, or the queue and the spool both failed.
+	// Chatwoot does not retry them; reconciliation is their only way back.
+	Refused = "refused"
+	// InvalidPayload counts authentic webhooks the decoder cannot use,
+	// kept in the DLQ for review (also counted as dead-lettered).
+	InvalidPayload = "invalid_payload"
+	// AccountMismatch counts webhooks whose path names another account
+	// than the signed payload (a misconfigured URL, or a forged path).
+	AccountMismatch = "account_mismatch"
 	Duplicates      = "duplicates"
 	Processed       = "processed"
 	Retried         = "retried"
@@ -31,6 +40,8 @@ const (
 	Breaches        = "sla_breaches"
 	TagPrefix       = "tag."
 	RejectedPrefix  = "rejected."
+	RefusedPrefix   = "refused."
+	InvalidPrefix   = "invalid_payload."
 	histogramPrefix = "processing_us."
 )
 
@@ -93,21 +104,24 @@ func Percentiles(c map[string]int64, qs ...float64) []float64 {
 
 // Daily is the contract shape of GET /support/stats.
 type Daily struct {
-	Date         string           `json:"date"`
-	Received     int64            `json:"received"`
-	Accepted     int64            `json:"accepted"`
-	Rejected     int64            `json:"rejected"`
-	Duplicates   int64            `json:"duplicates"`
-	Ignored      int64            `json:"ignored"`
-	Processed    int64            `json:"processed"`
-	Retried      int64            `json:"retried"`
-	Failed       int64            `json:"failed"`
-	DeadLettered int64            `json:"dead_lettered"`
-	Spooled      int64            `json:"spooled"`
-	Lost         int64            `json:"lost"`
-	Slow         int64            `json:"processing_over_1s"`
-	RejectedBy   map[string]int64 `json:"rejected_by_reason,omitempty"`
-	ProcessingMS Percentile       `json:"processing_ms"`
+	Date           string           `json:"date"`
+	Received       int64            `json:"received"`
+	Accepted       int64            `json:"accepted"`
+	Rejected       int64            `json:"rejected"`
+	Duplicates     int64            `json:"duplicates"`
+	Ignored        int64            `json:"ignored"`
+	Processed      int64            `json:"processed"`
+	Retried        int64            `json:"retried"`
+	Failed         int64            `json:"failed"`
+	DeadLettered   int64            `json:"dead_lettered"`
+	InvalidPayload int64            `json:"invalid_payload"`
+	Refused        int64            `json:"refused"`
+	Spooled        int64            `json:"spooled"`
+	Slow           int64            `json:"processing_over_1s"`
+	RejectedBy     map[string]int64 `json:"rejected_by_reason,omitempty"`
+	RefusedBy      map[string]int64 `json:"refused_by_reason,omitempty"`
+	InvalidBy      map[string]int64 `json:"invalid_payload_by_reason,omitempty"`
+	ProcessingMS   Percentile       `json:"processing_ms"`
 }
 
 // Percentile is p50/p95/p99 in milliseconds.
@@ -123,16 +137,25 @@ func Summarise(day string, c map[string]int64) Daily {
 	d := Daily{
 		Date: day, Received: c[Received], Accepted: c[Accepted], Rejected: c[Rejected],
 		Duplicates: c[Duplicates], Ignored: c[Ignored], Processed: c[Processed], Retried: c[Retried],
-		Failed: c[Failed], DeadLettered: c[DeadLettered], Spooled: c[Spooled], Lost: c[Lost], Slow: c[SlowMessages],
+		Failed: c[Failed], DeadLettered: c[DeadLettered], InvalidPayload: c[InvalidPayload], Refused: c[Refused],
+		Spooled: c[Spooled], Slow: c[SlowMessages],
+		RejectedBy: ByReason(c, RejectedPrefix), RefusedBy: ByReason(c, RefusedPrefix), InvalidBy: ByReason(c, InvalidPrefix),
 		ProcessingMS: Percentile{P50: p[0], P95: p[1], P99: p[2]},
 	}
+	return d
+}
+
+// ByReason returns the counters under prefix by the rest of their name,
+// or nil when there are none.
+func ByReason(c map[string]int64, prefix string) map[string]int64 {
+	var out map[string]int64
 	for k, v := range c {
-		if reason, ok := strings.CutPrefix(k, RejectedPrefix); ok && v > 0 {
-			if d.RejectedBy == nil {
-				d.RejectedBy = map[string]int64{}
+		if reason, ok := strings.CutPrefix(k, prefix); ok && v > 0 {
+			if out == nil {
+				out = map[string]int64{}
 			}
-			d.RejectedBy[reason] = v
+			out[reason] = v
 		}
 	}
-	return d
+	return out
 }
