@@ -28,7 +28,7 @@ func main() {
 	m := metrics.New(os.Stdout, "sweeper")
 	var rec *reconcile.Reconciler
 	if env.Live && env.Account > 0 {
-		rec = &reconcile.Reconciler{Chatwoot: deps.Chatwoot, Store: env.Store, Queue: env.Queue,
+		rec = &reconcile.Reconciler{Chatwoot: deps.Chatwoot, Store: env.Store, Queue: env.Queue, Claims: env.Claims,
 			Accounts: []int64{env.Account}, Now: time.Now, Log: env.Log}
 	}
 	lambda.Start(func(ctx context.Context, ev events.EventBridgeEvent) (map[string]int, error) {

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"supportpipe/internal/queue"
 )
 
 // Schema names the request format; bump it on an incompatible change.
@@ -76,6 +78,7 @@ func Enqueue(ctx context.Context, q Sender, r Request) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode draft request: %w", err)
 	}
+	body = queue.SafeJSON(body)
 	id, err := q.Send(ctx, body, map[string]string{"schema": Schema, "request_id": r.ID})
 	if err != nil {
 		return "", fmt.Errorf("enqueue draft request: %w", err)

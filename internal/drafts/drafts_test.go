@@ -86,6 +86,7 @@ func TestEnqueueBoundsTheContent(t *testing.T) {
 		{"one character over", strings.Repeat("é", MaxContentRunes) + "x", strings.Repeat("é", MaxContentRunes), true},
 		{"1 MiB of one word", strings.Repeat("a", 1<<20), strings.Repeat("a", MaxContentRunes), true},
 		{"4-byte characters are not split", strings.Repeat("😀", MaxContentRunes+5), strings.Repeat("😀", MaxContentRunes), true},
+		{"characters SQS refuses go escaped", "refund \uffff\ufffe please", "refund \uffff\ufffe please", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

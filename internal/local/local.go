@@ -155,7 +155,7 @@ func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, 
 	s.Health = s.Deps.Health()
 	s.API = s.Deps.API(env.APIToken, s.Health)
 	if env.Live && env.DefaultAccount > 0 {
-		s.Reconciler = &reconcile.Reconciler{Chatwoot: client, Store: s.Store, Queue: s.Queue,
+		s.Reconciler = &reconcile.Reconciler{Chatwoot: client, Store: s.Store, Queue: s.Queue, Claims: s.Claims,
 			Accounts: []int64{env.DefaultAccount}, Now: now, Log: log}
 	}
 	return s, nil

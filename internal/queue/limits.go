@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -74,4 +75,17 @@ func invalidText(s string) int {
 		i += size
 	}
 	return -1
+}
+
+// SafeJSON returns the JSON document b with the characters SQS refuses
+// (U+FFFE, U+FFFF) written as \u escapes: the same JSON value, in bytes
+// every driver takes. encoding/json writes them raw, and they can only
+// occur inside strings, where an escape means the same character.
+func SafeJSON(b []byte) []byte {
+	const fffe, ffff = "\uFFFE", "\uFFFF"
+	if !bytes.Contains(b, []byte(fffe)) && !bytes.Contains(b, []byte(ffff)) {
+		return b
+	}
+	b = bytes.ReplaceAll(b, []byte(fffe), []byte(`\ufffe`))
+	return bytes.ReplaceAll(b, []byte(ffff), []byte(`\uffff`))
 }

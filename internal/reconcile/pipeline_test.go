@@ -18,7 +18,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"supportpipe/internal/blob/fileblob"
 	"supportpipe/internal/chatwootapi"
+	"supportpipe/internal/claim"
 	"supportpipe/internal/conversation"
 	"supportpipe/internal/escalation"
 	"supportpipe/internal/processor"
@@ -405,4 +407,29 @@ func TestHTTPClientFailure(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, apiErr.StatusCode)
 	assert.Contains(t, err.Error(), "conversation 1423")
 	assert.Equal(t, []string{"backfill:7:1424:open:1778580000500000", "backfill:7:1424001", "backfill:7:1424000"}, q.deliveries())
+}
+
+// TestBackfillsWhatTheQueueCannotCarry: an email of over 1 MiB (or with a
+// character SQS refuses) is back-filled by claim check, as the edge would
+// have taken it, and processed.
+func TestBackfillsWhatTheQueueCannotCarry(t *testing.T) {
+	msgs := []obj{
+		restMessage(story, 98231, incoming, false, 1778577267, "I was charged twice "+strings.Repeat("<p>détails</p>", 90_000), contact()),
+		restMessage(story, 98232, incoming, false, 1778577268, "refund \uffff please", contact()),
+	}
+	pl := newPipeline(t, newWorld().add(acct, restConversation(story, "open", resolvedAt, msgs), msgs))
+	b, err := fileblob.New(filepath.Join(t.TempDir(), "claims"))
+	require.NoError(t, err)
+	claims := &claim.Check{Bucket: b, Prefix: claim.Prefix}
+	pl.p.Claims = claims
+	r := &Reconciler{Chatwoot: pl.cw, Store: pl.st, Queue: pl.q, Claims: claims, Accounts: []int64{acct}, Now: pl.now}
+	res, err := r.Run(t.Context(), 15*time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Messages)
+	pl.drain(t, 10)
+	assert.Equal(t, int64(res.Messages+res.Statuses), pl.counters(t)[stats.Processed], "nothing failed")
+	assert.Equal(t, int64(98231), pl.state(t).FirstCustomerMessageID)
+	keys, err := b.List(t.Context(), claim.Prefix, 0)
+	require.NoError(t, err)
+	assert.Empty(t, keys, "released once processed")
 }

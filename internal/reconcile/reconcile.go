@@ -21,6 +21,7 @@ import (
 
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/chatwootapi"
+	"supportpipe/internal/claim"
 	"supportpipe/internal/conversation"
 	"supportpipe/internal/queue"
 	"supportpipe/internal/store"
@@ -43,6 +44,9 @@ type Reconciler struct {
 	Chatwoot chatwootapi.Client
 	Store    store.Store
 	Queue    Sender
+	// Claims, if set, carries rebuilt bodies the queue cannot take (a long
+	// email makes a body of megabytes), as at the edge.
+	Claims *claim.Check
 	// Accounts are the Chatwoot accounts to poll.
 	Accounts []int64
 	Now      func() time.Time
@@ -177,7 +181,13 @@ func (r *Reconciler) send(ctx context.Context, account int64, event, delivery st
 		queue.AttrReceivedAt: r.now().UTC().Format(time.RFC3339Nano),
 		queue.AttrBackfilled: "true",
 	}
-	if _, err := r.Queue.Send(ctx, body, attrs); err != nil {
+	var err error
+	if r.Claims != nil {
+		_, _, err = r.Claims.Send(ctx, r.Queue.Send, body, attrs)
+	} else {
+		_, err = r.Queue.Send(ctx, body, attrs)
+	}
+	if err != nil {
 		return fmt.Errorf("enqueue: %w", err)
 	}
 	return nil
