@@ -15,6 +15,12 @@ import (
 const (
 	maxMessages    = 64
 	maxResolutions = 16
+	// A conversation's labels as a payload lists them: Chatwoot's own are
+	// a handful of short titles; a signed payload may still list thousands
+	// of long ones, which would push the item past DynamoDB's limit and
+	// dead-letter the event.
+	maxLabels     = 100
+	maxLabelBytes = 255
 )
 
 // Message kinds kept in the timeline.
@@ -355,7 +361,8 @@ func (s *State) fingerprint() fingerprint {
 }
 
 func normaliseLabels(in []string) []string {
-	out := slices.Clone(in)
+	out := slices.DeleteFunc(slices.Clone(in), func(l string) bool { return len(l) > maxLabelBytes })
 	slices.Sort(out)
-	return slices.Compact(out)
+	out = slices.Compact(out)
+	return out[:min(len(out), maxLabels)]
 }

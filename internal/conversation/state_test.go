@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -208,4 +209,19 @@ func TestExternalEchoIsTheFirstResponse(t *testing.T) {
 	s.Apply(observe(echoBody(true, false)), false)
 	assert.True(t, s.FirstResponseAt.IsZero(), "a private echo is a note, not a reply")
 	assert.True(t, s.WaitingForFirstResponse())
+}
+
+// TestLabelsAreBounded: a signed payload listing thousands of long labels
+// must not grow the stored state past what the store can hold.
+func TestLabelsAreBounded(t *testing.T) {
+	var labels []string
+	for i := range 5000 {
+		labels = append(labels, fmt.Sprintf("label-%05d", i), strings.Repeat("x", 300+i))
+	}
+	got := normaliseLabels(append(labels, "vip", "vip"))
+	assert.Len(t, got, maxLabels)
+	for _, l := range got {
+		assert.LessOrEqual(t, len(l), maxLabelBytes)
+	}
+	assert.Equal(t, []string{"billing", "vip"}, normaliseLabels([]string{"vip", "billing", "vip"}), "a normal list is sorted and deduplicated")
 }
