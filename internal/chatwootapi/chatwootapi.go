@@ -17,13 +17,13 @@ import (
 )
 
 // NotePrefix starts every private note the pipeline writes. Chatwoot echoes
-// each note back as a message_created webhook, and its message builder keeps
-// only the content_attributes keys it knows, so the prefix is what reliably
-// tells the processor (and agents) that a note is ours.
+// each note back as a message_created webhook; the prefix tells agents, and
+// the processor, that a note is ours even when an agent copies it.
 const NotePrefix = "[supportpipe]"
 
-// MarkerKey is set to true in the content_attributes of our notes, for
-// Chatwoot versions that store arbitrary keys.
+// MarkerKey is set to true in the content_attributes of our notes. Chatwoot's
+// message builder stores the whole content_attributes hash it is given, so
+// the marker comes back in the webhook of the note and in the REST API.
 const MarkerKey = "supportpipe"
 
 // Client is the Chatwoot port used by the processor and the reconciler.
