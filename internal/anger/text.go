@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"supportpipe/internal/runes"
 )
 
 // A word is one token of a message: a lower-cased word, or a single "!",
@@ -21,19 +23,9 @@ type word struct {
 // (tagging.MaxTextRunes).
 const MaxTextRunes = 20_000
 
-// clip cuts text after MaxTextRunes runes. An invalid byte counts as one
-// rune, as it does when ranging over the string.
+// clip cuts text after MaxTextRunes characters.
 func clip(text string) string {
-	if len(text) <= MaxTextRunes {
-		return text // never more runes than bytes
-	}
-	n := 0
-	for i := range text {
-		if n == MaxTextRunes {
-			return text[:i]
-		}
-		n++
-	}
+	text, _ = runes.Prefix(text, MaxTextRunes)
 	return text
 }
 

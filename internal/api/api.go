@@ -20,6 +20,7 @@ import (
 	"supportpipe/internal/apigw"
 	"supportpipe/internal/conversation"
 	"supportpipe/internal/escalation"
+	"supportpipe/internal/jsonstr"
 	"supportpipe/internal/sla"
 	"supportpipe/internal/stats"
 	"supportpipe/internal/store"
@@ -156,7 +157,7 @@ func (h *Handler) conversation(ctx context.Context, rest string) events.APIGatew
 }
 
 // View renders a stored state and its actions in the contract shape. Its
-// times are within the years JSON can hold (jsonTime).
+// times are within the years JSON can hold (jsonstr.Time).
 func View(st conversation.State, acts []store.Action, policy sla.Policy, now time.Time) ConversationView {
 	v := ConversationView{
 		AccountID: st.AccountID, ConversationID: st.ConversationID, InboxID: st.InboxID,
@@ -165,7 +166,7 @@ func View(st conversation.State, acts []store.Action, policy sla.Policy, now tim
 		Actions: make([]store.Action, len(acts)), Waiting: st.WaitingForFirstResponse(), SLAPeriods: []sla.Record{},
 	}
 	for i, a := range acts {
-		a.At, a.Updated = jsonTime(a.At), jsonTime(a.Updated)
+		a.At, a.Updated = jsonstr.Time(a.At), jsonstr.Time(a.Updated)
 		v.Actions[i] = a
 	}
 	for _, a := range acts {
@@ -184,16 +185,16 @@ func View(st conversation.State, acts []store.Action, policy sla.Policy, now tim
 		}
 	}
 	if !st.FirstCustomerMessageAt.IsZero() {
-		t := jsonTime(st.FirstCustomerMessageAt)
+		t := jsonstr.Time(st.FirstCustomerMessageAt)
 		v.FirstCustomerMessageAt = &t
 	}
 	if !st.FirstResponseAt.IsZero() {
-		t := jsonTime(st.FirstResponseAt)
+		t := jsonstr.Time(st.FirstResponseAt)
 		secs := st.FirstResponseTime().Seconds()
 		v.FirstResponseAt, v.FirstResponseSeconds = &t, &secs
 	}
 	if !st.SnapshotAt.IsZero() {
-		t := jsonTime(st.SnapshotAt)
+		t := jsonstr.Time(st.SnapshotAt)
 		v.SnapshotAt = &t
 	}
 	if policy.Calendar != nil {
@@ -211,31 +212,11 @@ func View(st conversation.State, acts []store.Action, policy sla.Policy, now tim
 
 // recordJSONTimes moves a record's times within the years JSON can hold.
 func recordJSONTimes(r sla.Record) sla.Record {
-	r.Start, r.Due, r.RespondedAt, r.ResolvedAt = jsonTime(r.Start), jsonTime(r.Due), jsonTime(r.RespondedAt), jsonTime(r.ResolvedAt)
+	r.Start, r.Due, r.RespondedAt, r.ResolvedAt = jsonstr.Time(r.Start), jsonstr.Time(r.Due), jsonstr.Time(r.RespondedAt), jsonstr.Time(r.ResolvedAt)
 	if w := r.NextResponse; w != nil {
-		r.NextResponse = &sla.Wait{Since: jsonTime(w.Since), Due: jsonTime(w.Due), RespondedAt: jsonTime(w.RespondedAt), State: w.State}
+		r.NextResponse = &sla.Wait{Since: jsonstr.Time(w.Since), Due: jsonstr.Time(w.Due), RespondedAt: jsonstr.Time(w.RespondedAt), State: w.State}
 	}
 	return r
-}
-
-// The instants JSON can hold: RFC 3339 writes years in four digits.
-var (
-	firstJSONTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
-	lastJSONTime  = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
-)
-
-// jsonTime returns t in UTC, or the nearest instant JSON can hold. Event
-// times are clamped to plausible ones before they are stored, but a state
-// stored before that may hold 9999-12-31, from which a due time runs past
-// year 9999; and the zone matters, as a JSON time checks its year in it.
-func jsonTime(t time.Time) time.Time {
-	switch t = t.UTC(); {
-	case t.Before(firstJSONTime):
-		return firstJSONTime
-	case t.After(lastJSONTime):
-		return lastJSONTime
-	}
-	return t
 }
 
 // respond encodes v as the body. A value JSON cannot hold is a 500, logged

@@ -11,6 +11,7 @@ import (
 
 	"supportpipe/internal/apigw"
 	"supportpipe/internal/health"
+	"supportpipe/internal/jsonstr"
 	"supportpipe/internal/sla"
 	"supportpipe/internal/stats"
 	"supportpipe/internal/store"
@@ -24,7 +25,7 @@ func HealthRoute(c *health.Checker) Route {
 		if r.Status == health.Down {
 			code = http.StatusServiceUnavailable
 		}
-		r.CheckedAt = jsonTime(r.CheckedAt)
+		r.CheckedAt = jsonstr.Time(r.CheckedAt)
 		return respond(ctx, code, r, slog.String("response", "health"))
 	}}
 }
@@ -55,7 +56,7 @@ const maxWaiting = 10000
 // now (clock skew, or a state stored before event times were clamped)
 // counts as none, so no figure is ever negative.
 func Queue(ctx context.Context, s store.Store, policy sla.Policy, now time.Time) (QueueView, error) {
-	v := QueueView{GeneratedAt: jsonTime(now), SLA: QueueSLA{TargetSeconds: policy.Target.Seconds()}}
+	v := QueueView{GeneratedAt: jsonstr.Time(now), SLA: QueueSLA{TargetSeconds: policy.Target.Seconds()}}
 	waiting, err := s.WaitingForFirstResponse(ctx, maxWaiting)
 	if err != nil {
 		return v, err

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"supportpipe/internal/jsonstr"
 )
 
 func TestRespondNeverAnswersEmpty(t *testing.T) {
@@ -27,9 +29,9 @@ func TestRespondNeverAnswersEmpty(t *testing.T) {
 		{"infinity", map[string]float64{"avg": math.Inf(1)}, http.StatusInternalServerError, `{"error":"response could not be encoded"}`},
 		{"year 10000", map[string]time.Time{"due": time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, http.StatusInternalServerError, `{"error":"response could not be encoded"}`},
 		{"year 10000 in its own zone", map[string]time.Time{"due": past9999}, http.StatusInternalServerError, `{"error":"response could not be encoded"}`},
-		{"year 10000 made encodable", map[string]time.Time{"due": jsonTime(past9999)}, http.StatusOK, `{"due":"9999-12-31T23:00:00Z"}`},
-		{"past the last instant made encodable", map[string]time.Time{"due": jsonTime(time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC))}, http.StatusOK, `{"due":"9999-12-31T23:59:59.999999999Z"}`},
-		{"before year 0 made encodable", map[string]time.Time{"at": jsonTime(time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC))}, http.StatusOK, `{"at":"0000-01-01T00:00:00Z"}`},
+		{"year 10000 made encodable", map[string]time.Time{"due": jsonstr.Time(past9999)}, http.StatusOK, `{"due":"9999-12-31T23:00:00Z"}`},
+		{"past the last instant made encodable", map[string]time.Time{"due": jsonstr.Time(time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC))}, http.StatusOK, `{"due":"9999-12-31T23:59:59.999999999Z"}`},
+		{"before year 0 made encodable", map[string]time.Time{"at": jsonstr.Time(time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC))}, http.StatusOK, `{"at":"0000-01-01T00:00:00Z"}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

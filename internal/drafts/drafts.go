@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"time"
 
+	"supportpipe/internal/jsonstr"
 	"supportpipe/internal/queue"
+	"supportpipe/internal/runes"
 )
 
 // Schema names the request format; bump it on an incompatible change.
@@ -70,8 +72,8 @@ func Enqueue(ctx context.Context, q Sender, r Request) (string, error) {
 	if r.Tags == nil {
 		r.Tags = []string{}
 	}
-	r.Message.CreatedAt, r.SLA.DueAt, r.RequestedAt = jsonTime(r.Message.CreatedAt), jsonTime(r.SLA.DueAt), jsonTime(r.RequestedAt)
-	if cut, ok := prefix(r.Message.Content, MaxContentRunes); ok {
+	r.Message.CreatedAt, r.SLA.DueAt, r.RequestedAt = jsonstr.Time(r.Message.CreatedAt), jsonstr.Time(r.SLA.DueAt), jsonstr.Time(r.RequestedAt)
+	if cut, ok := runes.Prefix(r.Message.Content, MaxContentRunes); ok {
 		r.Message.Content, r.Message.Truncated = cut, true
 	}
 	body, err := json.Marshal(r)
@@ -84,35 +86,4 @@ func Enqueue(ctx context.Context, q Sender, r Request) (string, error) {
 		return "", fmt.Errorf("enqueue draft request: %w", err)
 	}
 	return id, nil
-}
-
-// The instants JSON can hold: RFC 3339 writes years in four digits.
-var (
-	firstJSONTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
-	lastJSONTime  = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
-)
-
-// jsonTime returns t in UTC, or the nearest instant JSON can hold. Message
-// times are clamped to plausible ones upstream, but a long target under a
-// sparse calendar can still bring a due time past year 9999; and a JSON
-// time checks its year in its own zone.
-func jsonTime(t time.Time) time.Time {
-	switch t = t.UTC(); {
-	case t.Before(firstJSONTime):
-		return firstJSONTime
-	case t.After(lastJSONTime):
-		return lastJSONTime
-	}
-	return t
-}
-
-// prefix returns the first n characters of s, and whether s was longer.
-func prefix(s string, n int) (string, bool) {
-	for i := range s {
-		if n == 0 {
-			return s[:i], true
-		}
-		n--
-	}
-	return s, false
 }

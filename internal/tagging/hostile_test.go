@@ -105,24 +105,6 @@ func allocated(f func()) (allocs, bytes uint64) {
 	return after.Mallocs - before.Mallocs, after.TotalAlloc - before.TotalAlloc
 }
 
-func TestClip(t *testing.T) {
-	tests := []struct {
-		name, text, want string
-	}{
-		{"short", "refund", "refund"},
-		{"exactly the cap", strings.Repeat("a", MaxTextRunes), strings.Repeat("a", MaxTextRunes)},
-		{"runes, not bytes", strings.Repeat("é", MaxTextRunes), strings.Repeat("é", MaxTextRunes)},
-		{"over the cap", strings.Repeat("é", MaxTextRunes+1), strings.Repeat("é", MaxTextRunes)},
-		{"a four-byte rune is kept whole", strings.Repeat("a", MaxTextRunes-1) + "😡😡", strings.Repeat("a", MaxTextRunes-1) + "😡"},
-		{"an invalid byte counts as one rune", strings.Repeat("\xff", MaxTextRunes+5), strings.Repeat("\xff", MaxTextRunes)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, clip(tt.text))
-		})
-	}
-}
-
 func TestTagsReadsTheFirstMaxTextRunes(t *testing.T) {
 	tagger, err := New(DefaultRules())
 	require.NoError(t, err)

@@ -5,6 +5,8 @@ import (
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
+
+	"supportpipe/internal/runes"
 )
 
 // A token is one content word of a message after normalisation.
@@ -140,19 +142,9 @@ func notBase(w string) string {
 	return w
 }
 
-// clip cuts text after MaxTextRunes runes. An invalid byte counts as one
-// rune, as it does when ranging over the string.
+// clip cuts text after MaxTextRunes characters.
 func clip(text string) string {
-	if len(text) <= MaxTextRunes {
-		return text // never more runes than bytes
-	}
-	n := 0
-	for i := range text {
-		if n == MaxTextRunes {
-			return text[:i]
-		}
-		n++
-	}
+	text, _ = runes.Prefix(text, MaxTextRunes)
 	return text
 }
 
