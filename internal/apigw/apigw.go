@@ -33,9 +33,13 @@ func Header(req events.APIGatewayV2HTTPRequest, name string) string {
 	return ""
 }
 
-// JSON builds a JSON response.
+// JSON builds a JSON response. A value that cannot be encoded makes a 500,
+// never a 2xx with an empty body; callers that can log why encode first.
 func JSON(code int, v any) events.APIGatewayV2HTTPResponse {
-	b, _ := json.Marshal(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"error":"response could not be encoded"}`)
+	}
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: code,
 		Headers:    map[string]string{"content-type": "application/json", "cache-control": "no-store"},

@@ -3,9 +3,12 @@ package apigw
 import (
 	"bytes"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // readBody reads what io.ReadAll of the limited body reads, whatever the
@@ -23,4 +26,13 @@ func TestReadBodyIsReadAll(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestJSONNeverAnsweredEmpty(t *testing.T) {
+	resp := JSON(http.StatusOK, map[string]any{"bad": math.Inf(1)})
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.JSONEq(t, `{"error":"response could not be encoded"}`, resp.Body)
+	resp = JSON(http.StatusAccepted, map[string]int{"n": 1})
+	assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+	assert.JSONEq(t, `{"n":1}`, resp.Body)
 }
