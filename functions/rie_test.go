@@ -31,8 +31,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/truora/minidyn/server"
 
+	"supportpipe/internal/blob"
 	"supportpipe/internal/blob/s3blob"
 	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/chatwoot/chatwoottest"
+	"supportpipe/internal/claim"
 	"supportpipe/internal/conversation"
 	"supportpipe/internal/ingest/ingesttest"
 	"supportpipe/internal/processor"
@@ -57,8 +60,17 @@ const (
 	deadLetters   = "support-events-dlq"
 	draftsQueue   = "support-drafts"
 	webhookSecret = "rie-webhook-secret"
-	apiToken      = "rie-api-token"
+	// inboxSecret is an API inbox's own secret, which signs its webhooks.
+	inboxSecret = "rie-api-inbox-secret"
+	apiToken    = "rie-api-token"
 )
+
+// functionTimeout fails a hung function in a minute rather than after the
+// emulator's default of 300 s, and leaves a slow one on a busy machine the
+// time it needs. A message received for an invocation stays hidden longer
+// (as the event source mapping's visibility outlasts the timeout), so that
+// the function's own changes of its visibility find it in flight.
+const functionTimeout = time.Minute
 
 // build compiles the five functions for linux/goarch as the Makefile does and
 // returns the path of each bootstrap, dir/<function>/bootstrap.
@@ -176,10 +188,8 @@ func startFakes(t *testing.T) *fakes {
 		"SUPPORT_QUEUE_URL=" + evq.URL, "SUPPORT_QUEUE_ARN=" + evq.ARN,
 		"SUPPORT_DLQ_URL=" + dlq.URL, "SUPPORT_DLQ_ARN=" + dlq.ARN,
 		"SUPPORT_DRAFTS_QUEUE_URL=" + drafts.URL,
-		"CHATWOOT_WEBHOOK_SECRET=" + webhookSecret, "SUPPORT_API_TOKEN=" + apiToken,
-		// A hung function fails the test in seconds, not after the
-		// emulator's default of 300.
-		"AWS_LAMBDA_FUNCTION_TIMEOUT=10",
+		"CHATWOOT_WEBHOOK_SECRET=" + webhookSecret + "," + inboxSecret, "SUPPORT_API_TOKEN=" + apiToken,
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(int(functionTimeout/time.Second)),
 	}}
 }
 
@@ -245,11 +255,13 @@ func start(t *testing.T, rie, name, bootstrap string, env []string, apiAddr, run
 			c.Close()
 		}
 		return err == nil
-	}, 5*time.Second, 10*time.Millisecond, "%s emulator does not listen on %s", name, apiAddr)
+	}, time.Minute, 10*time.Millisecond, "%s emulator does not listen on %s", name, apiAddr)
 	return e
 }
 
-var client = &http.Client{Timeout: 30 * time.Second}
+// An invocation's answer comes within the function's timeout, an error
+// when it expires.
+var client = &http.Client{Timeout: 2 * functionTimeout}
 
 // invoke sends event to the function, decodes its result into out and
 // returns the round trip time seen by the caller.
@@ -341,16 +353,20 @@ func TestEmulator(t *testing.T) {
 					queue.AttrDelivery: "rie-" + strconv.Itoa(deliveries), queue.AttrReceivedAt: time.Now().UTC().Format(time.RFC3339Nano)})
 				require.NoError(t, err)
 			}
-			ms, err := q.Receive(ctx, 10, 30*time.Second)
+			ms, err := q.Receive(ctx, 10, 2*functionTimeout)
 			require.NoError(t, err)
 			require.Len(t, ms, len(bodies))
-			var ev events.SQSEvent
+			return f.sqsEvent(ms), ms
+		}
+		// settle deletes a batch's messages once it is checked: those that
+		// succeeded, as the event source mapping does, and the failure,
+		// which the test does not retry. Left on the queue, the failure
+		// is visible again after its 1 s backoff and, on a slow machine,
+		// joins the next batch.
+		settle := func(ms []queue.Message) {
 			for _, m := range ms {
-				rec := processor.Record(m)
-				rec.EventSourceARN, rec.AWSRegion = f.sqs.Queue(eventsQueue).ARN, "us-east-1"
-				ev.Records = append(ev.Records, rec)
+				require.NoError(t, q.Delete(ctx, m.ReceiptHandle))
 			}
-			return ev, ms
 		}
 		incoming := fixture(t, "02_message_created_incoming.json")
 		ev, ms := batch(incoming, fixture(t, "01_conversation_created.json"), []byte("not json"))
@@ -377,11 +393,13 @@ func TestEmulator(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, ok, "conversation %v not stored", k)
 		assert.Equal(t, p.Message.ID, st.FirstCustomerMessageID)
+		settle(ms)
 
 		// Warm: a batch of the same shape, other events.
-		ev, _ = batch(fixture(t, "03_message_created_bot.json"), fixture(t, "05_message_created_agent_reply.json"), []byte("not json"))
+		ev, ms = batch(fixture(t, "03_message_created_bot.json"), fixture(t, "05_message_created_agent_reply.json"), []byte("not json"))
 		figs["processor"].warm = em["processor"].invoke(t, ev, &resp)
 		assert.Len(t, resp.BatchItemFailures, 1)
+		settle(ms)
 	})
 
 	t.Run("webhook", func(t *testing.T) {
@@ -470,7 +488,7 @@ func TestEmulator(t *testing.T) {
 		for _, c := range health.Checks {
 			names = append(names, c.Name)
 		}
-		assert.ElementsMatch(t, []string{"chatwoot_api", "ingest", "queue", "dlq", "store"}, names)
+		assert.ElementsMatch(t, []string{"chatwoot_api", "ingest", "queue", "dlq", "store", "spool"}, names)
 	})
 
 	t.Run("sweeper", func(t *testing.T) {
@@ -492,6 +510,79 @@ func TestEmulator(t *testing.T) {
 		assert.Equal(t, 0, res["respooled"])
 	})
 
+	// Last, so that each function's first invocation above stays its cold start.
+	t.Run("claim check", func(t *testing.T) {
+		// Bodies SQS cannot carry: an Outlook email of 1.3 MB, and an API
+		// inbox message holding U+FFFF, a character SQS refuses in valid JSON.
+		email := corpusBody(t, "15_account_message_created_email_1_3mb.json.gz")
+		nonchar := corpusBody(t, "26_api_inbox_message_created_incoming_api.json")
+		nonchar.Raw = bytes.Replace(nonchar.Raw, []byte("warped bases"), []byte("warped\uFFFF bases"), 2)
+		require.Equal(t, 2, bytes.Count(nonchar.Raw, []byte("\uFFFF")), "the message and its copy in the conversation")
+		bodies := s3blob.New(f.s3, bucket, s3blob.Options{})
+		for i, tc := range []struct {
+			name   string
+			body   chatwoottest.Body
+			secret string
+		}{
+			{"email 1.3 MB", email, webhookSecret},
+			{"U+FFFF", nonchar, inboxSecret},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				delivery := "rie-claim-" + strconv.Itoa(i)
+				var resp events.APIGatewayV2HTTPResponse
+				em["webhook"].invoke(t, webhookRequest(tc.secret, tc.body.Raw, tc.body.AccountID, delivery), &resp)
+				require.Equal(t, http.StatusAccepted, resp.StatusCode, resp.Body)
+				var r struct {
+					Status         string `json:"status"`
+					ID             string `json:"id"`
+					Ignored        bool   `json:"ignored"`
+					Spooled        bool   `json:"spooled"`
+					InvalidPayload bool   `json:"invalid_payload"`
+				}
+				require.NoError(t, json.Unmarshal([]byte(resp.Body), &r))
+				require.Equal(t, "accepted", r.Status)
+				require.False(t, r.Ignored || r.Spooled || r.InvalidPayload, resp.Body)
+
+				i := slices.IndexFunc(f.sqs.Messages(eventsQueue), func(m sqsfake.Message) bool { return m.ID == r.ID })
+				require.GreaterOrEqual(t, i, 0, "message %s not in the queue", r.ID)
+				ticket := f.sqs.Messages(eventsQueue)[i]
+				key := ticket.Attributes[claim.Attr]
+				require.True(t, strings.HasPrefix(key, claim.Prefix), "a claim ticket, not the body: %v", ticket.Attributes)
+				assert.Less(t, len(ticket.Body), 1024, "the ticket is small")
+				assert.Equal(t, delivery, ticket.Attributes[queue.AttrDelivery])
+				var named map[string]struct {
+					Key   string `json:"key"`
+					Bytes int    `json:"bytes"`
+				}
+				require.NoError(t, json.Unmarshal([]byte(ticket.Body), &named), ticket.Body)
+				assert.Equal(t, key, named[claim.Attr].Key)
+				assert.Equal(t, len(tc.body.Raw), named[claim.Attr].Bytes)
+				stored, err := bodies.Get(ctx, key)
+				require.NoError(t, err)
+				assert.True(t, bytes.Equal(tc.body.Raw, stored), "the bucket holds the body as signed")
+
+				ms := receiveIDs(t, q, r.ID)
+				var out events.SQSEventResponse
+				em["processor"].invoke(t, f.sqsEvent(ms), &out)
+				assert.Empty(t, out.BatchItemFailures)
+
+				p, err := chatwoot.Decode(tc.body.Raw)
+				require.NoError(t, err)
+				k := conversation.Key{AccountID: tc.body.AccountID, ConversationID: tc.body.ConversationID}
+				st, ok, err := dynamostore.New(f.db, table).Conversation(ctx, k)
+				require.NoError(t, err)
+				require.True(t, ok, "conversation %v not stored", k)
+				assert.Equal(t, p.Message.ID, st.FirstCustomerMessageID, "the message merged")
+				_, err = bodies.Get(ctx, key)
+				assert.ErrorIs(t, err, blob.ErrNotFound, "released once the event completed")
+				assert.False(t, slices.ContainsFunc(f.sqs.Messages(deadLetters), func(m sqsfake.Message) bool {
+					return m.Attributes[queue.AttrDelivery] == delivery
+				}), "not dead-lettered")
+				require.NoError(t, q.Delete(ctx, ms[0].ReceiptHandle))
+			})
+		}
+	})
+
 	// The table of docs/benchmarks.md (Lambda bootstraps).
 	var b strings.Builder
 	fmt.Fprintf(&b, "| function | amd64 MB | init ms | first invoke ms | warm invoke ms |\n")
@@ -504,6 +595,58 @@ func TestEmulator(t *testing.T) {
 		fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %.1f |\n", name, mb(g.size), ms(g.init), ms(g.first), ms(g.warm))
 	}
 	t.Logf("figures:\n%s", b.String())
+}
+
+// sqsEvent is the event the event source mapping delivers for ms.
+func (f *fakes) sqsEvent(ms []queue.Message) events.SQSEvent {
+	var ev events.SQSEvent
+	for _, m := range ms {
+		rec := processor.Record(m)
+		rec.EventSourceARN, rec.AWSRegion = f.sqs.Queue(eventsQueue).ARN, "us-east-1"
+		ev.Records = append(ev.Records, rec)
+	}
+	return ev
+}
+
+// receiveIDs receives from the events queue until it holds the messages
+// with ids. Earlier subtests leave messages no function consumes; those
+// it receives stay in flight, out of the way.
+func receiveIDs(t *testing.T, q *sqsqueue.Queue, ids ...string) []queue.Message {
+	t.Helper()
+	var out []queue.Message
+	for len(out) < len(ids) {
+		ms, err := q.Receive(t.Context(), 10, 2*functionTimeout)
+		require.NoError(t, err)
+		require.NotEmpty(t, ms, "messages %v are not on the queue", ids)
+		for _, m := range ms {
+			if slices.Contains(ids, m.ID) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// webhookRequest is a delivery to the account's webhook URL,
+// /webhooks/chatwoot/{account_id}, as API Gateway passes it on.
+func webhookRequest(secret string, body []byte, account int64, delivery string) events.APIGatewayV2HTTPRequest {
+	req := ingesttest.Request(secret, body, time.Now(), delivery)
+	id := strconv.FormatInt(account, 10)
+	req.RouteKey = "POST /webhooks/chatwoot/{account_id}"
+	req.RawPath = "/webhooks/chatwoot/" + id
+	req.RequestContext.HTTP.Path = req.RawPath
+	req.PathParameters = map[string]string{"account_id": id}
+	return req
+}
+
+// corpusBody is a body of the Chatwoot corpus, as Chatwoot posts it.
+func corpusBody(t *testing.T, file string) chatwoottest.Body {
+	t.Helper()
+	all, err := chatwoottest.Load(chatwoottest.Dir())
+	require.NoError(t, err)
+	i := slices.IndexFunc(all, func(b chatwoottest.Body) bool { return b.File == file })
+	require.GreaterOrEqual(t, i, 0, "%s is not in the corpus", file)
+	return all[i]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
