@@ -42,6 +42,7 @@ import (
 	"supportpipe/internal/queue"
 	"supportpipe/internal/queue/sqsqueue"
 	"supportpipe/internal/queue/sqsqueue/sqsfake"
+	"supportpipe/internal/report"
 	"supportpipe/internal/spool"
 	"supportpipe/internal/store/dynamostore"
 )
@@ -195,9 +196,12 @@ func startFakes(t *testing.T) *fakes {
 
 // queue returns a client of the events queue and its DLQ, as the functions see them.
 func (f *fakes) queue() *sqsqueue.Queue {
-	c := sqs.New(sqs.Options{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	return sqsqueue.New(f.sqsClient(), sqsqueue.Config{QueueURL: f.sqs.Queue(eventsQueue).URL, DLQURL: f.sqs.Queue(deadLetters).URL})
+}
+
+func (f *fakes) sqsClient() *sqs.Client {
+	return sqs.New(sqs.Options{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(f.sqs.URL)})
-	return sqsqueue.New(c, sqsqueue.Config{QueueURL: f.sqs.Queue(eventsQueue).URL, DLQURL: f.sqs.Queue(deadLetters).URL})
 }
 
 // freePorts reserves n distinct loopback ports, holding all of them until
@@ -497,17 +501,30 @@ func TestEmulator(t *testing.T) {
 		spooled := `{"event":"spooled by rie"}`
 		_, err := sp.Put(ctx, []byte(spooled), map[string]string{queue.AttrAccount: "7"})
 		require.NoError(t, err)
+		// A dead letter: the sweeper files the DLQ alarm for the report.
+		dlq := sqsqueue.New(f.sqsClient(), sqsqueue.Config{QueueURL: f.sqs.Queue(deadLetters).URL})
+		_, err = dlq.Send(ctx, []byte(`{"event":"dead-lettered by rie"}`), nil)
+		require.NoError(t, err)
+		now := time.Now().UTC()
 		ev := events.EventBridgeEvent{Version: "0", ID: "rie-sweeper", DetailType: "Scheduled Event", Source: "aws.events",
-			AccountID: "000000000000", Time: time.Now().UTC(), Region: "us-east-1", Detail: json.RawMessage(`{}`)}
+			AccountID: "000000000000", Time: now, Region: "us-east-1", Detail: json.RawMessage(`{}`)}
 		var res map[string]int
 		figs["sweeper"].first = em["sweeper"].invoke(t, ev, &res)
 		assert.Contains(t, res, "breaches")
 		assert.Equal(t, 1, res["respooled"])
 		assert.True(t, slices.ContainsFunc(f.sqs.Messages(eventsQueue), func(m sqsfake.Message) bool { return m.Body == spooled }),
 			"spooled event not on the queue")
+		assert.Equal(t, 1, res["queue_alarms"], "the DLQ crossing")
 
+		// The same event delivered again finds the level filed.
 		figs["sweeper"].warm = em["sweeper"].invoke(t, ev, &res)
 		assert.Equal(t, 0, res["respooled"])
+		assert.Equal(t, 0, res["queue_alarms"])
+		recs, err := dynamostore.New(f.db, table).DayRecords(ctx, now.Format(time.DateOnly), report.AlertKind, 10)
+		require.NoError(t, err)
+		require.Len(t, recs, 1)
+		assert.Equal(t, now.Truncate(time.Minute).Format("2006-01-02T15:04Z")+":dlq_depth:alert", recs[0].ID)
+		assert.Equal(t, "dead-letter queue alert: 1 message(s)", recs[0].Data)
 	})
 
 	// Last, so that each function's first invocation above stays its cold start.

@@ -1,7 +1,8 @@
 // Command sweeper is the Lambda EventBridge runs every minute: it marks
 // first-response SLA breaches on time, escalates them, re-enqueues events the
-// webhook had to spool, and every 15 minutes back-fills from Chatwoot's API
-// what never arrived by webhook.
+// webhook had to spool, files queue alarm crossings for the daily report,
+// and every 15 minutes back-fills from Chatwoot's API what never arrived by
+// webhook.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"supportpipe/internal/lambdaenv"
 	"supportpipe/internal/metrics"
+	"supportpipe/internal/monitor"
 	"supportpipe/internal/reconcile"
 )
 
@@ -26,6 +28,7 @@ func main() {
 	}
 	tr := deps.Triage()
 	m := metrics.New(os.Stdout, "sweeper")
+	mon := &monitor.Monitor{AlertDepth: env.Config.Queue.AlertDepth, EscalateDepth: env.Config.Queue.EscalateDepth}
 	var rec *reconcile.Reconciler
 	if env.Live && env.Account > 0 {
 		rec = &reconcile.Reconciler{Chatwoot: deps.Chatwoot, Store: env.Store, Queue: env.Queue, Claims: env.Claims,
@@ -51,6 +54,15 @@ func main() {
 		m.Gauge(metrics.SpoolOldestAge, age)
 		_ = m.Flush()
 		out := map[string]int{"breaches": breaches, "respooled": d.Sent, "spool_dead_lettered": d.DeadLettered, "spool_waiting": d.Waiting}
+		// The scheduled minute, not the clock: a second delivery of the
+		// event files what the first did under the same record ids.
+		at := ev.Time
+		if at.IsZero() {
+			at = time.Now()
+		}
+		if out["queue_alarms"], err = mon.Check(ctx, env.Store, env.Queue, at, env.Log); err != nil {
+			env.Log.Error("queue alarms", "error", err)
+		}
 		if rec != nil && ev.Time.UTC().Minute()%15 == 0 {
 			res, err := rec.Run(ctx, time.Hour)
 			if err != nil {

@@ -2,13 +2,11 @@ package local
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"supportpipe/internal/report"
-	"supportpipe/internal/store"
 )
 
 // jobs runs what EventBridge schedules on AWS: every JobEvery the SLA sweep,
@@ -36,7 +34,9 @@ func (s *Server) RunJobs(ctx context.Context) {
 	} else if n > 0 {
 		s.Log.Info("sla sweep", "breaches", n)
 	}
-	s.checkQueues(ctx)
+	if _, err := s.Monitor.Check(ctx, s.Store, s.Queue, s.Now(), s.Log); err != nil {
+		s.Log.Error("queue alarms", "error", err)
+	}
 	if d, err := s.Spool.Drain(ctx, s.Queue, 1000); err != nil {
 		s.Log.Error("spool drain", "error", err, "sent", d.Sent, "dead_lettered", d.DeadLettered, "failed", d.Failed, "waiting", d.Waiting)
 	} else if d.Sent+d.DeadLettered > 0 {
@@ -68,34 +68,6 @@ const (
 	ReconcileEvery  = 15 * time.Minute
 	ReconcileWindow = time.Hour
 )
-
-// checkQueues logs a structured alert once per threshold crossing and files
-// it for the daily report.
-func (s *Server) checkQueues(ctx context.Context) {
-	q, err1 := s.Queue.Depth(ctx)
-	d, err2 := s.Queue.DLQDepth(ctx)
-	if err1 != nil || err2 != nil {
-		s.Log.Error("queue depth unavailable")
-		return
-	}
-	now := s.Now()
-	for _, e := range s.Monitor.Observe(q, d) {
-		level := slog.LevelWarn
-		if e.Level == "ok" {
-			level = slog.LevelInfo
-		}
-		s.Log.LogAttrs(ctx, level, "queue alarm", slog.String("alarm", e.Alarm), slog.String("level", e.Level),
-			slog.String("from", e.From), slog.Int64("value", e.Value), slog.String("detail", e.Detail))
-		if e.Level == "ok" {
-			continue
-		}
-		rec := store.DayRecord{Day: now.UTC().Format(time.DateOnly), Kind: report.AlertKind,
-			ID: now.UTC().Format(time.RFC3339Nano) + ":" + e.Alarm, Data: e.Detail, At: now}
-		if err := s.Store.AddDayRecord(ctx, rec); err != nil {
-			s.Log.Error("file queue alarm", "error", err)
-		}
-	}
-}
 
 // reportIfDue writes yesterday's report from 09:00 UTC on, once: the file's
 // existence is the record that it was written, so a server started after

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/local"
+	"supportpipe/internal/report"
 )
 
 type healthBody struct {
@@ -106,6 +107,15 @@ func TestQueueAlarmAndDailyReport(t *testing.T) {
 	s.s.RunJobs(context.Background())
 	s.s.RunJobs(context.Background())
 	assert.Equal(t, 1, strings.Count(logs.String(), alarm)-before, "one alert per crossing, not per run")
+	recs, err := s.s.Store.DayRecords(context.Background(), "2026-11-23", report.AlertKind, 10)
+	require.NoError(t, err)
+	require.Len(t, recs, 1, "one record per crossing")
+	assert.Equal(t, "2026-11-23T08:00Z:queue_depth:alert", recs[0].ID)
+	key, err := s.s.WriteReport(context.Background(), "2026-11-23")
+	require.NoError(t, err)
+	today, err := os.ReadFile(filepath.Join(s.s.Env.ReportsRoot, key))
+	require.NoError(t, err)
+	assert.Contains(t, string(today), "- Queue alert at 08:00: events queue alert: 60 waiting (alert > 50, escalate > 100)\n")
 	c.set(time.Date(2026, 11, 23, 9, 0, 30, 0, time.UTC))
 	s.s.RunJobs(context.Background())
 	path := filepath.Join(s.s.Env.ReportsRoot, "reports", "support", "2026-11-22.md")
