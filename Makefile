@@ -81,16 +81,21 @@ tools:
 	  fi; \
 	fi
 
+## synth, diff, deploy take the same CDK flags: CDK_FLAGS="-c supportConfig=support.yaml -c webhookRateLimit=2000 …"
+## (CDK_DEPLOY_FLAGS, the older name, still works). --strict: any finding of the review gate (cdk-nag) that is
+## not suppressed next to its resource fails, errors and warnings alike.
+CDK_FLAGS ?= $(CDK_DEPLOY_FLAGS)
+
 ## synth: the CloudFormation template in cdk.out (no AWS credentials needed)
 synth: build tools
-	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --no-notices -q
+	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --strict --no-notices -q $(CDK_FLAGS)
 
 ## diff / deploy: need AWS credentials and a region (AWS_PROFILE / AWS_REGION); run `cdk bootstrap` once
 diff: build tools
-	$(CDK) diff --no-notices
+	$(CDK) diff --strict --no-notices $(CDK_FLAGS)
 
 deploy: build tools
-	$(CDK) deploy --no-notices $(CDK_DEPLOY_FLAGS)
+	$(CDK) deploy --strict --no-notices $(CDK_FLAGS)
 
 clean:
 	rm -rf dist dist-amd64 cdk.out

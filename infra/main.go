@@ -33,14 +33,20 @@ func run() int {
 	}
 	app := awscdk.NewApp(props)
 
-	distDir := stack.ResolveDistDir(app.Node())
-	if err := stack.CheckBootstraps(distDir); err != nil {
+	cfg, err := stack.LoadConfig(app.Node())
+	if err == nil {
+		err = stack.CheckBootstraps(cfg.DistDir)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "infra: %v\n", err)
 		return 1
 	}
 	// No Env: the stack is environment-agnostic and synthesizes without
 	// credentials; cdk deploy takes account and region from the profile.
-	stack.NewSupportStack(app, stack.StackName, &stack.Props{DistDir: distDir})
+	stack.NewSupportStack(app, stack.StackName, &stack.Props{DistDir: cfg.DistDir})
+	// The AWS review gate: with `cdk synth --strict` (make synth) any
+	// finding that is not suppressed next to its resource fails the synth.
+	stack.Review(app)
 	app.Synth(nil)
 	return 0
 }

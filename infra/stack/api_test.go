@@ -125,3 +125,21 @@ func keysOf(t *testing.T, line string) string {
 	}
 	return strings.Join(slices.Sorted(maps.Keys(m)), ",")
 }
+
+// TestThrottling: the webhook routes carry the limits given by context (the
+// shared test stack sets 1500/3000), far above the /support/* default.
+func TestThrottling(t *testing.T) {
+	p := props(t, logicalID(sup.Stage))
+	if got := js(p["DefaultRouteSettings"]); got != `{"ThrottlingBurstLimit":100,"ThrottlingRateLimit":50}` {
+		t.Errorf("default route settings = %s", got)
+	}
+	routes, _ := p["RouteSettings"].(M)
+	for _, key := range []string{"POST /webhooks/chatwoot", "POST /webhooks/chatwoot/{account_id}", "ANY /webhooks/chatwoot", "ANY /webhooks/chatwoot/{account_id}"} {
+		if got := js(routes[key]); got != `{"ThrottlingBurstLimit":3000,"ThrottlingRateLimit":1500}` {
+			t.Errorf("%s throttling = %s", key, got)
+		}
+	}
+	if _, ok := routes["GET /support/{proxy+}"]; ok {
+		t.Error("the read API must keep the low default")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/aws/constructs-go/constructs/v10"
@@ -36,6 +37,13 @@ const (
 	// hours, SLA, tags, VIP rules); it is checked at synth time and passed to
 	// the functions as SUPPORT_CONFIG_YAML.
 	CtxSupportConfig = "supportConfig"
+	// CtxWebhookRateLimit and CtxWebhookBurstLimit throttle the webhook
+	// routes (requests per second, and the bucket a burst may draw on);
+	// CtxWebhookConcurrency reserves that much Lambda concurrency for the
+	// webhook function. Chatwoot never retries a 429: see the runbook.
+	CtxWebhookRateLimit   = "webhookRateLimit"
+	CtxWebhookBurstLimit  = "webhookBurstLimit"
+	CtxWebhookConcurrency = "webhookReservedConcurrency"
 
 	// EnvDistDir is the environment variable naming the bootstrap folder.
 	EnvDistDir = "DIST_DIR"
@@ -54,6 +62,16 @@ const (
 	DefaultChatwootLive      = "false"
 )
 
+// Defaults of the webhook route's throttling and reserved concurrency: well
+// above what Chatwoot sends in a bulk action or a campaign (a request per
+// event, each answered in milliseconds), so the route is never the first
+// thing to break.
+const (
+	DefaultWebhookRateLimit   = 1000
+	DefaultWebhookBurstLimit  = 2000
+	DefaultWebhookConcurrency = 50
+)
+
 // Config is the deploy-time configuration read from context and env.
 type Config struct {
 	DistDir           string
@@ -64,6 +82,11 @@ type Config struct {
 	EscalationsEmail  string
 	// SupportConfig is the configuration file's content, or "" for defaults.
 	SupportConfig string
+	// Support is the configuration the functions run with (the file, or the
+	// defaults): the alarms read their queue thresholds from it.
+	Support *config.Config
+
+	WebhookRateLimit, WebhookBurstLimit, WebhookConcurrency int
 }
 
 // contextString returns the context value for key as a string, or def when
@@ -93,33 +116,58 @@ func ResolveDistDir(node constructs.Node) string {
 }
 
 // LoadConfig reads the configuration from the construct tree's context
-// (and DIST_DIR from the environment).
-func LoadConfig(node constructs.Node) Config {
-	return Config{
+// (and DIST_DIR from the environment). An error names the context key at
+// fault in one line.
+func LoadConfig(node constructs.Node) (Config, error) {
+	c := Config{
 		DistDir:           ResolveDistDir(node),
 		ChatwootBaseURL:   contextString(node, CtxChatwootBaseURL, DefaultChatwootBaseURL),
 		ChatwootAccountID: contextString(node, CtxChatwootAccountID, DefaultChatwootAccountID),
 		ChatwootLive:      contextString(node, CtxChatwootLive, DefaultChatwootLive),
 		AlertsEmail:       contextString(node, CtxAlertsEmail, ""),
 		EscalationsEmail:  contextString(node, CtxEscalationsEmail, ""),
-		SupportConfig:     supportConfig(contextString(node, CtxSupportConfig, "")),
 	}
+	var errs []error
+	var err error
+	if c.SupportConfig, c.Support, err = supportConfig(contextString(node, CtxSupportConfig, "")); err != nil {
+		errs = append(errs, err)
+	}
+	for _, n := range []struct {
+		key string
+		def int
+		to  *int
+	}{
+		{CtxWebhookRateLimit, DefaultWebhookRateLimit, &c.WebhookRateLimit},
+		{CtxWebhookBurstLimit, DefaultWebhookBurstLimit, &c.WebhookBurstLimit},
+		{CtxWebhookConcurrency, DefaultWebhookConcurrency, &c.WebhookConcurrency},
+	} {
+		v := contextString(node, n.key, strconv.Itoa(n.def))
+		i, err := strconv.Atoi(v)
+		if err != nil || i <= 0 {
+			errs = append(errs, fmt.Errorf("-c %s=%s: want a positive whole number", n.key, v))
+			continue
+		}
+		*n.to = i
+	}
+	return c, errors.Join(errs...)
 }
 
 // supportConfig reads and checks the configuration file, so a typo fails
 // the synth instead of every function's cold start.
-func supportConfig(path string) string {
+func supportConfig(path string) (string, *config.Config, error) {
 	if path == "" {
-		return ""
+		c, err := config.Parse(nil)
+		return "", c, err
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		panic(fmt.Sprintf("-c %s: %v", CtxSupportConfig, err))
+		return "", nil, fmt.Errorf("-c %s: %w", CtxSupportConfig, err)
 	}
-	if _, err := config.Parse(b); err != nil {
-		panic(fmt.Sprintf("-c %s=%s: %v", CtxSupportConfig, path, err))
+	c, err := config.Parse(b)
+	if err != nil {
+		return "", nil, fmt.Errorf("-c %s=%s: %w", CtxSupportConfig, path, err)
 	}
-	return string(b)
+	return string(b), c, nil
 }
 
 // CheckBootstraps verifies that <dir>/<name>/bootstrap exists as a regular

@@ -120,15 +120,46 @@ func TestResolveDistDir(t *testing.T) {
 func TestLoadConfigDefaults(t *testing.T) {
 	t.Setenv(EnvDistDir, "")
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
-	got := LoadConfig(app.Node())
+	got, err := LoadConfig(app.Node())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Support == nil || got.Support.Queue.AlertDepth != 50 || got.Support.Queue.EscalateDepth != 100 {
+		t.Errorf("default support config = %+v", got.Support)
+	}
+	got.Support = nil
 	want := Config{
-		DistDir:           "dist",
-		ChatwootBaseURL:   "https://app.chatwoot.com",
-		ChatwootAccountID: "1",
-		ChatwootLive:      "false", // recording mock until someone opts in
+		DistDir:            "dist",
+		ChatwootBaseURL:    "https://app.chatwoot.com",
+		ChatwootAccountID:  "1",
+		ChatwootLive:       "false", // recording mock until someone opts in
+		WebhookRateLimit:   1000,
+		WebhookBurstLimit:  2000,
+		WebhookConcurrency: 50,
 	}
 	if got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
+	}
+}
+
+// TestLoadConfigErrors: a wrong context value fails with one line naming
+// the key, never a stack trace.
+func TestLoadConfigErrors(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("queue: {alert_depht: 5}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for key, value := range map[string]string{
+		CtxWebhookRateLimit:   "fast",
+		CtxWebhookBurstLimit:  "-1",
+		CtxWebhookConcurrency: "0",
+		CtxSupportConfig:      bad,
+	} {
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &map[string]interface{}{key: value}})
+		_, err := LoadConfig(app.Node())
+		if err == nil || !strings.Contains(err.Error(), "-c "+key) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("-c %s=%s: error %v, want one line naming the key", key, value, err)
+		}
 	}
 }
 

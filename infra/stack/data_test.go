@@ -50,8 +50,9 @@ func TestTableSchema(t *testing.T) {
 }
 
 func TestBucket(t *testing.T) {
-	countIs(t, "AWS::S3::Bucket", 1)
+	countIs(t, "AWS::S3::Bucket", 2) // data and its access logs
 	hasProps(t, "bucket settings", "AWS::S3::Bucket", M{
+		"LoggingConfiguration": M{"DestinationBucketName": anyValue(), "LogFilePrefix": "bucket/"},
 		"PublicAccessBlockConfiguration": M{
 			"BlockPublicAcls": true, "BlockPublicPolicy": true,
 			"IgnorePublicAcls": true, "RestrictPublicBuckets": true,
@@ -92,7 +93,7 @@ func TestBucket(t *testing.T) {
 }
 
 func TestEventsQueue(t *testing.T) {
-	countIs(t, "AWS::SQS::Queue", 4)
+	countIs(t, "AWS::SQS::Queue", 6) // events, drafts, their DLQs, scheduled failures, undelivered notifications
 	dlq := logicalID(sup.DLQ)
 	hasProps(t, "events queue", "AWS::SQS::Queue", M{
 		"SqsManagedSseEnabled":   true,
@@ -145,7 +146,7 @@ func TestDraftsQueue(t *testing.T) {
 }
 
 func TestQueuesEnforceTLS(t *testing.T) {
-	countIs(t, "AWS::SQS::QueuePolicy", 4)
+	countIs(t, "AWS::SQS::QueuePolicy", 6)
 	for _, q := range []string{logicalID(sup.Queue), logicalID(sup.DLQ), logicalID(sup.Drafts), logicalID(sup.DraftsDLQ)} {
 		hasProps(t, "TLS-only policy for "+q, "AWS::SQS::QueuePolicy", M{
 			"Queues": A{ref(q)},

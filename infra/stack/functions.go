@@ -2,9 +2,11 @@ package stack
 
 import (
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
@@ -62,9 +64,15 @@ type functionSpec struct {
 	description string
 	timeout     float64 // seconds
 	memory      float64 // MB
-	// asyncRetries, when >= 0, sets the retry count of asynchronous
-	// (EventBridge) invocations; -1 keeps Lambda's default (2).
+	// concurrency, when > 0, reserves that many concurrent executions.
+	concurrency float64
+	// scheduled functions are invoked asynchronously by EventBridge, with
+	// asyncRetries retries within maxEventAge seconds; the others are
+	// invoked synchronously, by invokedBy.
+	scheduled    bool
 	asyncRetries float64
+	maxEventAge  float64
+	invokedBy    string
 }
 
 // commonEnvironment names every resource for every function, so one config
@@ -100,6 +108,17 @@ func (s *SupportStack) newFunction(spec functionSpec, env map[string]*string) aw
 	logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention: LogRetention,
 	})
+	// Its own role, writing to its own log group only: the managed
+	// AWSLambdaBasicExecutionRole would let it create and write any log
+	// group in the account.
+	role := awsiam.NewRole(s.Stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Execution role of the " + spec.name + " function"),
+	})
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(*logs.LogGroupArn()),
+	}))
 	props := &awslambda.FunctionProps{
 		Description:  jsii.String(spec.description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -110,6 +129,10 @@ func (s *SupportStack) newFunction(spec functionSpec, env map[string]*string) aw
 		Timeout:      seconds(spec.timeout),
 		Environment:  &env,
 		LogGroup:     logs,
+		Role:         role,
+		// Active tracing: every invocation's timeline (init, handler, the
+		// SDK's calls as the function's own time) in X-Ray, sampled.
+		Tracing: awslambda.Tracing_ACTIVE,
 		// JSON format so Lambda filters by level: the platform's START, END
 		// and REPORT lines (INFO) stay out, three lines per invocation that
 		// would otherwise be a fifth of the log bill (docs/cost.md). Our
@@ -119,10 +142,26 @@ func (s *SupportStack) newFunction(spec functionSpec, env map[string]*string) aw
 		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 	}
-	if spec.asyncRetries >= 0 {
-		props.RetryAttempts = jsii.Number(spec.asyncRetries)
+	if spec.concurrency > 0 {
+		props.ReservedConcurrentExecutions = jsii.Number(spec.concurrency)
 	}
-	return awslambda.NewFunction(s.Stack, jsii.String(id+"Function"), props)
+	if spec.scheduled {
+		// EventBridge invokes asynchronously: an invocation that fails
+		// after its retries, or that is throttled past its maximum age,
+		// lands in the failures queue, and its alarm says so.
+		props.RetryAttempts = jsii.Number(spec.asyncRetries)
+		props.MaxEventAge = seconds(spec.maxEventAge)
+		props.DeadLetterQueue = s.ScheduledFailures
+		props.OnFailure = awslambdadestinations.NewSqsDestination(s.ScheduledFailures)
+	}
+	fn := awslambda.NewFunction(s.Stack, jsii.String(id+"Function"), props)
+	suppressFinding(role, "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions; the statement holds those two actions only",
+		"AwsSolutions-IAM5", `/^Resource::\*$/`)
+	if !spec.scheduled {
+		suppress(fn, "Invoked synchronously ("+spec.invokedBy+"): the caller gets the error, and an asynchronous DLQ or failure destination would never be used",
+			"Serverless-LambdaDLQ")
+	}
+	return fn
 }
 
 // constructID turns a function name ("webhook") into a construct id prefix ("Webhook").
@@ -141,27 +180,32 @@ func (s *SupportStack) addFunctions() {
 	env := s.commonEnvironment()
 	s.Webhook = s.newFunction(functionSpec{
 		name: "webhook", description: "Verifies Chatwoot webhooks and enqueues them (spool fallback)",
-		timeout: WebhookTimeoutSeconds, memory: WebhookMemoryMB, asyncRetries: -1,
+		timeout: WebhookTimeoutSeconds, memory: WebhookMemoryMB, invokedBy: "API Gateway",
+		// Reserved so that no other function's burst, nor the account's
+		// other workloads, can take the capacity a webhook needs: Chatwoot
+		// never retries a throttled delivery.
+		concurrency: float64(s.Config.WebhookConcurrency),
 	}, env)
 	s.Processor = s.newFunction(functionSpec{
 		name: "processor", description: "Processes queued Chatwoot events (state, tags, SLA, actions, drafts)",
-		timeout: ProcessorTimeoutSeconds, memory: ProcessorMemoryMB, asyncRetries: -1,
+		timeout: ProcessorTimeoutSeconds, memory: ProcessorMemoryMB, invokedBy: "the SQS event source mapping",
 	}, env)
 	s.Report = s.newFunction(functionSpec{
 		name: "report", description: "Writes the daily support report to S3 (09:00 UTC)",
 		// A failed report is worth retrying: writing the same day's object
 		// again is idempotent.
-		timeout: ReportTimeoutSeconds, memory: DefaultMemoryMB, asyncRetries: 2,
+		timeout: ReportTimeoutSeconds, memory: DefaultMemoryMB, scheduled: true, asyncRetries: 2, maxEventAge: 2 * 60 * 60,
 	}, env)
 	s.API = s.newFunction(functionSpec{
 		name: "api", description: "Serves GET /support/* (health, queue, stats, conversations, tile)",
-		timeout: APITimeoutSeconds, memory: DefaultMemoryMB, asyncRetries: -1,
+		timeout: APITimeoutSeconds, memory: DefaultMemoryMB, invokedBy: "API Gateway",
 	}, env)
 	s.Sweeper = s.newFunction(functionSpec{
 		name: "sweeper", description: "Every minute: SLA timers, spool re-enqueue, reconciliation",
-		// No async retries: the next run is a minute away and a retry would
-		// overlap it.
-		timeout: SweeperTimeoutSeconds, memory: DefaultMemoryMB, asyncRetries: 0,
+		// One at a time: EventBridge delivers at least once, and two
+		// sweeps at once would drain the spool and reconcile side by side.
+		// No retries: the next run is a minute away and does the same work.
+		timeout: SweeperTimeoutSeconds, memory: DefaultMemoryMB, concurrency: 1, scheduled: true, asyncRetries: 0, maxEventAge: 60,
 	}, env)
 
 	// Processor ← events queue. ReportBatchItemFailures so only failed
@@ -175,6 +219,8 @@ func (s *SupportStack) addFunctions() {
 		ReportBatchItemFailures: jsii.Bool(true),
 		MaxConcurrency:          jsii.Number(10),
 	}))
+	suppress(s.Processor, "SQS event source mappings take no failure destination: a record that keeps failing is moved by the processor to the events DLQ after 3 attempts, and the queue's redrive policy catches the rest",
+		"Serverless-LambdaEventSourceMappingDestination")
 
 	s.grantAccess()
 }
@@ -183,19 +229,15 @@ func (s *SupportStack) addFunctions() {
 // where they are as narrow as the use, and otherwise through statements
 // scoped to the objects and prefixes it touches.
 func (s *SupportStack) grantAccess() {
-	spool := jsii.String(SpoolPrefix + "*")
-	claims := jsii.String(ClaimsPrefix + "*")
-	reports := jsii.String(ReportsPrefix + "*")
-
 	// webhook: enqueue; a body SQS cannot carry goes to claims/ first; an
 	// authentic payload it cannot use goes to the DLQ for review; spool to
 	// S3 when SQS fails; write the daily ingress counters and the
 	// last-webhook time. Write-only on the table: it never reads items back.
 	s.Queue.GrantSendMessages(s.Webhook)
 	s.DLQ.GrantSendMessages(s.Webhook)
-	s.Bucket.GrantPut(s.Webhook, spool)
-	s.Bucket.GrantPut(s.Webhook, claims)
-	s.Table.GrantWriteData(s.Webhook)
+	s.objects(s.Webhook, SpoolPrefix, "s3:PutObject")
+	s.objects(s.Webhook, ClaimsPrefix, "s3:PutObject")
+	s.counters(s.Webhook)
 	s.WebhookSecret.GrantRead(s.Webhook, nil)
 
 	// processor: consume (event source above) + explicit visibility changes
@@ -206,17 +248,17 @@ func (s *SupportStack) grantAccess() {
 	s.DLQ.GrantSendMessages(s.Processor)
 	s.Drafts.GrantSendMessages(s.Processor)
 	s.objects(s.Processor, ClaimsPrefix, "s3:GetObject", "s3:DeleteObject")
-	s.Table.GrantReadWriteData(s.Processor)
+	s.table(s.Processor, tableRead, tableWrite)
 	s.ChatwootToken.GrantRead(s.Processor, nil)
 
 	// report: read the counters/state, write reports/….
-	s.Table.GrantReadData(s.Report)
-	s.Bucket.GrantPut(s.Report, reports)
+	s.table(s.Report, tableRead)
+	s.objects(s.Report, ReportsPrefix, "s3:PutObject")
 
 	// api: read state, report queue/DLQ depth and the spool's oldest event
 	// in health and /support/queue, check its bearer token and Chatwoot
 	// reachability.
-	s.Table.GrantReadData(s.API)
+	s.table(s.API, tableRead)
 	s.Queue.Grant(s.API, jsii.String("sqs:GetQueueAttributes"))
 	s.DLQ.Grant(s.API, jsii.String("sqs:GetQueueAttributes"))
 	s.list(s.API, SpoolPrefix)
@@ -225,24 +267,62 @@ func (s *SupportStack) grantAccess() {
 
 	// sweeper: re-enqueue spooled requests (by claim check when SQS cannot
 	// carry them) then delete them, record a failed send on its object, give
-	// an event the queue keeps refusing to the DLQ, ask the queue whether it
-	// is up, advance SLA timers in the table, reconcile against Chatwoot's
-	// API.
+	// an event the queue keeps refusing to the DLQ, read both queues' depths
+	// (is the queue up; the queue alarms the report lists), advance SLA
+	// timers in the table, reconcile against Chatwoot's API.
 	s.Queue.GrantSendMessages(s.Sweeper)
 	s.Queue.Grant(s.Sweeper, jsii.String("sqs:GetQueueAttributes"))
+	s.DLQ.Grant(s.Sweeper, jsii.String("sqs:GetQueueAttributes"))
 	s.DLQ.GrantSendMessages(s.Sweeper)
 	s.list(s.Sweeper, SpoolPrefix)
 	s.objects(s.Sweeper, SpoolPrefix, "s3:GetObject", "s3:PutObject", "s3:DeleteObject")
-	s.Bucket.GrantPut(s.Sweeper, claims)
-	s.Table.GrantReadWriteData(s.Sweeper)
+	s.objects(s.Sweeper, ClaimsPrefix, "s3:PutObject")
+	s.table(s.Sweeper, tableRead, tableWrite)
 	s.ChatwootToken.GrantRead(s.Sweeper, nil)
 }
 
-// objects lets fn use actions on the bucket's objects under prefix.
+// objects lets fn use actions on the bucket's objects under prefix. Keys
+// under a prefix are made at run time (a day and an id), so the prefix is
+// the narrowest resource there is.
 func (s *SupportStack) objects(fn awslambda.Function, prefix string, actions ...string) {
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings(actions...),
 		Resources: jsii.Strings(*s.Bucket.ArnForObjects(jsii.String(prefix + "*"))),
+	}))
+	suppressFinding(fn.Role(), "Object keys under "+prefix+" are made at run time (a day and an id); the key prefix is the narrowest resource there is",
+		"AwsSolutions-IAM5", `/^Resource::<Bucket[0-9A-F]+\.Arn>\/`+strings.TrimSuffix(prefix, "/")+`\/\*$/`)
+}
+
+// The DynamoDB actions of the store driver (internal/store/dynamostore):
+// reads, and writes, which include the items of its transactions. No
+// function deletes, scans or batch-writes.
+var (
+	tableRead  = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+	tableWrite = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+)
+
+// table lets fn use actions on the table and its one index, by exact ARN.
+func (s *SupportStack) table(fn awslambda.Function, actions ...[]string) {
+	var all []string
+	for _, a := range actions {
+		all = append(all, a...)
+	}
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(all...),
+		Resources: jsii.Strings(*s.Table.TableArn(), *s.Table.TableArn()+"/index/"+GSI1Name),
+	}))
+}
+
+// counters lets the internet-facing webhook function do the one write it
+// makes: update its daily counters and marks (items COUNTERS#<day> and
+// MARK#<name>). It reads nothing and can delete nothing.
+func (s *SupportStack) counters(fn awslambda.Function) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("dynamodb:UpdateItem"),
+		Resources: jsii.Strings(*s.Table.TableArn()),
+		Conditions: &map[string]interface{}{
+			"ForAllValues:StringLike": map[string]interface{}{"dynamodb:LeadingKeys": []string{"COUNTERS#*", "MARK#*"}},
+		},
 	}))
 }
 

@@ -3,6 +3,8 @@ package stack
 import (
 	"strings"
 	"testing"
+
+	"github.com/aws/jsii-runtime-go"
 )
 
 var wantEnv = []string{
@@ -154,4 +156,34 @@ func TestSchedules(t *testing.T) {
 		"FunctionName":         ref(logicalID(sup.Sweeper)),
 		"MaximumRetryAttempts": 0,
 	})
+}
+
+// TestTracingAndConcurrency: every function traces actively; the webhook
+// has capacity reserved (the default, 50) so nothing else can take it; the
+// sweeper runs one at a time.
+func TestTracingAndConcurrency(t *testing.T) {
+	check(t, "active tracing everywhere", func() {
+		tmpl.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), M{"TracingConfig": M{"Mode": "Active"}})
+	})
+	want := map[string]interface{}{"webhook": float64(DefaultWebhookConcurrency), "sweeper": float64(1)}
+	for name, fn := range sup.Functions() {
+		if got := props(t, logicalID(fn))["ReservedConcurrentExecutions"]; got != want[name] {
+			t.Errorf("%s ReservedConcurrentExecutions = %v, want %v", name, got, want[name])
+		}
+	}
+}
+
+// TestScheduledFailuresAreKept: a scheduled run that fails for good, or
+// that EventBridge cannot deliver, lands in the failures queue.
+func TestScheduledFailuresAreKept(t *testing.T) {
+	failures := arnOf(logicalID(sup.ScheduledFailures))
+	for _, fn := range []string{logicalID(sup.Report), logicalID(sup.Sweeper)} {
+		hasProps(t, fn+" async DLQ", "AWS::Lambda::Function", M{"DeadLetterConfig": M{"TargetArn": failures}})
+		hasProps(t, fn+" failure destination", "AWS::Lambda::EventInvokeConfig", M{
+			"FunctionName": ref(fn), "DestinationConfig": M{"OnFailure": M{"Destination": failures}},
+		})
+		hasProps(t, fn+" target DLQ", "AWS::Events::Rule", M{
+			"Targets": A{like(M{"Arn": arnOf(fn), "DeadLetterConfig": M{"Arn": failures}})},
+		})
+	}
 }

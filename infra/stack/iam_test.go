@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+
+	"github.com/aws/jsii-runtime-go"
 )
 
 // serviceWildcard matches "service:*" (and "*:*").
@@ -27,21 +29,47 @@ func TestNoWildcardActions(t *testing.T) {
 					t.Errorf("%s: wildcard action %q", id, a)
 				}
 			}
-			if slices.Contains(s.resources, `"*"`) {
+			// X-Ray's trace writes support no resource-level permissions;
+			// nothing else may name Resource "*".
+			xray := slices.Equal(s.actions, []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+			if slices.Contains(s.resources, `"*"`) && !xray {
 				t.Errorf("%s: statement on Resource \"*\" (%v)", id, s.actions)
 			}
 		}
 	}
-	// Roles carry no inline policies and only the basic execution policy.
+	// Roles carry no inline or managed policies: each function writes its
+	// own log group only (the managed AWSLambdaBasicExecutionRole would let
+	// it write any).
 	for id, r := range resourcesOfType(t, "AWS::IAM::Role") {
 		p := r["Properties"].(M)
 		if _, has := p["Policies"]; has {
 			t.Errorf("%s: inline role policies", id)
 		}
-		if arns := js(p["ManagedPolicyArns"]); !regexp.MustCompile(`^\[\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"\]\]\}\]$`).MatchString(arns) {
-			t.Errorf("%s: managed policies %s", id, arns)
+		if arns, has := p["ManagedPolicyArns"]; has {
+			t.Errorf("%s: managed policies %s", id, js(arns))
 		}
 	}
+}
+
+// TestLogsScopedToOwnLogGroup: a function's log permissions name its own
+// log group and nothing else.
+func TestLogsScopedToOwnLogGroup(t *testing.T) {
+	for name, fn := range sup.Functions() {
+		logGroup := js(getAtt(logicalIDOfChild(t, name), "Arn"))
+		if got := resourcesFor(rolePolicy(t, fn), "logs"); !slices.Equal(got, []string{logGroup}) {
+			t.Errorf("%s writes logs to %v, want only %s", name, got, logGroup)
+		}
+	}
+}
+
+// logicalIDOfChild is the logical id of a function's log group.
+func logicalIDOfChild(t *testing.T, name string) string {
+	t.Helper()
+	lg := sup.Stack.Node().TryFindChild(jsii.String(constructID(name) + "Logs"))
+	if lg == nil {
+		t.Fatalf("no log group for %s", name)
+	}
+	return logicalID(lg)
 }
 
 type grantCase struct {
@@ -80,7 +108,7 @@ func expectGrants(t *testing.T, name string, allow, deny []grantCase, reach map[
 func TestLeastPrivilege(t *testing.T) {
 	queue, dlq, drafts, _, table, bucket := sup.ids()
 	q, d, dr := js(arnOf(queue)), js(arnOf(dlq)), js(arnOf(drafts))
-	tbl, idx := js(arnOf(table)), js(arnWithSuffix(table, "/index/*"))
+	tbl, idx := js(arnOf(table)), js(arnWithSuffix(table, "/index/gsi1"))
 	spool, reports := js(arnWithSuffix(bucket, "/spool/*")), js(arnWithSuffix(bucket, "/reports/*"))
 	claims := js(arnWithSuffix(bucket, "/claims/*"))
 	bkt := js(arnOf(bucket))
@@ -97,7 +125,6 @@ func TestLeastPrivilege(t *testing.T) {
 				{"s3:PutObject", spool},
 				{"s3:PutObject", claims},
 				{"dynamodb:UpdateItem", tbl},
-				{"dynamodb:PutItem", tbl},
 				{"secretsmanager:GetSecretValue", whSecret},
 			},
 			[]grantCase{
@@ -110,14 +137,36 @@ func TestLeastPrivilege(t *testing.T) {
 				{"dynamodb:GetItem", tbl},
 				{"dynamodb:Query", tbl},
 				{"dynamodb:Scan", tbl},
+				{"dynamodb:PutItem", tbl},
+				{"dynamodb:DeleteItem", tbl},
+				{"dynamodb:BatchWriteItem", tbl},
 			},
 			map[string][]string{
 				"sqs":            {q, d},
 				"s3":             {spool, claims},
-				"dynamodb":       {tbl, idx},
+				"dynamodb":       {tbl},
 				"secretsmanager": {whSecret},
 			})
+		// The internet-facing function updates its counters and marks, no
+		// other items.
+		var conds []string
+		for _, st := range rolePolicy(t, sup.Webhook) {
+			if slices.Contains(st.actions, "dynamodb:UpdateItem") {
+				conds = append(conds, st.conditions)
+			}
+		}
+		if want := `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["COUNTERS#*","MARK#*"]}}`; !slices.Equal(conds, []string{want}) {
+			t.Errorf("webhook table writes are conditioned on %v, want %s", conds, want)
+		}
 	})
+	for name, fn := range sup.Functions() {
+		for _, a := range []string{"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:BatchWriteItem"} {
+			if allowed(rolePolicy(t, fn), a, tbl) {
+				t.Errorf("%s may %s", name, a)
+			}
+		}
+	}
+	sched := js(arnOf(logicalID(sup.ScheduledFailures)))
 	t.Run("processor", func(t *testing.T) {
 		expectGrants(t, "processor",
 			[]grantCase{
@@ -163,6 +212,7 @@ func TestLeastPrivilege(t *testing.T) {
 				{"s3:DeleteObject", reports},
 			},
 			map[string][]string{
+				"sqs":      {sched},
 				"s3":       {reports},
 				"dynamodb": {tbl, idx},
 			})
@@ -200,6 +250,7 @@ func TestLeastPrivilege(t *testing.T) {
 			[]grantCase{
 				{"sqs:SendMessage", q},
 				{"sqs:GetQueueAttributes", q},
+				{"sqs:GetQueueAttributes", d},
 				{"sqs:SendMessage", d},
 				{"s3:GetObject", spool},
 				{"s3:PutObject", spool},
@@ -218,7 +269,7 @@ func TestLeastPrivilege(t *testing.T) {
 				{"secretsmanager:GetSecretValue", whSecret},
 			},
 			map[string][]string{
-				"sqs":            {q, d},
+				"sqs":            {q, d, sched},
 				"s3":             {bkt, spool, claims},
 				"dynamodb":       {tbl, idx},
 				"secretsmanager": {cwToken},

@@ -38,6 +38,8 @@ var testContext = map[string]interface{}{
 	CtxChatwootAccountID: "42",
 	CtxChatwootLive:      "true",
 	CtxAlertsEmail:       "oncall@example.com",
+	CtxWebhookRateLimit:  "1500",
+	CtxWebhookBurstLimit: "3000",
 	CtxEscalationsEmail:  "lead@example.com",
 	// Props.DistDir must win over this.
 	CtxDistDir: "/nonexistent/dist",
@@ -77,6 +79,7 @@ func runTests(m *testing.M) (code int) {
 		Context: &testContext,
 	})
 	sup = NewSupportStack(app, StackName, &Props{DistDir: placeholderDist})
+	Review(app)
 	tmpl = assertions.Template_FromStack(sup.Stack, nil)
 	tjson = *tmpl.ToJSON()
 	return m.Run()

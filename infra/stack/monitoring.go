@@ -1,14 +1,20 @@
 package stack
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
 
@@ -17,12 +23,18 @@ import (
 	"supportpipe/internal/stats"
 )
 
-// Alarm thresholds (design §1 and the config defaults: queue 50/100).
+// Alarm thresholds. The queue depths are the configuration's
+// (queue.alert_depth and queue.escalate_depth, 50 and 100 by default).
 const (
-	QueueDepthAlertThreshold      = 50   // visible messages → alerts
-	QueueDepthEscalationThreshold = 100  // visible messages → escalations
-	OldestMessageAgeSeconds       = 300  // a stalled consumer shows here first
-	ProcessorP99Millis            = 1000 // processing p99 > 1 s
+	OldestMessageAgeSeconds = 300  // a stalled consumer shows here first
+	ProcessorP99Millis      = 1000 // processing p99 > 1 s
+)
+
+// Metrics counted from the API's access log: what API Gateway answered on
+// the webhook routes without the function deciding it.
+const (
+	GatewayRefusedMetric = "gateway_refused"
+	Gateway5xxMetric     = "gateway_5xx"
 )
 
 // Ingress and processing metrics on the dashboard, named like the daily
@@ -33,6 +45,15 @@ var (
 	ingressMetrics    = []string{stats.Rejected, stats.Refused, stats.InvalidPayload, stats.Spooled, stats.Ignored, stats.AccountMismatch}
 	processingMetrics = []string{stats.Processed, stats.Duplicates, stats.Retried, stats.Failed, stats.DeadLettered}
 )
+
+// gatewayMetric is a metric counted from the API's access log. A metric
+// filter cannot set a fixed dimension, so these have none.
+func gatewayMetric(name string) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(MetricsNamespace), MetricName: jsii.String(name),
+		Statistic: jsii.String("Sum"), Period: minutes(5),
+	})
+}
 
 // pipelineMetric is an EMF metric of the functions (see MetricsNamespace).
 func pipelineMetric(name, statistic string) awscloudwatch.Metric {
@@ -55,8 +76,14 @@ func (s *SupportStack) addTopics() {
 		Description:       jsii.String("Encrypts the support pipeline's SNS topics (alerts, escalations)"),
 		EnableKeyRotation: jsii.Bool(true),
 	})
-	s.TopicKey.Grant(awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil),
-		jsii.String("kms:Decrypt"), jsii.String("kms:GenerateDataKey*"))
+	// Only this account's alarms may use the key (the confused-deputy
+	// guard: CloudWatch acts for whoever owns the alarm).
+	s.TopicKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+	}), jsii.Bool(false))
 
 	s.Alerts = awssns.NewTopic(s.Stack, jsii.String("Alerts"), &awssns.TopicProps{
 		DisplayName: jsii.String("Support pipeline alerts"),
@@ -66,11 +93,16 @@ func (s *SupportStack) addTopics() {
 		DisplayName: jsii.String("Support pipeline escalations"),
 		MasterKey:   s.TopicKey,
 	})
+	// Notifications SNS could not deliver (a bouncing address, a deleted
+	// endpoint) are kept for two weeks instead of dropped.
+	undelivered := s.newQueue("UndeliveredNotifications", &awssqs.QueueProps{RetentionPeriod: days(DLQRetentionDays)})
+	deadLetters(undelivered)
+	sub := &awssnssubscriptions.EmailSubscriptionProps{DeadLetterQueue: undelivered}
 	if e := s.Config.AlertsEmail; e != "" {
-		s.Alerts.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), nil))
+		s.Alerts.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), sub))
 	}
 	if e := s.Config.EscalationsEmail; e != "" {
-		s.Escalations.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), nil))
+		s.Escalations.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), sub))
 	}
 }
 
@@ -97,7 +129,10 @@ func (s *SupportStack) addAlarm(a alarmSpec) awscloudwatch.Alarm {
 		DatapointsToAlarm:  jsii.Number(a.datapoints),
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
+	// OK actions too: whoever was paged learns that it passed, and an alarm
+	// that stays in ALARM is visibly still broken.
 	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(a.topic))
+	alarm.AddOkAction(awscloudwatchactions.NewSnsAction(a.topic))
 	s.Alarms[a.id] = alarm
 	return alarm
 }
@@ -110,25 +145,39 @@ func (s *SupportStack) addMonitoring() {
 	perMinuteMax := &awscloudwatch.MetricOptions{Period: minutes(1), Statistic: jsii.String("Maximum")}
 
 	// Queue depth is judged over two consecutive minutes so a burst the
-	// processor drains at once does not page.
+	// processor drains at once does not page. The thresholds are the
+	// configuration's (queue.alert_depth, queue.escalate_depth), the same
+	// the local mode and /support/health use.
+	alertAt, escalateAt := float64(s.Config.Support.Queue.AlertDepth), float64(s.Config.Support.Queue.EscalateDepth)
 	depth := s.Queue.MetricApproximateNumberOfMessagesVisible(perMinuteMax)
 	s.addAlarm(alarmSpec{
-		id: "QueueDepthAlarm", description: "Events queue has more than 50 visible messages",
-		metric: depth, threshold: QueueDepthAlertThreshold, op: gt, evaluations: 2, datapoints: 2, topic: s.Alerts,
+		id: "QueueDepthAlarm", description: fmt.Sprintf("Events queue has more than %.0f visible messages", alertAt),
+		metric: depth, threshold: alertAt, op: gt, evaluations: 2, datapoints: 2, topic: s.Alerts,
 	})
 	s.addAlarm(alarmSpec{
-		id: "QueueDepthEscalationAlarm", description: "Events queue has more than 100 visible messages: escalate",
-		metric: depth, threshold: QueueDepthEscalationThreshold, op: gt, evaluations: 2, datapoints: 2, topic: s.Escalations,
+		id: "QueueDepthEscalationAlarm", description: fmt.Sprintf("Events queue has more than %.0f visible messages: escalate", escalateAt),
+		metric: depth, threshold: escalateAt, op: gt, evaluations: 2, datapoints: 2, topic: s.Escalations,
 	})
-	// Anything in a DLQ needs a human (dlq show / dlq redrive): alarm on the first message.
+	// Anything in a DLQ needs a human (dlq show / dlq redrive). The depth
+	// alarm stays in ALARM while the queue holds anything, so a second dead
+	// letter would page nobody: DeadLetteredAlarm rises with each new one.
 	s.addAlarm(alarmSpec{
 		id: "DlqNotEmptyAlarm", description: "Events DLQ holds at least one message (supportctl dlq list)",
 		metric: s.DLQ.MetricApproximateNumberOfMessagesVisible(perMinuteMax), threshold: 1, op: gte,
 		evaluations: 1, datapoints: 1, topic: s.Alerts,
 	})
 	s.addAlarm(alarmSpec{
+		id: "DeadLetteredAlarm", description: "Events were dead-lettered in the last 5 minutes (each new dead letter raises it again)",
+		metric: pipelineMetric(stats.DeadLettered, "Sum"), threshold: 1, op: gte, evaluations: 1, datapoints: 1, topic: s.Alerts,
+	})
+	s.addAlarm(alarmSpec{
 		id: "DraftsDlqNotEmptyAlarm", description: "Drafts DLQ holds at least one message",
 		metric: s.DraftsDLQ.MetricApproximateNumberOfMessagesVisible(perMinuteMax), threshold: 1, op: gte,
+		evaluations: 1, datapoints: 1, topic: s.Alerts,
+	})
+	s.addAlarm(alarmSpec{
+		id: "ScheduledFailuresAlarm", description: "A scheduled run (daily report or sweeper) failed for good or was never delivered",
+		metric: s.ScheduledFailures.MetricApproximateNumberOfMessagesVisible(perMinuteMax), threshold: 1, op: gte,
 		evaluations: 1, datapoints: 1, topic: s.Alerts,
 	})
 	// Age catches a stalled consumer even when depth stays low.
@@ -137,11 +186,19 @@ func (s *SupportStack) addMonitoring() {
 		metric: s.Queue.MetricApproximateAgeOfOldestMessage(perMinuteMax), threshold: OldestMessageAgeSeconds, op: gt,
 		evaluations: 2, datapoints: 2, topic: s.Alerts,
 	})
-	// p99 over 5-minute periods, 2 of 3 so a lone cold start does not page.
+	// Per message: the processor's EMF processing_ms holds one value per
+	// message. p99 over 5-minute periods, 2 of 3 so a lone slow call does
+	// not page.
 	s.addAlarm(alarmSpec{
-		id: "ProcessorDurationP99Alarm", description: "Processor p99 duration above 1 s",
-		metric:    s.Processor.MetricDuration(&awscloudwatch.MetricOptions{Period: minutes(5), Statistic: jsii.String("p99")}),
+		id: "ProcessingP99Alarm", description: "Per-message processing p99 above 1 s",
+		metric:    pipelineMetric(metrics.ProcessingTime, "p99"),
 		threshold: ProcessorP99Millis, op: gt, evaluations: 3, datapoints: 2, topic: s.Alerts,
+	})
+	// Per batch of up to 10: an invocation's duration.
+	s.addAlarm(alarmSpec{
+		id: "ProcessorBatchDurationP99Alarm", description: "Processor invocation (a batch of up to 10 messages) p99 duration above 10 s",
+		metric:    s.Processor.MetricDuration(&awscloudwatch.MetricOptions{Period: minutes(5), Statistic: jsii.String("p99")}),
+		threshold: 10 * ProcessorP99Millis, op: gt, evaluations: 3, datapoints: 2, topic: s.Alerts,
 	})
 	for _, name := range FunctionNames {
 		fn := s.Functions()[name]
@@ -149,6 +206,42 @@ func (s *SupportStack) addMonitoring() {
 			id: constructID(name) + "ErrorsAlarm", description: "The " + name + " function reported errors",
 			metric:    fn.MetricErrors(&awscloudwatch.MetricOptions{Period: minutes(5), Statistic: jsii.String("Sum")}),
 			threshold: 0, op: gt, evaluations: 1, datapoints: 1, topic: s.Alerts,
+		})
+	}
+	// A throttled webhook invocation is a 5xx to Chatwoot, which never
+	// retries; a throttled processor batch waits. (The sweeper runs one at
+	// a time on purpose: a duplicate EventBridge delivery is throttled.)
+	for _, fn := range []struct {
+		name string
+		fn   awslambda.Function
+	}{{"Webhook", s.Webhook}, {"Processor", s.Processor}} {
+		s.addAlarm(alarmSpec{
+			id: fn.name + "ThrottlesAlarm", description: "The " + strings.ToLower(fn.name) + " function was throttled",
+			metric:    fn.fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: minutes(5), Statistic: jsii.String("Sum")}),
+			threshold: 0, op: gt, evaluations: 1, datapoints: 1, topic: s.Alerts,
+		})
+	}
+	// What API Gateway answered on the webhook routes without our code
+	// deciding it (our own refusals are counted by the function): 429
+	// throttled, 413 over its payload limit, 5xx the integration failed.
+	// Chatwoot retries none of them. The access log is the only place that
+	// sees them, so metric filters count them.
+	for _, g := range []struct {
+		id, metric, description, statuses string
+	}{
+		{"WebhookGatewayRefusedAlarm", GatewayRefusedMetric, "API Gateway refused webhooks (429 throttled or 413 too large): lost, reconcile", `$.status = "429" || $.status = "413"`},
+		{"WebhookGateway5xxAlarm", Gateway5xxMetric, "API Gateway answered 5xx on the webhook routes: lost unless the function spooled, reconcile", `$.status = "5*"`},
+	} {
+		awslogs.NewMetricFilter(s.Stack, jsii.String(g.id+"Filter"), &awslogs.MetricFilterProps{
+			LogGroup:        s.AccessLogs,
+			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(`{ $.route = "*/webhooks/chatwoot*" && (` + g.statuses + `) }`)),
+			MetricNamespace: jsii.String(MetricsNamespace),
+			MetricName:      jsii.String(g.metric),
+			MetricValue:     jsii.String("1"),
+		})
+		s.addAlarm(alarmSpec{
+			id: g.id, description: g.description, metric: gatewayMetric(g.metric),
+			threshold: 1, op: gte, evaluations: 1, datapoints: 1, topic: s.Alerts,
 		})
 	}
 	// A refused webhook (too large, or queue and spool both failed: a 413
@@ -239,7 +332,7 @@ func (s *SupportStack) addDashboard() {
 		graph("Events queue depth", 8, []awscloudwatch.IMetric{
 			label(s.Queue.MetricApproximateNumberOfMessagesVisible(perMinuteMax), "visible"),
 			label(s.Queue.MetricApproximateNumberOfMessagesNotVisible(perMinuteMax), "in flight"),
-		}, line(QueueDepthAlertThreshold, "alert"), line(QueueDepthEscalationThreshold, "escalate")),
+		}, line(float64(s.Config.Support.Queue.AlertDepth), "alert"), line(float64(s.Config.Support.Queue.EscalateDepth), "escalate")),
 		graph("DLQ depth", 8, []awscloudwatch.IMetric{
 			label(s.DLQ.MetricApproximateNumberOfMessagesVisible(perMinuteMax), "events DLQ"),
 			label(s.DraftsDLQ.MetricApproximateNumberOfMessagesVisible(perMinuteMax), "drafts DLQ"),

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -21,7 +22,18 @@ func TestTopics(t *testing.T) {
 			"Effect":    "Allow",
 			"Principal": M{"Service": "cloudwatch.amazonaws.com"},
 			"Action":    A{"kms:Decrypt", "kms:GenerateDataKey*"},
+			"Condition": M{"StringEquals": M{"aws:SourceAccount": M{"Ref": "AWS::AccountId"}}},
 		})},
+	})
+	// CloudWatch's use of the key is always conditioned on this account.
+	for _, st := range props(t, key)["KeyPolicy"].(M)["Statement"].([]interface{}) {
+		if strings.Contains(js(st), "cloudwatch.amazonaws.com") && !strings.Contains(js(st), "aws:SourceAccount") {
+			t.Errorf("key statement without aws:SourceAccount: %s", js(st))
+		}
+	}
+	// Undeliverable notifications are kept, not dropped.
+	hasProps(t, "subscriptions have a DLQ", "AWS::SNS::Subscription", M{
+		"Protocol": "email", "RedrivePolicy": M{"deadLetterTargetArn": anyValue()},
 	})
 }
 
@@ -56,14 +68,37 @@ func TestAlarms(t *testing.T) {
 			"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible", "Dimensions": dlqDim,
 			"Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": A{alerts},
 		}},
+		{"each new dead letter → alerts", M{
+			"Namespace": "SupportPipeline", "MetricName": "dead_lettered", "Statistic": "Sum", "Period": 300,
+			"Dimensions": A{M{"Name": "Service", "Value": "supportpipe"}},
+			"Threshold":  1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": A{alerts},
+		}},
+		{"scheduled runs failed for good → alerts", M{
+			"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+			"Dimensions": A{M{"Name": "QueueName", "Value": getAtt(logicalID(sup.ScheduledFailures), "QueueName")}},
+			"Threshold":  1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": A{alerts},
+		}},
 		{"oldest message age → alerts", M{
 			"Namespace": "AWS/SQS", "MetricName": "ApproximateAgeOfOldestMessage", "Dimensions": queueDim,
 			"Threshold": OldestMessageAgeSeconds, "ComparisonOperator": "GreaterThanThreshold", "AlarmActions": A{alerts},
 		}},
-		{"processor p99 > 1 s → alerts", M{
+		{"per-message processing p99 > 1 s (EMF) → alerts", M{
+			"Namespace": "SupportPipeline", "MetricName": "processing_ms", "ExtendedStatistic": "p99",
+			"Dimensions": A{M{"Name": "Service", "Value": "supportpipe"}},
+			"Threshold":  1000, "ComparisonOperator": "GreaterThanThreshold", "AlarmActions": A{alerts},
+		}},
+		{"processor batch p99 > 10 s → alerts", M{
 			"Namespace": "AWS/Lambda", "MetricName": "Duration", "ExtendedStatistic": "p99",
 			"Dimensions": A{M{"Name": "FunctionName", "Value": ref(logicalID(sup.Processor))}},
-			"Threshold":  1000, "ComparisonOperator": "GreaterThanThreshold", "AlarmActions": A{alerts},
+			"Threshold":  10000, "ComparisonOperator": "GreaterThanThreshold", "AlarmActions": A{alerts},
+		}},
+		{"API Gateway 429/413 on the webhook routes → alerts", M{
+			"Namespace": "SupportPipeline", "MetricName": "gateway_refused", "Statistic": "Sum",
+			"Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": A{alerts},
+		}},
+		{"API Gateway 5xx on the webhook routes → alerts", M{
+			"Namespace": "SupportPipeline", "MetricName": "gateway_5xx", "Statistic": "Sum",
+			"Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": A{alerts},
 		}},
 		{"EMF refused webhooks → alerts", M{
 			"Namespace": "SupportPipeline", "MetricName": "refused", "Statistic": "Sum",
@@ -96,18 +131,40 @@ func TestAlarms(t *testing.T) {
 			"Threshold":  0, "ComparisonOperator": "GreaterThanThreshold", "AlarmActions": A{alerts},
 		}})
 	}
+	for _, fn := range []string{"Webhook", "Processor"} {
+		cases = append(cases, struct {
+			what  string
+			props M
+		}{fn + " throttles > 0 → alerts", M{
+			"Namespace": "AWS/Lambda", "MetricName": "Throttles", "Statistic": "Sum",
+			"Dimensions": A{M{"Name": "FunctionName", "Value": ref(logicalID(sup.Functions()[strings.ToLower(fn)]))}},
+			"Threshold":  0, "ComparisonOperator": "GreaterThanThreshold", "AlarmActions": A{alerts},
+		}})
+	}
 	for _, c := range cases {
 		c.props["TreatMissingData"] = "notBreaching"
+		c.props["OKActions"] = c.props["AlarmActions"]
 		hasProps(t, c.what, "AWS::CloudWatch::Alarm", c.props)
 	}
 
-	// Every alarm notifies someone and treats missing data as fine.
+	// Every alarm notifies someone, tells them when it is over, and treats
+	// missing data as fine.
 	check(t, "all alarms", func() {
 		tmpl.AllResourcesProperties(jsii.String("AWS::CloudWatch::Alarm"), M{
 			"TreatMissingData": "notBreaching",
 			"AlarmActions":     A{anyValue()},
+			"OKActions":        A{anyValue()},
 		})
 	})
+	// The gateway metrics are counted from the access log, on the webhook
+	// routes only.
+	for _, metric := range []string{GatewayRefusedMetric, Gateway5xxMetric} {
+		hasProps(t, "metric filter "+metric, "AWS::Logs::MetricFilter", M{
+			"LogGroupName":          ref(logicalID(sup.AccessLogs)),
+			"FilterPattern":         assertions.Match_StringLikeRegexp(jsii.String(`\$\.route = "\*/webhooks/chatwoot\*"`)),
+			"MetricTransformations": A{M{"MetricNamespace": "SupportPipeline", "MetricName": metric, "MetricValue": "1"}},
+		})
+	}
 	// The escalation alarm is the only one paging the escalations topic.
 	for id := range sup.Alarms {
 		got := js(alarmProps(t, id)["AlarmActions"])

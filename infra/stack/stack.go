@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -50,6 +51,8 @@ type SupportStack struct {
 	DLQ       awssqs.Queue
 	Drafts    awssqs.Queue // AI draft requests, consumed outside this stack
 	DraftsDLQ awssqs.Queue
+	// ScheduledFailures holds scheduled invocations that failed for good.
+	ScheduledFailures awssqs.Queue
 
 	WebhookSecret awssecretsmanager.Secret
 	ChatwootToken awssecretsmanager.Secret
@@ -61,8 +64,9 @@ type SupportStack struct {
 	API       awslambda.Function
 	Sweeper   awslambda.Function
 
-	HTTPAPI awsapigatewayv2.HttpApi
-	Stage   awsapigatewayv2.HttpStage
+	HTTPAPI    awsapigatewayv2.HttpApi
+	Stage      awsapigatewayv2.HttpStage
+	AccessLogs awslogs.LogGroup
 
 	TopicKey    awskms.Key
 	Alerts      awssns.Topic
@@ -82,9 +86,10 @@ func (s *SupportStack) Functions() map[string]awslambda.Function {
 	}
 }
 
-// NewSupportStack builds the stack. It panics with CheckBootstraps' message
-// when a bootstrap is missing (the app's main checks first and exits
-// cleanly; the panic is the backstop for other callers).
+// NewSupportStack builds the stack. It panics with LoadConfig's or
+// CheckBootstraps' message when the context is wrong or a bootstrap is
+// missing (the app's main checks both first and exits cleanly with one line;
+// the panic is the backstop for other callers).
 func NewSupportStack(scope constructs.Construct, id string, props *Props) *SupportStack {
 	var sprops awscdk.StackProps
 	if props != nil {
@@ -96,7 +101,10 @@ func NewSupportStack(scope constructs.Construct, id string, props *Props) *Suppo
 	s := &SupportStack{Stack: awscdk.NewStack(scope, jsii.String(id), &sprops)}
 	awscdk.Tags_Of(s.Stack).Add(jsii.String("project"), jsii.String("supportpipe"), nil)
 
-	s.Config = LoadConfig(s.Node())
+	var err error
+	if s.Config, err = LoadConfig(s.Node()); err != nil {
+		panic(fmt.Sprintf("SupportStack: %v", err))
+	}
 	if props != nil && props.DistDir != "" {
 		s.Config.DistDir = props.DistDir
 	}

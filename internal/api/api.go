@@ -29,7 +29,9 @@ import (
 // Handler serves /support/* as API Gateway HTTP API events.
 type Handler struct {
 	Store store.Store
-	// Token is the bearer token for reads; empty denies every protected read.
+	// Token is the bearer token for reads, or several, comma-separated, so
+	// that old and new are both valid while readers move to the new one;
+	// empty denies every protected read.
 	Token string
 	Log   *slog.Logger
 	Now   func() time.Time
@@ -86,8 +88,17 @@ func (h *Handler) authorized(req events.APIGatewayV2HTTPRequest) bool {
 	if !ok {
 		return false
 	}
-	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(h.Token))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+	a := sha256.Sum256([]byte(got))
+	ok = false
+	// Every token is compared, so timing tells nothing of which matched.
+	for _, t := range strings.Split(h.Token, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		b := sha256.Sum256([]byte(t))
+		ok = subtle.ConstantTimeCompare(a[:], b[:]) == 1 || ok
+	}
+	return ok
 }
 
 func (h *Handler) stats(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
