@@ -3,12 +3,14 @@ package awscost
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,15 +18,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/truora/minidyn/server"
 
 	"supportpipe/internal/app"
+	"supportpipe/internal/blob/s3blob"
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/chatwootapi"
+	"supportpipe/internal/claim"
 	"supportpipe/internal/config"
 	"supportpipe/internal/metrics"
 	"supportpipe/internal/processor"
 	"supportpipe/internal/queue"
+	"supportpipe/internal/spool"
 	"supportpipe/internal/store/dynamostore"
 	"supportpipe/internal/traffic"
 )
@@ -36,6 +44,9 @@ type Traffic struct {
 	Reemit    float64 // fraction re-emitted by Chatwoot with a new delivery id
 	BatchSize int     // SQS records per processor invocation
 	Seed      uint64
+	// Large is how many customer messages carry a body over SQS's 1 MiB,
+	// which travels by claim check through S3.
+	Large int
 }
 
 // DefaultTraffic is the model docs/cost.md prices: whole conversations of 20
@@ -52,6 +63,9 @@ type Result struct {
 	QueueSends int   // SendMessage calls to the events queue
 	DraftSends int   // SendMessage calls to the drafts queue
 	Chatwoot   int   // Chatwoot API calls
+	// S3 requests of the webhook function (claim check, spool) and of the
+	// processor (reading and releasing claimed bodies).
+	IngestS3, ProcessingS3 S3Usage
 	// What the functions logged (JSON logs and EMF lines).
 	IngestLogs, ProcessingLogs LogVolume
 }
@@ -95,6 +109,18 @@ func Measure(ctx context.Context, t Traffic) (Result, error) {
 	if err := dynamostore.CreateTable(ctx, db, "cost"); err != nil {
 		return Result{}, err
 	}
+	s3srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	defer s3srv.Close()
+	s3meter := &S3Meter{}
+	s3c := s3.New(s3.Options{Region: "us-east-1", Credentials: cfg.Credentials, BaseEndpoint: aws.String(s3srv.URL),
+		UsePathStyle: true, HTTPClient: &http.Client{Transport: s3meter}})
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("cost")}); err != nil {
+		return Result{}, err
+	}
+	bucket := s3blob.New(s3c, "cost", s3blob.Options{})
+	claims := &claim.Check{Bucket: bucket, Prefix: claim.Prefix}
+	sp := spool.New(bucket, spool.Prefix)
+	sp.Claims = claims
 	st := dynamostore.New(db, "cost")
 	conf, err := config.Parse(nil)
 	if err != nil {
@@ -107,19 +133,24 @@ func Measure(ctx context.Context, t Traffic) (Result, error) {
 	evq := &capture{}
 	draftQ := &capture{}
 	cw := chatwootapi.NewRecorder(st)
-	deps := &app.Deps{Config: conf, Store: st, Queue: evq, Drafts: draftQ, Chatwoot: cw, Log: log, Now: time.Now}
+	deps := &app.Deps{Config: conf, Store: st, Queue: evq, Drafts: draftQ, Claims: claims, Chatwoot: cw, Log: log, Now: time.Now}
 	if deps.Tagger, deps.Anger, err = app.Classifiers(conf); err != nil {
 		return Result{}, err
 	}
 	secret := "cost-measurement-secret"
 	webhook := deps.Webhook(app.WebhookOptions{Verifier: chatwoot.NewVerifier([]string{secret}, chatwoot.DefaultTolerance), Queue: evq,
-		Metrics: metrics.New(logs, "webhook")})
+		Spool: sp, Metrics: metrics.New(logs, "webhook")})
 	proc := deps.ProcessorHandler(metrics.New(logs, "processor"))
 
 	rng := rand.New(rand.NewPCG(t.Seed, t.Seed))
-	sends := traffic.Plan(traffic.Generate(t.Events, rng), t.Duplicate, t.Reemit, rng)
+	evs := traffic.Generate(t.Events, rng)
+	if err := enlarge(evs, t.Large); err != nil {
+		return Result{}, err
+	}
+	sends := traffic.Plan(evs, t.Duplicate, t.Reemit, rng)
 	var res Result
 	meter.Reset()
+	s3meter.Reset()
 	copies := map[string]int64{}
 	base := time.Now().Unix()
 	for _, s := range sends {
@@ -137,10 +168,12 @@ func Measure(ctx context.Context, t Traffic) (Result, error) {
 		res.Webhooks++
 	}
 	res.Ingest = meter.Usage()
+	res.IngestS3 = s3meter.Usage()
 	res.QueueSends = evq.sends()
 	res.IngestLogs = logs.take()
 
 	meter.Reset()
+	s3meter.Reset()
 	msgs := evq.take()
 	for i := 0; i < len(msgs); i += t.BatchSize {
 		var batch events.SQSEvent
@@ -157,10 +190,43 @@ func Measure(ctx context.Context, t Traffic) (Result, error) {
 		res.Batches++
 	}
 	res.Processing = meter.Usage()
+	res.ProcessingS3 = s3meter.Usage()
 	res.ProcessingLogs = logs.take()
 	res.DraftSends = draftQ.sends()
 	res.Chatwoot = len(cw.Calls())
 	return res, nil
+}
+
+// enlarge pads the content of the first n customer messages past SQS's
+// limit, as an email of a few hundred KiB of HTML does.
+func enlarge(evs []traffic.Event, n int) error {
+	left := n
+	for i := 0; i < len(evs) && left > 0; i++ {
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal(evs[i].Body, &body); err != nil {
+			return err
+		}
+		if string(body["message_type"]) != `"incoming"` {
+			continue
+		}
+		var text string
+		if err := json.Unmarshal(body["content"], &text); err != nil {
+			return err
+		}
+		long, err := json.Marshal(strings.Repeat(text+"\n", queue.MaxMessageSize/len(text)+1))
+		if err != nil {
+			return err
+		}
+		body["content"] = long
+		if evs[i].Body, err = json.Marshal(body); err != nil {
+			return err
+		}
+		left--
+	}
+	if left > 0 {
+		return fmt.Errorf("traffic has fewer than %d customer messages to enlarge", n)
+	}
+	return nil
 }
 
 func webhookRequest(s traffic.Send, ts, sig string) events.APIGatewayV2HTTPRequest {
@@ -178,7 +244,9 @@ func webhookRequest(s traffic.Send, ts, sig string) events.APIGatewayV2HTTPReque
 }
 
 // capture is an in-memory queue standing in for SQS: the measurement counts
-// its requests and prices them, it does not need their wire format.
+// its requests and prices them, it does not need their wire format. Like
+// every driver it refuses what SQS would, before any request, so a body
+// over the limit goes by claim check as on AWS.
 type capture struct {
 	queue.Queue // the rest is not called
 	mu          sync.Mutex
@@ -187,6 +255,9 @@ type capture struct {
 }
 
 func (c *capture) Send(_ context.Context, body []byte, attrs map[string]string) (string, error) {
+	if err := queue.Fits(body, attrs); err != nil {
+		return "", err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n++
