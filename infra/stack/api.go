@@ -30,10 +30,11 @@ const (
 
 // accessLogFormat is a JSON line per request: enough to trace a delivery
 // (request id, route, status, latency) without headers, query strings or
-// bodies, which may carry tokens or customer data. It is the one log line
-// an accepted webhook costs, so it stays short: docs/cost.md prices it as
-// awscost.AccessLogExample, which has the same keys.
-const accessLogFormat = `{"requestId":"$context.requestId","time":"$context.requestTimeEpoch",` +
+// bodies, which may carry tokens or customer data; the time is the log
+// event's own. It is the one log line an accepted webhook costs, so it
+// stays short: docs/cost.md prices it as awscost.AccessLogExample, which
+// has the same keys.
+const accessLogFormat = `{"requestId":"$context.requestId",` +
 	`"route":"$context.routeKey","status":"$context.status","latencyMs":"$context.responseLatency",` +
 	`"error":"$context.integrationErrorMessage"}`
 

@@ -65,7 +65,7 @@ var DefaultDeployment = Deployment{WebhookMB: 128, ProcessorMB: 512, WebhookMs: 
 // accessLogFormat) for an accepted webhook; CloudWatch Logs bills each event
 // at its size plus LogEventOverhead bytes.
 const (
-	AccessLogExample = `{"requestId":"Zk3jHhVfoAMEbXw=","time":"1796004781123",` +
+	AccessLogExample = `{"requestId":"Zk3jHhVfoAMEbXw=",` +
 		`"route":"POST /webhooks/chatwoot","status":"202","latencyMs":"23","error":"-"}`
 	LogEventOverhead = 26
 )

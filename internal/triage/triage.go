@@ -206,7 +206,10 @@ func (t *Triage) draft(ctx context.Context, ev *processor.Event) error {
 	}
 	a := store.Action{Key: k, ID: fmt.Sprintf("draft:%d", m.ID), Kind: "draft", Owner: ev.MessageID,
 		Detail: jsonString(map[string]any{"request_id": req.ID, "message_id": m.ID}), At: t.Now()}
-	_, err := store.Once(ctx, t.Store, a, func(ctx context.Context) (string, error) {
+	// A request converges: its id is stable per message and the drafting
+	// agent deduplicates on it (docs/drafts.md), so a second one after a
+	// crash asks for nothing new. One write instead of a claim and a finish.
+	_, err := store.Converge(ctx, t.Store, a, func(ctx context.Context) (string, error) {
 		return drafts.Enqueue(ctx, t.Drafts, req)
 	})
 	return err

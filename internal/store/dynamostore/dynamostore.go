@@ -128,7 +128,15 @@ func convPK(k conversation.Key) string {
 
 // Conversation implements store.Store.
 func (s *Store) Conversation(ctx context.Context, k conversation.Key) (conversation.State, bool, error) {
-	item, err := s.get(ctx, convPK(k), "STATE")
+	return s.conversation(ctx, k, true)
+}
+
+func (s *Store) conversation(ctx context.Context, k conversation.Key, consistent bool) (conversation.State, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(convPK(k), "STATE"), ConsistentRead: aws.Bool(consistent)})
+	var item map[string]types.AttributeValue
+	if err == nil {
+		item = out.Item
+	}
 	if err != nil {
 		return conversation.State{}, false, fmt.Errorf("read conversation: %w", err)
 	}
@@ -187,8 +195,13 @@ func decodeState(item map[string]types.AttributeValue) (conversation.State, erro
 // UpdateConversation implements store.Store with a put conditional on the
 // version read, retried after a short random pause when another writer won.
 func (s *Store) UpdateConversation(ctx context.Context, k conversation.Key, fn func(*conversation.State) bool) (conversation.State, error) {
+	// The first read is eventually consistent, at half the price: the
+	// conditional write below refuses a state read stale, and a merge that
+	// would change nothing is confirmed on a consistent read before the
+	// caller sees it. Later attempts read consistently.
+	consistent := false
 	for attempt := range maxAttempts {
-		cur, found, err := s.Conversation(ctx, k)
+		cur, found, err := s.conversation(ctx, k, consistent)
 		if err != nil {
 			return conversation.State{}, err
 		}
@@ -197,7 +210,11 @@ func (s *Store) UpdateConversation(ctx context.Context, k conversation.Key, fn f
 		}
 		next := cur.Clone()
 		if !fn(&next) {
-			return cur, nil
+			if consistent {
+				return cur, nil
+			}
+			consistent = true
+			continue
 		}
 		next.Key = k
 		next.Version = cur.Version + 1
@@ -234,9 +251,12 @@ func (s *Store) UpdateConversation(ctx context.Context, k conversation.Key, fn f
 		if !conditionFailed(err) {
 			return conversation.State{}, fmt.Errorf("write conversation: %w", err)
 		}
-		if err := pause(ctx, attempt); err != nil {
-			return conversation.State{}, err
+		if consistent {
+			if err := pause(ctx, attempt); err != nil {
+				return conversation.State{}, err
+			}
 		}
+		consistent = true
 	}
 	return conversation.State{}, store.ErrConflict
 }
@@ -276,13 +296,16 @@ func (s *Store) WaitingForFirstResponse(ctx context.Context, limit int) ([]conve
 
 const idemPrefix = "IDEM#"
 
-// Seen implements store.Store with consistent batch reads.
+// Seen implements store.Store with eventually consistent batch reads, at
+// half the price of consistent ones. Seen only spares work: Complete's
+// conditional transaction decides what is a duplicate, and a record missed
+// by a stale read (written under a second ago: a concurrent copy, which a
+// consistent read can miss as well) costs a run of the idempotent stages.
 func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]string, error) {
 	out := make(map[string]string, len(keys))
 	now := time.Now().UnixNano()
 	for chunk := range slices.Chunk(slices.Compact(slices.Sorted(slices.Values(keys))), batchGetLimit) {
 		ka := types.KeysAndAttributes{
-			ConsistentRead:           aws.Bool(true),
 			ProjectionExpression:     aws.String("#pk, #exp, #own"),
 			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#exp": "exp", "#own": "owner"},
 		}

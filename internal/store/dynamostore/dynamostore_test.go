@@ -379,7 +379,7 @@ func TestRetries(t *testing.T) {
 		st := dynamostore.New(db, name)
 		require.NoError(t, complete(st))
 		f.answer("BatchGetItem", reply{200, fmt.Sprintf(`{"Responses":{%[1]q:[]},"UnprocessedKeys":{%[1]q:`+
-			`{"ConsistentRead":true,"ProjectionExpression":"#pk, #exp, #own","ExpressionAttributeNames":{"#pk":"pk","#exp":"exp","#own":"owner"},`+
+			`{"ProjectionExpression":"#pk, #exp, #own","ExpressionAttributeNames":{"#pk":"pk","#exp":"exp","#own":"owner"},`+
 			`"Keys":[{"pk":{"S":"IDEM#msg:1"},"sk":{"S":"IDEM"}},{"pk":{"S":"IDEM#msg:2"},"sk":{"S":"IDEM"}}]}}}`, name)})
 		seen, err := st.Seen(t.Context(), "msg:1", "msg:2")
 		require.NoError(t, err)
