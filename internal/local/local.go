@@ -145,7 +145,7 @@ func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, 
 		Tagger: cls.Tagger, Anger: cls.Anger, Log: log, Now: now}
 	s.Ingest = &ingest.Handler{
 		Verifier: chatwoot.NewVerifier(env.WebhookSecrets, chatwoot.DefaultTolerance),
-		Queue:    s.Queue, Claims: s.Claims, Spool: s.Spool, Counters: s.Recorder, Log: log, Now: now,
+		Queue:    edgeQueue(s.Queue), Claims: s.Claims, Spool: s.Spool, Counters: s.Recorder, Log: log, Now: now,
 		EnqueueTimeout: 2 * time.Second, DefaultAccount: env.DefaultAccount,
 		Replays:    ingest.NewReplayCache(2*chatwoot.DefaultTolerance, 100_000),
 		OnAccepted: func(t time.Time) { s.Recorder.Mark(app.MarkLastAccepted, t) },
