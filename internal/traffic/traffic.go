@@ -11,7 +11,12 @@ import (
 )
 
 // Event is one distinct Chatwoot webhook body.
-type Event struct{ Body []byte }
+type Event struct {
+	Body []byte
+	// Poison is the kind of poison the event is (Poisoner), or "" for
+	// ordinary traffic.
+	Poison string
+}
 
 // Send is one POST: an event (its index) under a delivery id.
 type Send struct {
@@ -55,17 +60,29 @@ func Generate(n int, rng *rand.Rand) []Event {
 		case step == 10:
 			body = conversationBody("conversation_updated", conv, "open", `["billing"]`, at, vip)
 		case step%2 == 1:
-			text := calm[rng.IntN(len(calm))]
-			if rng.Float64() < 0.1 {
-				text = angry[rng.IntN(len(angry))]
-			}
-			body = messageBody(msgID, conv, "incoming", text, labelsAt(step), at, vip)
+			body = messageBody(msgID, conv, "incoming", customerText(rng), labelsAt(step), at, vip)
 		default:
 			body = messageBody(msgID, conv, "outgoing", "Thanks for writing, we're on it.", labelsAt(step), at, vip)
 		}
 		out = append(out, Event{Body: []byte(body)})
 	}
 	return out
+}
+
+// customerText is what a customer writes: calm, or angry one time in ten.
+func customerText(rng *rand.Rand) string {
+	text := calm[rng.IntN(len(calm))]
+	if rng.Float64() < 0.1 {
+		text = angry[rng.IntN(len(angry))]
+	}
+	return text
+}
+
+// Probe is a customer's first message, opening conversation conv at at:
+// an ordinary message whose processing can be watched on its own, since
+// nothing else happens in its conversation.
+func Probe(msgID, conv int64, at time.Time, rng *rand.Rand) Event {
+	return Event{Body: []byte(messageBody(msgID, conv, "incoming", customerText(rng), `[]`, at, false))}
 }
 
 // labelsAt is the conversation's labels as Chatwoot sends them with a
