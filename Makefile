@@ -39,7 +39,8 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
-## chaos: 10,000 webhooks with duplicates, a failing Chatwoot and 3 kill -9 (docs/reliability.md)
+## chaos: 10,000 webhooks with duplicates and poison, a failing Chatwoot, failing queue sends and
+## 3 kill -9; then ordinary messages' delay while poison flows (docs/reliability.md)
 chaos:
 	$(GO) run ./cmd/chaos $(CHAOS_FLAGS)
 

@@ -24,8 +24,8 @@ type fakeChatwoot struct {
 	rng         *rand.Rand
 	consecutive map[string]int
 	labels      map[string][]string
-	labelPosts  map[string]int // POSTs that did not change the set
-	notes       map[string]int // conversation|content → count
+	labelPosts  map[string]int         // POSTs that did not change the set
+	notes       map[string][]time.Time // conversation|content → when posted
 	priorities  map[string][]string
 	faults      map[string]int
 	calls       int
@@ -34,7 +34,7 @@ type fakeChatwoot struct {
 func newFake(fault, hang float64, transient bool, seed uint64) *fakeChatwoot {
 	return &fakeChatwoot{faultRate: fault, hangRate: hang, transient: transient, hang: 15 * time.Second,
 		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), consecutive: map[string]int{},
-		labels: map[string][]string{}, labelPosts: map[string]int{}, notes: map[string]int{},
+		labels: map[string][]string{}, labelPosts: map[string]int{}, notes: map[string][]time.Time{},
 		priorities: map[string][]string{}, faults: map[string]int{}}
 }
 
@@ -121,13 +121,20 @@ func (f *fakeChatwoot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case m[3] == "messages" && r.Method == http.MethodPost:
 		var b struct{ Content string }
 		_ = json.NewDecoder(r.Body).Decode(&b)
-		f.notes[conv+"|"+b.Content]++
+		f.notes[conv+"|"+b.Content] = append(f.notes[conv+"|"+b.Content], time.Now())
 		writeJSON(w, map[string]any{"id": f.calls, "content": b.Content, "private": true, "message_type": 1})
 	case m[3] == "assignments":
 		writeJSON(w, map[string]any{"id": 3})
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// setFaults changes the share of calls that fail and that hang.
+func (f *fakeChatwoot) setFaults(fault, hang float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faultRate, f.hangRate = fault, hang
 }
 
 // duplicates counts effects applied more than once.
@@ -137,10 +144,8 @@ func (f *fakeChatwoot) duplicates() (labels, notes, priorities int) {
 	for _, n := range f.labelPosts {
 		labels += n
 	}
-	for _, n := range f.notes {
-		if n > 1 {
-			notes += n - 1
-		}
+	for _, at := range f.notes {
+		notes += len(at) - 1
 	}
 	for _, ps := range f.priorities {
 		for i := 1; i < len(ps); i++ {
@@ -156,10 +161,25 @@ func (f *fakeChatwoot) summary() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
-	for _, c := range f.notes {
-		n += c
+	var twice []string
+	for key, at := range f.notes {
+		n += len(at)
+		if len(at) > 1 {
+			// When a note was posted again tells which fault or kill did it.
+			conv, _, _ := strings.Cut(key, "|")
+			var times []string
+			for _, t := range at {
+				times = append(times, t.UTC().Format("15:04:05.000"))
+			}
+			twice = append(twice, fmt.Sprintf("%s at %s", conv, strings.Join(times, ", ")))
+		}
 	}
-	return fmt.Sprintf("%d calls, faults %v, %d notes, %d conversations labelled", f.calls, f.faults, n, len(f.labels))
+	s := fmt.Sprintf("%d calls, faults %v, %d notes, %d conversations labelled", f.calls, f.faults, n, len(f.labels))
+	if len(twice) > 0 {
+		slices.Sort(twice)
+		s += "; the same note again in " + strings.Join(twice, "; ")
+	}
+	return s
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -1,8 +1,13 @@
 // Command chaos drives the local server the way production would hurt it:
-// thousands of signed webhooks with duplicates and Chatwoot re-emissions, a
-// Chatwoot API that fails, rate-limits and hangs, and kill -9 mid-run. It
-// prints what was sent, acknowledged, processed, dead-lettered and lost, and
-// every effect applied twice. `make chaos` runs it; it is not part of `make test`.
+// thousands of signed webhooks with duplicates, Chatwoot re-emissions and
+// poison (one-word messages of up to a million characters, times in year
+// 9999 and 1970, bodies over SQS's limit, characters SQS refuses, payloads
+// of the wrong shape), a Chatwoot API that fails, rate-limits and hangs, a
+// queue whose sends fail now and then, and kill -9 mid-run. Then, with
+// poison still flowing, it measures how long ordinary messages take to be
+// processed. It prints what was sent, acknowledged, processed,
+// dead-lettered, spooled and lost, every effect applied twice, and the
+// delays. `make chaos` runs it; it is not part of `make test`.
 package main
 
 import (
@@ -26,24 +31,30 @@ import (
 	"time"
 
 	"supportpipe/internal/chatwoot"
-	"supportpipe/internal/queue/sqlitequeue"
-	"supportpipe/internal/store/sqlitestore"
+	"supportpipe/internal/chatwoot/chatwoottest"
+	"supportpipe/internal/queue"
 	"supportpipe/internal/traffic"
 )
 
 const (
 	secret = "chaos-secret"
 	token  = "chaos-api-token"
+	// account is the server's default account, and the one ordinary
+	// traffic names.
+	account = 7
 )
 
 type options struct {
-	n, kills, concurrency int
-	dup, reemit           float64
-	fault, hang           float64
-	transient             bool
-	seed                  uint64
-	drainTimeout          time.Duration
-	out                   string
+	n, kills, concurrency    int
+	dup, reemit, poison      float64
+	fault, hang              float64
+	sendFail                 float64
+	transient, measureFaults bool
+	probes                   int
+	probeRate, probePoison   float64
+	seed                     uint64
+	drainTimeout             time.Duration
+	out                      string
 }
 
 func main() {
@@ -53,9 +64,15 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 32, "concurrent senders")
 	flag.Float64Var(&o.dup, "dup", 0.05, "share re-sent with the same delivery id")
 	flag.Float64Var(&o.reemit, "reemit", 0.02, "share re-emitted by Chatwoot with a new delivery id")
+	flag.Float64Var(&o.poison, "poison", 0.02, "poison events added, as a share of -n (0: none)")
 	flag.Float64Var(&o.fault, "fault", 0.20, "share of Chatwoot API calls answered 500 or 429")
 	flag.Float64Var(&o.hang, "hang", 0.01, "share of Chatwoot API calls that hang")
+	flag.Float64Var(&o.sendFail, "send-fail", 0.005, "share of the edge's queue sends that fail (the spool takes them)")
 	flag.BoolVar(&o.transient, "transient", false, "only transient faults: no hangs, never 3 failures in a row")
+	flag.IntVar(&o.probes, "probes", 300, "ordinary messages whose processing delay is measured after the storm (0: skip)")
+	flag.Float64Var(&o.probeRate, "probe-rate", 10, "measured messages sent per second")
+	flag.Float64Var(&o.probePoison, "probe-poison", 0.2, "poison events sent alongside each measured message")
+	flag.BoolVar(&o.measureFaults, "measure-faults", false, "keep Chatwoot's faults during the measured phase")
 	flag.Uint64Var(&o.seed, "seed", 1, "random seed")
 	flag.DurationVar(&o.drainTimeout, "drain-timeout", 20*time.Minute, "give up waiting for the queue to drain after this")
 	flag.StringVar(&o.out, "out", "", "also write the result table to this file")
@@ -68,6 +85,7 @@ func main() {
 
 type server struct {
 	bin, dir, addr, fakeURL string
+	sendFail                float64
 	cmd                     *exec.Cmd
 	log                     *os.File
 }
@@ -76,7 +94,10 @@ func (s *server) start() error {
 	s.cmd = exec.Command(s.bin, "serve")
 	s.cmd.Env = append(os.Environ(), "SUPPORT_DATA_DIR="+s.dir, "SUPPORT_ADDR="+s.addr, "SUPPORT_REPORTS_ROOT="+s.dir,
 		"CHATWOOT_WEBHOOK_SECRET="+secret, "SUPPORT_API_TOKEN="+token, "SUPPORT_LOG_LEVEL=warn",
-		"CHATWOOT_LIVE=true", "CHATWOOT_BASE_URL="+s.fakeURL, "CHATWOOT_API_TOKEN=chaos-token", "CHATWOOT_ACCOUNT_ID=7")
+		"CHATWOOT_LIVE=true", "CHATWOOT_BASE_URL="+s.fakeURL, "CHATWOOT_API_TOKEN=chaos-token",
+		"CHATWOOT_ACCOUNT_ID="+strconv.Itoa(account),
+		// Read only by a chaos build (internal/local/edgequeue_chaos.go).
+		"SUPPORT_CHAOS_SEND_FAIL="+strconv.FormatFloat(s.sendFail, 'g', -1, 64))
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		return err
@@ -100,28 +121,30 @@ func (s *server) stop() {
 	_, _ = s.cmd.Process.Wait()
 }
 
-type result struct {
-	sent, acked, rejected, unreachable int64
-	distinctAcked, distinctSeen        int
-	lostEvents                         int
-	processed, duplicates, deadLetter  int64
-	drain                              time.Duration
-	dupLabels, dupNotes, dupPriority   int
-	dupDrafts, dupCounters             int
-	fake                               string
-}
-
 func run(ctx context.Context, o options) error {
 	work, err := os.MkdirTemp("", "chaos-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	failed := false
+	defer func() {
+		if failed {
+			fmt.Fprintf(os.Stderr, "chaos: the data dir and the server log are kept in %s\n", work)
+			return
+		}
+		os.RemoveAll(work)
+	}()
 	bin := filepath.Join(work, "supportctl")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/supportctl")
+	// The chaos tag compiles in the edge's failing queue sends; the
+	// product build has none.
+	build := exec.Command("go", "build", "-tags", "chaos", "-o", bin, "./cmd/supportctl")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build: %w", err)
+	}
+	large, err := largeBodies()
+	if err != nil {
+		return err
 	}
 	fake := newFake(o.fault, o.hang, o.transient, o.seed)
 	fakeSrv := httptest.NewServer(fake)
@@ -137,7 +160,7 @@ func run(ctx context.Context, o options) error {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	srv := &server{bin: bin, dir: filepath.Join(work, "data"), addr: addr, fakeURL: fakeSrv.URL, log: logf}
+	srv := &server{bin: bin, dir: filepath.Join(work, "data"), addr: addr, fakeURL: fakeSrv.URL, sendFail: o.sendFail, log: logf}
 	if err := os.MkdirAll(srv.dir, 0o700); err != nil {
 		return err
 	}
@@ -147,40 +170,32 @@ func run(ctx context.Context, o options) error {
 
 	rng := rand.New(rand.NewPCG(o.seed, 7))
 	events := traffic.Generate(o.n, rng)
+	// Poison has message and conversation ids of its own, far from the
+	// ordinary traffic's (conversations from 70,000, messages from 5,000,000).
+	poisoner := &traffic.Poisoner{Large: large, NextMessage: 9_000_000, NextConversation: 90_000}
+	for range int(float64(o.n) * o.poison) {
+		e, err := poisoner.Next(rng, time.Now())
+		if err != nil {
+			return err
+		}
+		events = append(events, e)
+	}
 	sends := traffic.Plan(events, o.dup, o.reemit, rng)
-	fmt.Fprintf(os.Stderr, "chaos: %d distinct events, %d sends, %d kills, faults %.0f%% (hang %.1f%%, transient=%v)\n",
-		len(events), len(sends), o.kills, 100*o.fault, 100*o.hang, o.transient)
+	fmt.Fprintf(os.Stderr, "chaos: %d distinct events (%d poison), %d sends, %d kills, faults %.0f%% (hang %.1f%%, transient=%v), queue sends failing %.2f%%\n",
+		len(events), len(events)-o.n, len(sends), o.kills, 100*o.fault, 100*o.hang, o.transient, 100*o.sendFail)
 
-	var res result
-	var mu sync.Mutex
-	ackedIDs := map[int]bool{}
-	sentIDs := map[int]bool{}
+	l := newLedger()
 	client := &http.Client{Timeout: 5 * time.Second} // Chatwoot's timeout
 	jobs := make(chan traffic.Send)
 	var wg sync.WaitGroup
 	var sentN atomic.Int64
 	for range o.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for s := range jobs {
-				code := post(ctx, client, "http://"+addr+"/webhooks/chatwoot", s.Delivery, s.Body)
+				l.record(s, post(ctx, client, addr, s))
 				sentN.Add(1)
-				mu.Lock()
-				res.sent++
-				sentIDs[s.Event] = true
-				switch {
-				case code >= 200 && code < 300:
-					res.acked++
-					ackedIDs[s.Event] = true
-				case code == 0:
-					res.unreachable++
-				default:
-					res.rejected++
-				}
-				mu.Unlock()
 			}
-		}()
+		})
 	}
 	killAt := map[int]bool{}
 	for k := 1; k <= o.kills; k++ {
@@ -189,7 +204,7 @@ func run(ctx context.Context, o options) error {
 	for i, s := range sends {
 		if killAt[i] {
 			srv.kill()
-			fmt.Fprintf(os.Stderr, "chaos: kill -9 after %d sends\n", sentN.Load())
+			fmt.Fprintf(os.Stderr, "chaos: kill -9 at %s after %d sends\n", time.Now().UTC().Format("15:04:05.000"), sentN.Load())
 			if err := srv.start(); err != nil {
 				return err
 			}
@@ -199,30 +214,31 @@ func run(ctx context.Context, o options) error {
 	close(jobs)
 	wg.Wait()
 	sendEnd := time.Now()
-	res.distinctAcked = len(ackedIDs)
-	fmt.Fprintf(os.Stderr, "chaos: sent %d, acknowledged %d; waiting for the queue to drain\n", res.sent, res.acked)
+	fmt.Fprintf(os.Stderr, "chaos: sent %d, acknowledged %d; waiting for the queue and the spool to drain\n", l.sent, l.acked)
 
-	// Drained: the events queue (read from its file beside the running
-	// server) has nothing waiting, in flight or backing off, twice in a row.
-	q, err := sqlitequeue.Open(ctx, filepath.Join(srv.dir, "queue.db"), "events", sqlitequeue.Options{})
-	if err != nil {
+	var res result
+	if res.drained, err = waitDrained(ctx, srv.dir, o.drainTimeout); err != nil {
 		return err
 	}
-	empty := 0
-	for deadline := time.Now().Add(o.drainTimeout); empty < 2; time.Sleep(time.Second) {
-		if d, err := q.Depth(ctx); err == nil && d.Visible+d.InFlight+d.Delayed == 0 {
-			empty++
-		} else {
-			empty = 0
-		}
-		if time.Now().After(deadline) {
-			fmt.Fprintln(os.Stderr, "chaos: gave up waiting for the drain")
-			break
-		}
-	}
-	q.Close()
 	res.drain = time.Since(sendEnd)
-	if res.processed, res.duplicates, res.deadLetter, err = counters(client, addr); err != nil {
+	if o.probes > 0 {
+		// Measured with Chatwoot healthy unless asked: its faults delay an
+		// event by design (retries with backoff), and what is measured is
+		// whether poison delays ordinary messages.
+		if !o.measureFaults {
+			fake.setFaults(0, 0)
+		}
+		fmt.Fprintf(os.Stderr, "chaos: measuring: %d messages at %.0f/s with %.1f poison events each\n", o.probes, o.probeRate, o.probePoison)
+		if res.measured, err = measure(ctx, o, addr, l, &events, poisoner, rng); err != nil {
+			return err
+		}
+		drained, err := waitDrained(ctx, srv.dir, o.drainTimeout)
+		if err != nil {
+			return err
+		}
+		res.drained = res.drained && drained
+	}
+	if res.counters, err = counters(client, addr); err != nil {
 		return err
 	}
 	srv.stop()
@@ -232,160 +248,123 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	// Per event: an acknowledged event is either recorded as processed (its
-	// content key is in the store) or waits in the DLQ; anything else is lost.
-	recorded, dead, err := outcomes(ctx, srv.dir, events, sentIDs)
+	v, err := outcomes(ctx, srv.dir, events, l)
 	if err != nil {
 		return err
 	}
-	for id := range ackedIDs {
-		if !recorded[id] && !dead[id] {
-			res.lostEvents++
-		}
-	}
-	res.distinctSeen = len(recorded)
-	// The processed counter must equal the distinct events recorded: more
-	// is a counter applied twice.
-	res.dupCounters = max(0, int(res.processed)-res.distinctSeen)
+	res.tally(events, l, v)
 	res.fake = fake.summary()
-	return report(o, res)
+	err = report(o, res)
+	// A failed run's data and log are what explain it.
+	failed = err != nil
+	return err
 }
 
-func post(ctx context.Context, c *http.Client, url, delivery string, body []byte) int {
+// largeBodies are the corpus's bodies over SQS's limit: long emails as
+// Chatwoot sends them.
+func largeBodies() ([][]byte, error) {
+	dir := chatwoottest.Dir()
+	entries, err := chatwoottest.Manifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, e := range entries {
+		if e.Bytes <= queue.MaxMessageSize {
+			continue
+		}
+		raw, err := chatwoottest.ReadFile(filepath.Join(dir, e.File))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, raw)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no body over %d bytes in %s", queue.MaxMessageSize, dir)
+	}
+	return out, nil
+}
+
+// reply is what a POST got back.
+type reply struct {
+	code    int // 0: no answer
+	spooled bool
+	at      time.Time     // when the answer arrived
+	took    time.Duration // from the request's start
+}
+
+func (r reply) acked() bool { return r.code >= 200 && r.code < 300 }
+
+func post(ctx context.Context, c *http.Client, addr string, s traffic.Send) reply {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/webhooks/chatwoot", bytes.NewReader(s.Body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Chatwoot-Delivery", delivery)
+	req.Header.Set("X-Chatwoot-Delivery", s.Delivery)
 	req.Header.Set("X-Chatwoot-Timestamp", ts)
-	req.Header.Set("X-Chatwoot-Signature", chatwoot.Sign([]byte(secret), ts, body))
+	req.Header.Set("X-Chatwoot-Signature", chatwoot.Sign([]byte(secret), ts, s.Body))
+	start := time.Now()
 	resp, err := c.Do(req)
 	if err != nil {
-		return 0
+		return reply{}
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	r := reply{code: resp.StatusCode, at: time.Now()}
+	r.took = r.at.Sub(start)
+	var body struct {
+		Spooled bool `json:"spooled"`
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
-	return resp.StatusCode
+	if json.Unmarshal(b, &body) == nil {
+		r.spooled = body.Spooled
+	}
+	return r
 }
 
-// counters sums today's and yesterday's stats, in case the run crosses midnight UTC.
-func counters(c *http.Client, addr string) (processed, duplicates, dead int64, err error) {
-	now := time.Now().UTC()
-	for _, day := range []string{now.Format(time.DateOnly), now.AddDate(0, 0, -1).Format(time.DateOnly)} {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/support/stats?date="+day, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := c.Do(req)
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		var st struct {
-			Processed, Duplicates int64
-			DeadLettered          int64 `json:"dead_lettered"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&st)
-		resp.Body.Close()
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		processed, duplicates, dead = processed+st.Processed, duplicates+st.Duplicates, dead+st.DeadLettered
-	}
-	return processed, duplicates, dead, nil
+// ledger is what the senders saw, per event.
+type ledger struct {
+	mu                                 sync.Mutex
+	delivery                           map[string]int // delivery id → event
+	sent, acked, rejected, unreachable int64
+	spooledAcks                        int64
+	sentIDs, ackedIDs, spooledIDs      map[int]bool
+	// The slowest acknowledgements, of bodies up to 1 MiB and over it,
+	// and how many of the large ones were sent and acknowledged: Chatwoot
+	// gives up after 5 s.
+	slowest, slowestLarge time.Duration
+	largeSent, largeAcked int
 }
 
-func duplicateDrafts(ctx context.Context, path string) (int, error) {
-	q, err := sqlitequeue.Open(ctx, path, "drafts", sqlitequeue.Options{})
-	if err != nil {
-		return 0, err
-	}
-	defer q.Close()
-	seen := map[string]int{}
-	for {
-		msgs, err := q.Receive(ctx, 500, time.Hour)
-		if err != nil {
-			return 0, err
-		}
-		if len(msgs) == 0 {
-			break
-		}
-		for _, m := range msgs {
-			seen[m.Attributes["request_id"]]++
-		}
-	}
-	dups := 0
-	for _, n := range seen {
-		dups += n - 1
-	}
-	return dups, nil
+func newLedger() *ledger {
+	return &ledger{delivery: map[string]int{}, sentIDs: map[int]bool{}, ackedIDs: map[int]bool{}, spooledIDs: map[int]bool{}}
 }
 
-// outcomes reads the stopped server's store and DLQ: which sent events were
-// recorded as processed, and which are dead letters.
-func outcomes(ctx context.Context, dir string, events []traffic.Event, sent map[int]bool) (recorded, dead map[int]bool, err error) {
-	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "store.db"))
-	if err != nil {
-		return nil, nil, err
+func (l *ledger) record(s traffic.Send, r reply) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sent++
+	l.delivery[s.Delivery] = s.Event
+	l.sentIDs[s.Event] = true
+	large := len(s.Body) > queue.MaxMessageSize
+	if large {
+		l.largeSent++
 	}
-	defer st.Close()
-	q, err := sqlitequeue.Open(ctx, filepath.Join(dir, "queue.db"), "events", sqlitequeue.Options{})
-	if err != nil {
-		return nil, nil, err
-	}
-	defer q.Close()
-	byKey := map[string]int{}
-	recorded, dead = map[int]bool{}, map[int]bool{}
-	for id := range sent {
-		p, err := chatwoot.Decode(events[id].Body)
-		if err != nil {
-			return nil, nil, fmt.Errorf("event %d: %w", id, err)
+	switch {
+	case r.acked():
+		l.acked++
+		l.ackedIDs[s.Event] = true
+		if large {
+			l.largeAcked++
+			l.slowestLarge = max(l.slowestLarge, r.took)
+		} else {
+			l.slowest = max(l.slowest, r.took)
 		}
-		key := "content:" + p.ContentKey(7, events[id].Body)
-		byKey[key] = id
-		seen, err := st.Seen(ctx, key)
-		if err != nil {
-			return nil, nil, err
+		if r.spooled {
+			l.spooledAcks++
+			l.spooledIDs[s.Event] = true
 		}
-		if _, ok := seen[key]; ok {
-			recorded[id] = true
-		}
+	case r.code == 0:
+		l.unreachable++
+	default:
+		l.rejected++
 	}
-	dls, err := q.ListDeadLetters(ctx, 1_000_000)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, d := range dls {
-		if p, err := chatwoot.Decode(d.Body); err == nil {
-			if id, ok := byKey["content:"+p.ContentKey(7, d.Body)]; ok {
-				dead[id] = true
-			}
-		}
-	}
-	return recorded, dead, nil
-}
-
-func report(o options, r result) error {
-	lost := r.lostEvents
-	pct := 100 * float64(r.distinctSeen) / float64(max(r.distinctSeen+int(r.deadLetter), 1))
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "| figure | value |\n|---|---:|\n")
-	fmt.Fprintf(&b, "| sent (incl. %.0f%% duplicates, %.0f%% re-emits) | %d |\n", 100*o.dup, 100*o.reemit, r.sent)
-	fmt.Fprintf(&b, "| acknowledged (2xx) | %d |\n", r.acked)
-	fmt.Fprintf(&b, "| not acknowledged: server down (kill -9 windows) | %d |\n", r.unreachable)
-	fmt.Fprintf(&b, "| not acknowledged: rejected (replayed in the same second) | %d |\n", r.rejected)
-	fmt.Fprintf(&b, "| processed (first copy) | %d |\n", r.processed)
-	fmt.Fprintf(&b, "| processed as duplicate | %d |\n", r.duplicates)
-	fmt.Fprintf(&b, "| dead-lettered | %d |\n", r.deadLetter)
-	fmt.Fprintf(&b, "| distinct events acknowledged / recorded as processed | %d / %d |\n", r.distinctAcked, r.distinctSeen)
-	fmt.Fprintf(&b, "| **lost** (acknowledged, neither processed nor dead-lettered; checked per event) | **%d** |\n", lost)
-	fmt.Fprintf(&b, "| processed without the DLQ | %.3f %% |\n", pct)
-	fmt.Fprintf(&b, "| duplicate effects: labels / notes / priority / draft requests / counters | %d / %d / %d / %d / %d |\n",
-		r.dupLabels, r.dupNotes, r.dupPriority, r.dupDrafts, r.dupCounters)
-	fmt.Fprintf(&b, "| time to drain after the last send | %s |\n", r.drain.Round(time.Second))
-	fmt.Fprintf(&b, "\nfake Chatwoot: %s\n", r.fake)
-	fmt.Print(b.String())
-	if o.out != "" {
-		return os.WriteFile(o.out, b.Bytes(), 0o644)
-	}
-	if lost != 0 || r.dupLabels+r.dupNotes+r.dupPriority+r.dupDrafts+r.dupCounters != 0 {
-		return fmt.Errorf("lost %d, duplicate effects %d", lost, r.dupLabels+r.dupNotes+r.dupPriority+r.dupDrafts+r.dupCounters)
-	}
-	return nil
 }
