@@ -52,7 +52,7 @@ bench:
 eval:
 	$(GO) run ./cmd/evaluate
 
-## train: retrain the anger model (deterministic) into internal/anger/model.json
+## train: retrain the anger model (deterministic) into internal/support/anger/model.json
 train:
 	$(GO) run ./cmd/train
 

@@ -31,20 +31,20 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/truora/minidyn/server"
 
-	"supportpipe/internal/blob"
-	"supportpipe/internal/blob/s3blob"
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/chatwoot/chatwoottest"
-	"supportpipe/internal/claim"
-	"supportpipe/internal/conversation"
-	"supportpipe/internal/ingest/ingesttest"
-	"supportpipe/internal/processor"
-	"supportpipe/internal/queue"
-	"supportpipe/internal/queue/sqsqueue"
-	"supportpipe/internal/queue/sqsqueue/sqsfake"
-	"supportpipe/internal/report"
-	"supportpipe/internal/spool"
-	"supportpipe/internal/store/dynamostore"
+	"supportpipe/internal/ops/report"
+	"supportpipe/internal/pipeline/claim"
+	"supportpipe/internal/pipeline/edge/edgetest"
+	"supportpipe/internal/pipeline/processor"
+	"supportpipe/internal/pipeline/spool"
+	"supportpipe/internal/ports/blob"
+	"supportpipe/internal/ports/blob/s3blob"
+	"supportpipe/internal/ports/queue"
+	"supportpipe/internal/ports/queue/sqsqueue"
+	"supportpipe/internal/ports/queue/sqsqueue/sqsfake"
+	"supportpipe/internal/ports/store/dynamostore"
+	"supportpipe/internal/support/conversation"
 )
 
 // rieModule is the emulator version these tests are written against; the
@@ -413,7 +413,7 @@ func TestEmulator(t *testing.T) {
 			ID     string `json:"id"`
 		}
 		f.sqs.TakeCalls()
-		req := ingesttest.Request(webhookSecret, body, time.Now(), "rie-delivery-1")
+		req := edgetest.Request(webhookSecret, body, time.Now(), "rie-delivery-1")
 		var resp events.APIGatewayV2HTTPResponse
 		figs["webhook"].first = em["webhook"].invoke(t, req, &resp)
 		require.Equal(t, http.StatusAccepted, resp.StatusCode, resp.Body)
@@ -430,13 +430,13 @@ func TestEmulator(t *testing.T) {
 		assert.Equal(t, req.Headers[chatwoot.HeaderSignature], m.Attributes[queue.AttrSignature])
 
 		n := len(f.sqs.Messages(eventsQueue))
-		em["webhook"].invoke(t, ingesttest.Request("not-the-secret", body, time.Now(), "rie-delivery-2"), &resp)
+		em["webhook"].invoke(t, edgetest.Request("not-the-secret", body, time.Now(), "rie-delivery-2"), &resp)
 		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, resp.Body)
 		assert.Empty(t, ops(f.sqs.TakeCalls()), "nothing sent")
 		assert.Len(t, f.sqs.Messages(eventsQueue), n, "nothing queued")
 
 		// Warm: another delivery, signed afresh.
-		figs["webhook"].warm = em["webhook"].invoke(t, ingesttest.Request(webhookSecret, body, time.Now(), "rie-delivery-3"), &resp)
+		figs["webhook"].warm = em["webhook"].invoke(t, edgetest.Request(webhookSecret, body, time.Now(), "rie-delivery-3"), &resp)
 		assert.Equal(t, http.StatusAccepted, resp.StatusCode, resp.Body)
 	})
 
@@ -647,7 +647,7 @@ func receiveIDs(t *testing.T, q *sqsqueue.Queue, ids ...string) []queue.Message 
 // webhookRequest is a delivery to the account's webhook URL,
 // /webhooks/chatwoot/{account_id}, as API Gateway passes it on.
 func webhookRequest(secret string, body []byte, account int64, delivery string) events.APIGatewayV2HTTPRequest {
-	req := ingesttest.Request(secret, body, time.Now(), delivery)
+	req := edgetest.Request(secret, body, time.Now(), delivery)
 	id := strconv.FormatInt(account, 10)
 	req.RouteKey = "POST /webhooks/chatwoot/{account_id}"
 	req.RawPath = "/webhooks/chatwoot/" + id

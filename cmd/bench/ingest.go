@@ -24,8 +24,8 @@ import (
 	"time"
 
 	"supportpipe/internal/chatwoot"
-	"supportpipe/internal/config"
-	"supportpipe/internal/local"
+	"supportpipe/internal/runtime/config"
+	"supportpipe/internal/runtime/local"
 )
 
 const benchSecret = "bench-secret"

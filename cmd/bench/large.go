@@ -15,12 +15,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"supportpipe/internal/app"
-	"supportpipe/internal/chatwootapi"
-	"supportpipe/internal/config"
-	"supportpipe/internal/processor"
-	"supportpipe/internal/queue"
-	"supportpipe/internal/store/memstore"
+	"supportpipe/internal/chatwoot/rest"
+	"supportpipe/internal/pipeline/processor"
+	"supportpipe/internal/ports/queue"
+	"supportpipe/internal/ports/store/memstore"
+	"supportpipe/internal/runtime/compose"
+	"supportpipe/internal/runtime/config"
 )
 
 // largeMessage is the size of the customer messages of the large rows: a
@@ -75,9 +75,9 @@ func largeCost(content string, rounds int) (largeResult, error) {
 		return largeResult{}, err
 	}
 	st := memstore.New()
-	deps := &app.Deps{Config: conf, Store: st, Drafts: nopDrafts{}, Chatwoot: chatwootapi.NewRecorder(st),
+	deps := &compose.Deps{Config: conf, Store: st, Drafts: nopDrafts{}, Chatwoot: rest.NewRecorder(st),
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now}
-	if deps.Tagger, deps.Anger, err = app.Classifiers(conf); err != nil {
+	if deps.Tagger, deps.Anger, err = compose.Classifiers(conf); err != nil {
 		return largeResult{}, err
 	}
 	p := deps.Processor()

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"supportpipe/internal/awscost"
+	"supportpipe/internal/devtools/awscost"
 )
 
 func main() {

@@ -10,10 +10,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"supportpipe/internal/local"
-	"supportpipe/internal/processor"
-	"supportpipe/internal/queue"
-	"supportpipe/internal/store/memstore"
+	"supportpipe/internal/pipeline/processor"
+	"supportpipe/internal/ports/queue"
+	"supportpipe/internal/ports/store/memstore"
+	"supportpipe/internal/runtime/local"
 )
 
 type nopQueue struct{}

@@ -7,12 +7,12 @@ import (
 	"path/filepath"
 	"time"
 
-	"supportpipe/internal/config"
-	"supportpipe/internal/report"
-	"supportpipe/internal/sla"
-	"supportpipe/internal/stats"
-	"supportpipe/internal/store"
-	"supportpipe/internal/store/sqlitestore"
+	"supportpipe/internal/ops/report"
+	"supportpipe/internal/ops/stats"
+	"supportpipe/internal/ports/store"
+	"supportpipe/internal/ports/store/sqlitestore"
+	"supportpipe/internal/runtime/config"
+	"supportpipe/internal/support/sla"
 )
 
 // reportDay seeds a SQLite store with what a day of `events` webhooks leaves

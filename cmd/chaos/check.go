@@ -9,14 +9,14 @@ import (
 	"path/filepath"
 	"time"
 
-	"supportpipe/internal/blob/fileblob"
 	"supportpipe/internal/chatwoot"
-	"supportpipe/internal/claim"
-	"supportpipe/internal/queue"
-	"supportpipe/internal/queue/sqlitequeue"
-	"supportpipe/internal/spool"
-	"supportpipe/internal/store/sqlitestore"
-	"supportpipe/internal/traffic"
+	"supportpipe/internal/devtools/traffic"
+	"supportpipe/internal/pipeline/claim"
+	"supportpipe/internal/pipeline/spool"
+	"supportpipe/internal/ports/blob/fileblob"
+	"supportpipe/internal/ports/queue"
+	"supportpipe/internal/ports/queue/sqlitequeue"
+	"supportpipe/internal/ports/store/sqlitestore"
 )
 
 // waitDrained waits until the events queue (read from its file beside the

@@ -32,8 +32,8 @@ import (
 
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/chatwoot/chatwoottest"
-	"supportpipe/internal/queue"
-	"supportpipe/internal/traffic"
+	"supportpipe/internal/devtools/traffic"
+	"supportpipe/internal/ports/queue"
 )
 
 const (
@@ -96,7 +96,7 @@ func (s *server) start() error {
 		"CHATWOOT_WEBHOOK_SECRET="+secret, "SUPPORT_API_TOKEN="+token, "SUPPORT_LOG_LEVEL=warn",
 		"CHATWOOT_LIVE=true", "CHATWOOT_BASE_URL="+s.fakeURL, "CHATWOOT_API_TOKEN=chaos-token",
 		"CHATWOOT_ACCOUNT_ID="+strconv.Itoa(account),
-		// Read only by a chaos build (internal/local/edgequeue_chaos.go).
+		// Read only by a chaos build (internal/runtime/local/edgequeue_chaos.go).
 		"SUPPORT_CHAOS_SEND_FAIL="+strconv.FormatFloat(s.sendFail, 'g', -1, 64))
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"supportpipe/internal/traffic"
+	"supportpipe/internal/devtools/traffic"
 )
 
 // probeTimeout bounds the wait for one measured message, spooled ones

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"supportpipe/internal/traffic"
+	"supportpipe/internal/devtools/traffic"
 )
 
 // delayTarget is what the measured messages' p99 must stay under.

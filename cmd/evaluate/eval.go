@@ -11,8 +11,8 @@ import (
 
 	"github.com/jonreiter/govader"
 
-	"supportpipe/internal/anger"
-	"supportpipe/internal/tagging"
+	"supportpipe/internal/support/anger"
+	"supportpipe/internal/support/tagging"
 )
 
 // topics are the tags that the bitext data labels.

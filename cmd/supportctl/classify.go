@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"os"
 
-	"supportpipe/internal/config"
-	"supportpipe/internal/local"
+	"supportpipe/internal/runtime/config"
+	"supportpipe/internal/runtime/local"
 )
 
 // classify reads JSON lines {"id","text"} and writes {"id","tags","angry",

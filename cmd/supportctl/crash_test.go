@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"supportpipe/internal/proctest"
+	"supportpipe/internal/devtools/proctest"
 )
 
 // TestKillDuringBurst acknowledges a burst of webhooks, kill -9s the server in

@@ -12,12 +12,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"supportpipe/internal/blob/fileblob"
-	"supportpipe/internal/claim"
-	"supportpipe/internal/queue"
-	"supportpipe/internal/queue/sqlitequeue"
-	"supportpipe/internal/stats"
-	"supportpipe/internal/store/sqlitestore"
+	"supportpipe/internal/ops/stats"
+	"supportpipe/internal/pipeline/claim"
+	"supportpipe/internal/ports/blob/fileblob"
+	"supportpipe/internal/ports/queue"
+	"supportpipe/internal/ports/queue/sqlitequeue"
+	"supportpipe/internal/ports/store/sqlitestore"
 )
 
 func dlq(ctx context.Context, args []string) error {

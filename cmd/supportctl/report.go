@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"supportpipe/internal/report"
+	"supportpipe/internal/ops/report"
 )
 
 func reportCmd(ctx context.Context, args []string) error {

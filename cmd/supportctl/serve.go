@@ -11,8 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"supportpipe/internal/config"
-	"supportpipe/internal/local"
+	"supportpipe/internal/runtime/config"
+	"supportpipe/internal/runtime/local"
 )
 
 // openServing parses a serving command's flags and opens the pipeline with
@@ -50,7 +50,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	// The processor and the jobs run in `supportctl worker`, a child at low
-	// CPU priority that dies with this process (internal/local/worker.go).
+	// CPU priority that dies with this process (internal/runtime/local/worker.go).
 	exe, err := os.Executable()
 	if err != nil {
 		return err

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"supportpipe/internal/config"
-	"supportpipe/internal/sla"
+	"supportpipe/internal/runtime/config"
+	"supportpipe/internal/support/sla"
 )
 
 func slaCmd(_ context.Context, args []string) error {

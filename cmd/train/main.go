@@ -1,5 +1,5 @@
 // Command train fits the anger model on the GoEmotions training comments
-// and writes internal/anger/model.json, which the anger package embeds.
+// and writes internal/support/anger/model.json, which the anger package embeds.
 //
 // It first runs k-fold cross-validation on the training data alone and
 // keeps the threshold with the best pooled out-of-fold F1, so that neither
@@ -21,12 +21,12 @@ import (
 	"math/rand/v2"
 	"os"
 
-	"supportpipe/internal/anger"
+	"supportpipe/internal/support/anger"
 )
 
 func main() {
 	data := flag.String("data", "../shared/data/goemotions/train.jsonl", "labelled training comments (JSON lines with text and angry)")
-	out := flag.String("out", "internal/anger/model.json", "where to write the model")
+	out := flag.String("out", "internal/support/anger/model.json", "where to write the model")
 	folds := flag.Int("folds", 5, "cross-validation folds for the threshold")
 	cfg := anger.TrainConfig{}
 	flag.IntVar(&cfg.Epochs, "epochs", 12, "passes over the data")

@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"supportpipe/internal/lambdaenv"
+	"supportpipe/internal/runtime/lambdaenv"
 )
 
 func main() {

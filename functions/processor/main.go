@@ -1,6 +1,6 @@
 // Command processor is the SQS-triggered Lambda: partial batch failures,
-// 3 attempts with backoff, then the DLQ. The logic is in internal/processor
-// and internal/triage, assembled by internal/app.
+// 3 attempts with backoff, then the DLQ. The logic is in internal/pipeline/processor
+// and internal/pipeline/stages, assembled by internal/runtime/compose.
 package main
 
 import (
@@ -10,9 +10,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"supportpipe/internal/app"
-	"supportpipe/internal/lambdaenv"
-	"supportpipe/internal/metrics"
+	"supportpipe/internal/ops/metrics"
+	"supportpipe/internal/runtime/compose"
+	"supportpipe/internal/runtime/lambdaenv"
 )
 
 func main() {
@@ -22,7 +22,7 @@ func main() {
 		log.Fatal(err)
 	}
 	var err error
-	if deps.Tagger, deps.Anger, err = app.Classifiers(env.Config); err != nil {
+	if deps.Tagger, deps.Anger, err = compose.Classifiers(env.Config); err != nil {
 		log.Fatal(err)
 	}
 	lambda.Start(deps.ProcessorHandler(metrics.New(os.Stdout, "processor")))

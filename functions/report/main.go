@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"supportpipe/internal/lambdaenv"
-	"supportpipe/internal/report"
+	"supportpipe/internal/ops/report"
+	"supportpipe/internal/runtime/lambdaenv"
 )
 
 func main() {

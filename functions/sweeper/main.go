@@ -14,10 +14,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"supportpipe/internal/lambdaenv"
-	"supportpipe/internal/metrics"
-	"supportpipe/internal/monitor"
-	"supportpipe/internal/reconcile"
+	"supportpipe/internal/ops/metrics"
+	"supportpipe/internal/ops/monitor"
+	"supportpipe/internal/pipeline/reconcile"
+	"supportpipe/internal/runtime/lambdaenv"
 )
 
 func main() {

@@ -1,5 +1,5 @@
 // Command webhook is the Lambda behind POST /webhooks/chatwoot: verify,
-// enqueue (or spool), acknowledge. The logic is in internal/ingest.
+// enqueue (or spool), acknowledge. The logic is in internal/pipeline/edge.
 package main
 
 import (
@@ -10,10 +10,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"supportpipe/internal/app"
 	"supportpipe/internal/chatwoot"
-	"supportpipe/internal/lambdaenv"
-	"supportpipe/internal/metrics"
+	"supportpipe/internal/ops/metrics"
+	"supportpipe/internal/runtime/compose"
+	"supportpipe/internal/runtime/lambdaenv"
 )
 
 func main() {
@@ -23,7 +23,7 @@ func main() {
 		log.Fatal(err)
 	}
 	// Not MustLoad: the edge neither calls Chatwoot nor may read its token.
-	deps := &app.Deps{Config: env.Config, Store: env.Store, Claims: env.Claims, Log: env.Log, Now: time.Now}
+	deps := &compose.Deps{Config: env.Config, Store: env.Store, Claims: env.Claims, Log: env.Log, Now: time.Now}
 	secret, err := env.Secret(ctx, "CHATWOOT_WEBHOOK_SECRET_ARN", "CHATWOOT_WEBHOOK_SECRET")
 	if err != nil {
 		log.Fatal(err)
@@ -32,7 +32,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(deps.Webhook(app.WebhookOptions{
+	lambda.Start(deps.Webhook(compose.WebhookOptions{
 		Verifier: chatwoot.NewVerifier(secrets, chatwoot.DefaultTolerance),
 		Queue:    env.Queue, Spool: env.Spool, Account: env.Account,
 		Metrics: metrics.New(os.Stdout, "webhook"),

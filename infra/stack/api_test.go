@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"supportpipe/internal/awscost"
+	"supportpipe/internal/devtools/awscost"
 )
 
 func TestHTTPAPIRoutes(t *testing.T) {

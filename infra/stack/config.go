@@ -11,7 +11,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"supportpipe/internal/config"
+	"supportpipe/internal/runtime/config"
 )
 
 // FunctionNames are the Lambda functions of the pipeline. Each one is a

@@ -10,12 +10,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
-	"supportpipe/internal/claim"
-	"supportpipe/internal/spool"
+	"supportpipe/internal/pipeline/claim"
+	"supportpipe/internal/pipeline/spool"
 )
 
 // Table schema. The DynamoDB store adapter is written against exactly these
-// names; change them only together with internal/store's DynamoDB adapter.
+// names; change them only together with internal/ports/store's DynamoDB adapter.
 const (
 	TablePartitionKey = "pk"
 	TableSortKey      = "sk"

@@ -51,7 +51,7 @@ const (
 // EMF metrics contract. The functions write CloudWatch Embedded Metric Format
 // records to stdout with this namespace and a single dimension set
 // [Service] = MetricsService; alarms and the dashboard read exactly that.
-// Metric names are the daily counter names of internal/stats (see
+// Metric names are the daily counter names of internal/ops/stats (see
 // monitoring.go).
 const (
 	MetricsNamespace = "SupportPipeline"
@@ -293,7 +293,7 @@ func (s *SupportStack) objects(fn awslambda.Function, prefix string, actions ...
 		"AwsSolutions-IAM5", `/^Resource::<Bucket[0-9A-F]+\.Arn>\/`+strings.TrimSuffix(prefix, "/")+`\/\*$/`)
 }
 
-// The DynamoDB actions of the store driver (internal/store/dynamostore):
+// The DynamoDB actions of the store driver (internal/ports/store/dynamostore):
 // reads, and writes, which include the items of its transactions. No
 // function deletes, scans or batch-writes.
 var (

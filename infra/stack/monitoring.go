@@ -18,9 +18,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
 
-	"supportpipe/internal/health"
-	"supportpipe/internal/metrics"
-	"supportpipe/internal/stats"
+	"supportpipe/internal/ops/health"
+	"supportpipe/internal/ops/metrics"
+	"supportpipe/internal/ops/stats"
 )
 
 // Alarm thresholds. The queue depths are the configuration's

@@ -1,0 +1,227 @@
+package rest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"supportpipe/internal/support/conversation"
+)
+
+// Client method names, as recorded in Call.Op.
+const (
+	OpLabels        = "Labels"
+	OpAddLabels     = "AddLabels"
+	OpSetPriority   = "SetPriority"
+	OpPrivateNote   = "PrivateNote"
+	OpAssignTeam    = "AssignTeam"
+	OpProfile       = "Profile"
+	OpConversations = "Conversations"
+	OpMessages      = "Messages"
+	OpTeams         = "Teams"
+)
+
+// LabelSource supplies a conversation's labels the first time the Recorder
+// sees it, so merges start from what the pipeline knows; store.Store
+// satisfies it.
+type LabelSource interface {
+	Conversation(ctx context.Context, k conversation.Key) (conversation.State, bool, error)
+}
+
+// Call is one Client call the Recorder received. Only the fields of its Op
+// are set.
+type Call struct {
+	Op string
+	conversation.Key
+	// Labels is what AddLabels was asked to add; Changed reports whether the
+	// set grew, i.e. whether the HTTP client would have written it.
+	Labels  []string
+	Changed bool
+	// Priority is what SetPriority set.
+	Priority string
+	// Content is the note as PrivateNote would send it, prefix included.
+	Content string
+	TeamID  int64
+	// Within is the window Conversations was asked for.
+	Within time.Duration
+}
+
+// Recorder is the Client used when CHATWOOT_LIVE is not true. It makes no
+// network calls: it validates and records each call, and keeps label sets in
+// memory so AddLabels merges as Chatwoot would. Reads of conversations and
+// messages return nothing. It is safe for concurrent use.
+type Recorder struct {
+	src LabelSource // may be nil
+
+	mu     sync.Mutex
+	labels map[conversation.Key][]string
+	calls  []Call
+}
+
+var _ Client = (*Recorder)(nil)
+
+// NewRecorder returns a recorder that seeds labels from src; src may be nil.
+func NewRecorder(src LabelSource) *Recorder {
+	return &Recorder{src: src, labels: map[conversation.Key][]string{}}
+}
+
+// SetLabels replaces the labels the recorder holds for a conversation.
+func (r *Recorder) SetLabels(account, conv int64, labels []string) {
+	r.mu.Lock()
+	r.labels[conversation.Key{AccountID: account, ConversationID: conv}] = slices.Clone(labels)
+	r.mu.Unlock()
+}
+
+// Calls returns the calls received so far, in order.
+func (r *Recorder) Calls() []Call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Call, len(r.calls))
+	for i, c := range r.calls {
+		c.Labels = slices.Clone(c.Labels)
+		out[i] = c
+	}
+	return out
+}
+
+func (r *Recorder) record(c Call) {
+	r.mu.Lock()
+	r.calls = append(r.calls, c)
+	r.mu.Unlock()
+}
+
+// seed loads k's labels from the source unless the recorder holds them.
+// The source is read without the lock; a concurrent seed or SetLabels wins.
+func (r *Recorder) seed(ctx context.Context, k conversation.Key) error {
+	r.mu.Lock()
+	_, ok := r.labels[k]
+	r.mu.Unlock()
+	if ok || r.src == nil {
+		return nil
+	}
+	st, _, err := r.src.Conversation(ctx, k)
+	if err != nil {
+		return fmt.Errorf("chatwootapi: seed labels: %w", err)
+	}
+	r.mu.Lock()
+	if _, ok := r.labels[k]; !ok {
+		r.labels[k] = slices.Clone(st.Labels)
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+func key(account, conv int64) (conversation.Key, error) {
+	return conversation.Key{AccountID: account, ConversationID: conv}, checkIDs(account, conv)
+}
+
+// Labels implements Client.
+func (r *Recorder) Labels(ctx context.Context, account, conv int64) ([]string, error) {
+	k, err := key(account, conv)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.seed(ctx, k); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, Call{Op: OpLabels, Key: k})
+	return slices.Clone(r.labels[k]), nil
+}
+
+// AddLabels implements Client.
+func (r *Recorder) AddLabels(ctx context.Context, account, conv int64, add []string) ([]string, error) {
+	k, err := key(account, conv)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLabels(add); err != nil {
+		return nil, err
+	}
+	if err := r.seed(ctx, k); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next, changed := union(r.labels[k], add)
+	r.labels[k] = next
+	r.calls = append(r.calls, Call{Op: OpAddLabels, Key: k, Labels: slices.Clone(add), Changed: changed})
+	return slices.Clone(next), nil
+}
+
+// SetPriority implements Client.
+func (r *Recorder) SetPriority(_ context.Context, account, conv int64, priority string) error {
+	k, err := key(account, conv)
+	if err != nil {
+		return err
+	}
+	if err := checkPriority(priority); err != nil {
+		return err
+	}
+	r.record(Call{Op: OpSetPriority, Key: k, Priority: priority})
+	return nil
+}
+
+// PrivateNote implements Client.
+func (r *Recorder) PrivateNote(_ context.Context, account, conv int64, content string) error {
+	k, err := key(account, conv)
+	if err != nil {
+		return err
+	}
+	content, err = noteContent(content)
+	if err != nil {
+		return err
+	}
+	r.record(Call{Op: OpPrivateNote, Key: k, Content: content})
+	return nil
+}
+
+// AssignTeam implements Client.
+func (r *Recorder) AssignTeam(_ context.Context, account, conv int64, teamID int64) error {
+	k, err := key(account, conv)
+	if err != nil {
+		return err
+	}
+	if err := checkTeam(teamID); err != nil {
+		return err
+	}
+	r.record(Call{Op: OpAssignTeam, Key: k, TeamID: teamID})
+	return nil
+}
+
+// Profile implements Client with a fixed profile named "mock".
+func (r *Recorder) Profile(context.Context) (Profile, error) {
+	r.record(Call{Op: OpProfile})
+	return Profile{Name: "mock"}, nil
+}
+
+// Conversations implements Client; the recorder knows no conversations.
+func (r *Recorder) Conversations(_ context.Context, account int64, within time.Duration) ([]Conversation, error) {
+	if err := checkWindow(account, within); err != nil {
+		return nil, err
+	}
+	r.record(Call{Op: OpConversations, Key: conversation.Key{AccountID: account}, Within: within})
+	return nil, nil
+}
+
+// Teams implements Client; the recorder knows no teams, and assigns any.
+func (r *Recorder) Teams(_ context.Context, account int64) ([]Team, error) {
+	if err := checkAccount(account); err != nil {
+		return nil, err
+	}
+	r.record(Call{Op: OpTeams, Key: conversation.Key{AccountID: account}})
+	return nil, nil
+}
+
+// Messages implements Client; the recorder knows no messages.
+func (r *Recorder) Messages(_ context.Context, account, conv int64) ([]Message, error) {
+	k, err := key(account, conv)
+	if err != nil {
+		return nil, err
+	}
+	r.record(Call{Op: OpMessages, Key: k})
+	return nil, nil
+}

@@ -1,0 +1,263 @@
+// Package triage is the support logic the processor runs after the state
+// merge: classify customer messages (tags, anger, VIP), label the
+// conversation, track the first-response SLA, escalate, and ask the AI
+// drafting agent for a reply. The sweeper part marks SLA breaches on time
+// when no event arrives. Every effect goes through store.Once.
+package stages
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/chatwoot/rest"
+	"supportpipe/internal/ops/stats"
+	"supportpipe/internal/pipeline/processor"
+	"supportpipe/internal/ports/store"
+	"supportpipe/internal/support/drafts"
+	"supportpipe/internal/support/escalation"
+	"supportpipe/internal/support/sla"
+)
+
+// Tagger tags message text (tagging.Tagger).
+type Tagger interface{ Tags(text string) []string }
+
+// Scorer scores anger in message text (anger.Detector).
+type Scorer interface{ Score(text string) float64 }
+
+// Triage holds what the stages need.
+type Triage struct {
+	Store     store.Store
+	Chatwoot  rest.Client
+	Tagger    Tagger
+	Anger     Scorer
+	Escalator *escalation.Escalator
+	SLA       sla.Policy
+	Drafts    drafts.Sender
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Stages returns the processor stages in order.
+func (t *Triage) Stages() []processor.Stage {
+	return []processor.Stage{
+		stage{"classify", t.classify},
+		stage{"label", t.label},
+		stage{"sla", t.trackSLA},
+		stage{"escalate", t.escalate},
+		stage{"draft", t.draft},
+	}
+}
+
+type stage struct {
+	name string
+	run  func(ctx context.Context, ev *processor.Event) error
+}
+
+func (s stage) Name() string                                       { return s.name }
+func (s stage) Run(ctx context.Context, ev *processor.Event) error { return s.run(ctx, ev) }
+
+// customerMessage returns the message when ev is a new public message from
+// the customer; our own notes and every other event are not.
+func customerMessage(ev *processor.Event) *chatwoot.Message {
+	p := ev.Payload
+	if p.Event != chatwoot.EventMessageCreated || ev.Conversation == nil {
+		return nil
+	}
+	m := p.Message
+	if m.Private || m.MessageType != chatwoot.Incoming || rest.IsOwnNote(m) {
+		return nil
+	}
+	return m
+}
+
+func (t *Triage) classify(_ context.Context, ev *processor.Event) error {
+	switch p := ev.Payload; {
+	case p.Event == chatwoot.EventConversationCreated:
+		ev.Count(stats.Opened, 1)
+	case p.Event == chatwoot.EventConversationStatusChanged && p.Conversation.Status == "resolved":
+		ev.Count(stats.Resolved, 1)
+	}
+	if ev.Backfilled {
+		ev.Count(stats.Backfilled, 1)
+	}
+	m := customerMessage(ev)
+	if m == nil {
+		return nil
+	}
+	ev.Customer = true
+	text := strings.TrimSpace(m.Content)
+	if text != "" {
+		ev.Tags = t.Tagger.Tags(text)
+		ev.Anger = t.Anger.Score(text)
+		for _, tag := range ev.Tags {
+			ev.Count(stats.TagPrefix+tag, 1)
+		}
+	}
+	contact := m.Sender
+	if contact == nil && m.Conversation != nil {
+		contact = m.Conversation.Meta.Sender
+	}
+	ev.VIP = t.Escalator.Config.VIP.IsVIP(contact, ev.Conversation.Labels)
+	return nil
+}
+
+// label adds the message's tags to the conversation's labels, unless the
+// conversation as Chatwoot last sent it has them all. A label merge
+// converges, so it is recorded after it ran rather than claimed first.
+func (t *Triage) label(ctx context.Context, ev *processor.Event) error {
+	if !ev.Customer || len(ev.Tags) == 0 {
+		return nil
+	}
+	if !slices.ContainsFunc(ev.Tags, func(tag string) bool { return !slices.Contains(ev.Conversation.Labels, tag) }) {
+		return nil
+	}
+	k := ev.Conversation.Key
+	a := store.Action{Key: k, ID: fmt.Sprintf("labels:%d", ev.Payload.Message.ID), Kind: "label", Owner: ev.MessageID,
+		Detail: jsonString(map[string]any{"add": ev.Tags}), At: t.Now()}
+	_, err := store.Converge(ctx, t.Store, a, func(ctx context.Context) (string, error) {
+		set, err := t.Chatwoot.AddLabels(ctx, k.AccountID, k.ConversationID, ev.Tags)
+		return jsonString(set), err
+	})
+	return err
+}
+
+// trackSLA files a record for every waiting period this event changed.
+func (t *Triage) trackSLA(ctx context.Context, ev *processor.Event) error {
+	if ev.Conversation == nil {
+		return nil
+	}
+	now := t.Now()
+	before := map[string]sla.Record{}
+	if ev.Previous != nil {
+		for _, r := range t.SLA.Track(ev.Previous, now) {
+			before[r.ID()] = r
+		}
+	}
+	for _, r := range t.SLA.Track(ev.Conversation, now) {
+		if b, ok := before[r.ID()]; ok && b.RespondedAt.Equal(r.RespondedAt) && b.ResolvedAt.Equal(r.ResolvedAt) && b.InboxID == r.InboxID {
+			continue
+		}
+		if err := t.fileSLA(ctx, r, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Triage) fileSLA(ctx context.Context, r sla.Record, now time.Time) error {
+	rec := store.DayRecord{Day: r.Day(), Kind: sla.DayRecordKind, ID: r.ID(), Data: r.JSON(), At: now}
+	if err := t.Store.AddDayRecord(ctx, rec); err != nil {
+		return fmt.Errorf("file SLA record: %w", err)
+	}
+	return nil
+}
+
+func (t *Triage) escalate(ctx context.Context, ev *processor.Event) error {
+	if ev.Conversation == nil {
+		return nil
+	}
+	var reasons []string
+	detail := map[string]string{}
+	if ev.Customer && ev.Anger >= t.Escalator.Config.AngerThreshold {
+		reasons = append(reasons, escalation.ReasonAngry)
+		detail[escalation.ReasonAngry] = fmt.Sprintf("score %.2f", ev.Anger)
+	}
+	if ev.Customer && ev.VIP {
+		reasons = append(reasons, escalation.ReasonVIP)
+	}
+	// SLA breaches are escalated by the sweeper alone: it looks at
+	// conversations still waiting after every event so far is merged, while
+	// an event processed late (a redrive, a back-log) may be judged before
+	// the reply that answered it, and would escalate a met SLA.
+	if len(reasons) == 0 {
+		return nil
+	}
+	return t.Escalator.Escalate(ctx, ev.Conversation.Key, ev.MessageID, reasons, detail)
+}
+
+// draft asks for a reply when the customer wrote and nobody has answered
+// since: a message an agent already answered (it arrived late) needs none.
+func (t *Triage) draft(ctx context.Context, ev *processor.Event) error {
+	if !ev.Customer || t.Drafts == nil {
+		return nil
+	}
+	m := ev.Payload.Message
+	st := ev.Conversation
+	cur, ok := st.Current()
+	if !ok || cur.Answered() || !cur.ResolvedAt.IsZero() || m.CreatedAt.Truncate(time.Second).Before(cur.Start) ||
+		strings.TrimSpace(m.Content) == "" {
+		return nil
+	}
+	k := st.Key
+	req := drafts.Request{
+		ID: drafts.RequestID(k.AccountID, k.ConversationID, m.ID), AccountID: k.AccountID, ConversationID: k.ConversationID,
+		InboxID: st.InboxID, Message: drafts.Message{ID: m.ID, Content: m.Content, CreatedAt: m.CreatedAt.Time},
+		Tags: ev.Tags, AngerScore: ev.Anger, Angry: ev.Anger >= t.Escalator.Config.AngerThreshold, VIP: ev.VIP,
+		RequestedAt: t.Now(),
+	}
+	if r, ok := t.SLA.Current(st, t.Now()); ok {
+		req.SLA = drafts.SLA{State: string(r.State), DueAt: r.Due}
+	}
+	a := store.Action{Key: k, ID: fmt.Sprintf("draft:%d", m.ID), Kind: "draft", Owner: ev.MessageID,
+		Detail: jsonString(map[string]any{"request_id": req.ID, "message_id": m.ID}), At: t.Now()}
+	// A request converges: its id is stable per message and the drafting
+	// agent deduplicates on it (docs/drafts.md), so a second one after a
+	// crash asks for nothing new. One write instead of a claim and a finish.
+	_, err := store.Converge(ctx, t.Store, a, func(ctx context.Context) (string, error) {
+		return drafts.Enqueue(ctx, t.Drafts, req)
+	})
+	return err
+}
+
+// sweeperOwner owns the sweeper's effect claims: a sweep that crashed is
+// resumed by the next one.
+const sweeperOwner = "sweeper"
+
+// Sweep marks breaches of waiting conversations whose due time passed, and
+// escalates them, even when no event arrives. It returns how many breaches
+// it filed this run.
+func (t *Triage) Sweep(ctx context.Context, limit int) (int, error) {
+	now := t.Now()
+	waiting, err := t.Store.WaitingForFirstResponse(ctx, limit)
+	if err != nil {
+		return 0, fmt.Errorf("list waiting: %w", err)
+	}
+	n := 0
+	for i := range waiting {
+		st := &waiting[i]
+		r, ok := t.SLA.Current(st, now)
+		if !ok || r.State != sla.Breached {
+			continue
+		}
+		a := store.Action{Key: st.Key, ID: fmt.Sprintf("sla-breach:%d", r.Start.Unix()), Kind: "sla_breach", Owner: sweeperOwner,
+			Detail: jsonString(map[string]any{"due": r.Due}), At: now}
+		ran, err := store.Once(ctx, t.Store, a, func(ctx context.Context) (string, error) {
+			if err := t.fileSLA(ctx, r, now); err != nil {
+				return "", err
+			}
+			return "", t.Escalator.Escalate(ctx, st.Key, sweeperOwner, []string{escalation.ReasonSLABreach},
+				map[string]string{escalation.ReasonSLABreach: "due " + r.Due.UTC().Format(time.RFC3339)})
+		})
+		if err != nil {
+			t.Log.LogAttrs(ctx, slog.LevelError, "sla sweep", slog.Int64("conversation_id", st.ConversationID), slog.String("error", err.Error()))
+			continue
+		}
+		if ran {
+			n++
+			t.Log.LogAttrs(ctx, slog.LevelWarn, "first-response SLA breached", slog.Int64("account_id", st.AccountID),
+				slog.Int64("conversation_id", st.ConversationID), slog.Time("due", r.Due))
+		}
+	}
+	return n, nil
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

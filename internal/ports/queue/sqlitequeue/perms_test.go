@@ -1,0 +1,54 @@
+//go:build unix
+
+package sqlitequeue_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"supportpipe/internal/ports/private/privatetest"
+	"supportpipe/internal/ports/queue/sqlitequeue"
+)
+
+// TestFilesArePrivate: under umask 022, in a folder a user made 0755, the
+// database, its -wal and -shm, the journal's folder, lock, segments and
+// spare are the owner's only; an install left readable by others (as
+// earlier versions or a copy may leave it) is tightened when it is opened
+// again, its messages intact.
+func TestFilesArePrivate(t *testing.T) {
+	privatetest.Umask(t)
+	defer sqlitequeue.SetSegmentMax(256 << 10)()
+	dir := filepath.Join(t.TempDir(), "data")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	path := filepath.Join(dir, "queue.db")
+	q, err := sqlitequeue.Open(t.Context(), path, "events", sqlitequeue.Options{})
+	require.NoError(t, err)
+	require.True(t, q.Journaled())
+	body := []byte(`{"content":"` + strings.Repeat("x", 500) + `"}`)
+	for range 300 { // past the size at which a spare segment is prepared
+		_, err := q.Send(t.Context(), body, nil)
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return sqlitequeue.Spare(path, "events") }, time.Minute, 10*time.Millisecond,
+		"a spare segment is prepared")
+	_, err = q.Depth(t.Context()) // moves the journal into the database
+	require.NoError(t, err)
+	seen := privatetest.AssertTree(t, dir)
+	for _, name := range []string{"queue.db", "queue.db-wal", "queue.db-shm", "queue.db.intake.events",
+		"queue.db.intake.events/lock", "queue.db.intake.events/spare"} {
+		assert.Contains(t, seen, name)
+	}
+	require.NotEmpty(t, sqlitequeue.Segments(path, "events"))
+	q.Crash()
+
+	privatetest.Loosen(t, dir)
+	q = openQ(t, path)
+	privatetest.AssertTree(t, dir)
+	assert.Len(t, drain(t, q), 300)
+}

@@ -1,0 +1,104 @@
+package local
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/ports/private"
+)
+
+// Config is the local server's environment (design.md §5).
+type Config struct {
+	Addr           string
+	DataDir        string
+	WebhookSecrets []string
+	APIToken       string
+	DefaultAccount int64
+	// ReportsRoot is the folder reports/support/<day>.md is written under.
+	ReportsRoot string
+	// Live is CHATWOOT_LIVE=true; ChatwootURL and ChatwootToken are then required.
+	Live          bool
+	ChatwootURL   string
+	ChatwootToken string
+	// Generated lists the secrets this run generated, so the caller can print them once.
+	Generated map[string]string
+}
+
+// secretFile returns the value of env var name, or the value persisted in the
+// data dir, or a new random value that it persists (0600) and reports as generated.
+func secretFile(dir, name string, generated map[string]string) (string, error) {
+	path := filepath.Join(dir, strings.ToLower(name))
+	// A file an earlier run left readable by others is tightened before it
+	// is read or rewritten (WriteFile keeps an existing file's mode), and
+	// even when the environment overrides it: it still holds a secret.
+	if err := private.Tighten(path); err != nil {
+		return "", err
+	}
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v, nil
+	}
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	// Alphanumeric-ish like Chatwoot's has_secure_token, so it pastes anywhere.
+	v := strings.NewReplacer("+", "A", "/", "B", "=", "").Replace(base64.StdEncoding.EncodeToString(raw[:]))
+	if err := os.WriteFile(path, []byte(v+"\n"), private.File); err != nil {
+		return "", fmt.Errorf("persist %s: %w", path, err)
+	}
+	generated[name] = v
+	return v, nil
+}
+
+// LoadConfig reads the environment, creating the data dir and generating the
+// webhook secret and API token when they are not set.
+func LoadConfig() (Config, error) {
+	c := Config{Addr: os.Getenv("SUPPORT_ADDR"), DataDir: os.Getenv("SUPPORT_DATA_DIR"), Generated: map[string]string{}}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = ".data"
+	}
+	// A data dir this creates is 0700. One that exists keeps its mode: the
+	// user made it and may share it; everything the product puts in it is
+	// the owner's only (0600 files, 0700 folders), so others can at most
+	// list names.
+	if err := os.MkdirAll(c.DataDir, private.Dir); err != nil {
+		return c, fmt.Errorf("data dir: %w", err)
+	}
+	secret, err := secretFile(c.DataDir, "CHATWOOT_WEBHOOK_SECRET", c.Generated)
+	if err != nil {
+		return c, err
+	}
+	if c.WebhookSecrets, err = chatwoot.ParseSecrets(secret); err != nil {
+		return c, err
+	}
+	if c.APIToken, err = secretFile(c.DataDir, "SUPPORT_API_TOKEN", c.Generated); err != nil {
+		return c, err
+	}
+	c.ReportsRoot = os.Getenv("SUPPORT_REPORTS_ROOT")
+	if c.ReportsRoot == "" {
+		c.ReportsRoot = "."
+	}
+	c.Live = os.Getenv("CHATWOOT_LIVE") == "true"
+	c.ChatwootURL = strings.TrimRight(os.Getenv("CHATWOOT_BASE_URL"), "/")
+	c.ChatwootToken = os.Getenv("CHATWOOT_API_TOKEN")
+	if v := os.Getenv("CHATWOOT_ACCOUNT_ID"); v != "" {
+		if _, err := fmt.Sscan(v, &c.DefaultAccount); err != nil || c.DefaultAccount <= 0 {
+			return c, fmt.Errorf("CHATWOOT_ACCOUNT_ID must be a positive integer")
+		}
+	}
+	return c, nil
+}
