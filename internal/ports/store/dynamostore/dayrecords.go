@@ -1,0 +1,67 @@
+package dynamostore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"supportpipe/internal/ports/store"
+)
+
+func dayPK(day, kind string) string { return "DAY#" + day + "#" + kind }
+
+// AddDayRecord implements store.Store; a put replaces the item.
+func (s *Store) AddDayRecord(ctx context.Context, r store.DayRecord) error {
+	item := map[string]types.AttributeValue{attrPK: str(dayPK(r.Day, r.Kind)), attrSK: str(r.ID)}
+	if r.Data != "" {
+		item["data"] = str(r.Data)
+	}
+	if !r.At.IsZero() {
+		item["at"] = num(r.At.UnixNano())
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("add day record: %w", err)
+	}
+	return nil
+}
+
+// DayRecords implements store.Store with a query on the (day, kind)
+// partition, in sort key order.
+func (s *Store) DayRecords(ctx context.Context, day, kind string, limit int) ([]store.DayRecord, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []store.DayRecord
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		ConsistentRead:            aws.Bool(true),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(dayPK(day, kind))},
+		ScanIndexForward:          aws.Bool(true),
+		Limit:                     aws.Int32(int32(min(limit, math.MaxInt32))),
+	})
+	for p.HasMorePages() && len(out) < limit {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query day records: %w", err)
+		}
+		for _, item := range page.Items {
+			r := store.DayRecord{Day: day, Kind: kind, ID: getStr(item, attrSK), Data: getStr(item, "data")}
+			if _, ok := item["at"]; ok {
+				at, err := getNum(item, "at")
+				if err != nil {
+					return nil, fmt.Errorf("decode day record: %w", err)
+				}
+				r.At = time.Unix(0, at).UTC()
+			}
+			out = append(out, r)
+		}
+	}
+	return out[:min(limit, len(out))], nil
+}
