@@ -36,7 +36,6 @@ import (
 	"supportpipe/internal/ops/report"
 	"supportpipe/internal/pipeline/claim"
 	"supportpipe/internal/pipeline/edge/edgetest"
-	"supportpipe/internal/pipeline/processor"
 	"supportpipe/internal/pipeline/spool"
 	"supportpipe/internal/ports/blob"
 	"supportpipe/internal/ports/blob/s3blob"
@@ -44,6 +43,8 @@ import (
 	"supportpipe/internal/ports/queue/sqsqueue"
 	"supportpipe/internal/ports/queue/sqsqueue/sqsfake"
 	"supportpipe/internal/ports/store/dynamostore"
+	"supportpipe/internal/runtime/compose"
+	"supportpipe/internal/runtime/lambdaenv"
 	"supportpipe/internal/support/conversation"
 )
 
@@ -508,18 +509,19 @@ func TestEmulator(t *testing.T) {
 		now := time.Now().UTC()
 		ev := events.EventBridgeEvent{Version: "0", ID: "rie-sweeper", DetailType: "Scheduled Event", Source: "aws.events",
 			AccountID: "000000000000", Time: now, Region: "us-east-1", Detail: json.RawMessage(`{}`)}
-		var res map[string]int
+		var res compose.Round
 		figs["sweeper"].first = em["sweeper"].invoke(t, ev, &res)
-		assert.Contains(t, res, "breaches")
-		assert.Equal(t, 1, res["respooled"])
+		assert.Zero(t, res.Errors)
+		assert.Equal(t, 1, res.Respooled)
 		assert.True(t, slices.ContainsFunc(f.sqs.Messages(eventsQueue), func(m sqsfake.Message) bool { return m.Body == spooled }),
 			"spooled event not on the queue")
-		assert.Equal(t, 1, res["queue_alarms"], "the DLQ crossing")
+		assert.Equal(t, 1, res.QueueAlarms, "the DLQ crossing")
 
 		// The same event delivered again finds the level filed.
+		res = compose.Round{}
 		figs["sweeper"].warm = em["sweeper"].invoke(t, ev, &res)
-		assert.Equal(t, 0, res["respooled"])
-		assert.Equal(t, 0, res["queue_alarms"])
+		assert.Equal(t, 0, res.Respooled)
+		assert.Equal(t, 0, res.QueueAlarms)
 		recs, err := dynamostore.New(f.db, table).DayRecords(ctx, now.Format(time.DateOnly), report.AlertKind, 10)
 		require.NoError(t, err)
 		require.Len(t, recs, 1)
@@ -618,7 +620,7 @@ func TestEmulator(t *testing.T) {
 func (f *fakes) sqsEvent(ms []queue.Message) events.SQSEvent {
 	var ev events.SQSEvent
 	for _, m := range ms {
-		rec := processor.Record(m)
+		rec := lambdaenv.Record(m)
 		rec.EventSourceARN, rec.AWSRegion = f.sqs.Queue(eventsQueue).ARN, "us-east-1"
 		ev.Records = append(ev.Records, rec)
 	}

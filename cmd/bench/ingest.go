@@ -84,16 +84,17 @@ func startLocal(ctx context.Context, log *slog.Logger, workers int) (url string,
 
 // openLocal opens the bench's local pipeline on dir.
 func openLocal(ctx context.Context, dir string, log *slog.Logger) (*local.Server, error) {
-	env := local.Config{Addr: "127.0.0.1:0", DataDir: dir, ReportsRoot: dir, WebhookSecrets: []string{benchSecret}, APIToken: "t", DefaultAccount: 1}
-	cfg, err := config.Parse(nil)
+	settings, err := config.ReadSettings(func(string) string { return "" })
 	if err != nil {
 		return nil, err
 	}
-	cls, err := local.NewClassifiers(cfg)
+	settings.Addr, settings.DataDir, settings.ReportsRoot, settings.Account = "127.0.0.1:0", dir, dir, 1
+	env := local.Config{Settings: settings, WebhookSecrets: []string{benchSecret}, APIToken: "t"}
+	cls, err := local.NewClassifiers(settings.File)
 	if err != nil {
 		return nil, err
 	}
-	return local.Open(ctx, env, cfg, cls, log)
+	return local.Open(ctx, env, cls, log)
 }
 
 // benchWorkerEnv names the data dir of the server whose worker this

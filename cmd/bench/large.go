@@ -13,10 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"supportpipe/internal/chatwoot/rest"
-	"supportpipe/internal/pipeline/processor"
 	"supportpipe/internal/ports/queue"
 	"supportpipe/internal/ports/store/memstore"
 	"supportpipe/internal/runtime/compose"
@@ -70,17 +67,18 @@ type largeResult struct {
 // an in-memory store, for a customer message whose text is content; and,
 // right after, of json.Unmarshal of the same body into any.
 func largeCost(content string, rounds int) (largeResult, error) {
-	conf, err := config.Parse(nil)
+	settings, err := config.ReadSettings(func(string) string { return "" })
 	if err != nil {
 		return largeResult{}, err
 	}
 	st := memstore.New()
-	deps := &compose.Deps{Config: conf, Store: st, Drafts: nopDrafts{}, Chatwoot: rest.NewRecorder(st),
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now}
-	if deps.Tagger, deps.Anger, err = compose.Classifiers(conf); err != nil {
+	pl := compose.New(settings, compose.Adapters{Store: st, Drafts: nopDrafts{}, Chatwoot: rest.NewRecorder(st),
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now})
+	tagger, scorer, err := compose.Classifiers(settings.File)
+	if err != nil {
 		return largeResult{}, err
 	}
-	p := deps.Processor()
+	p := pl.Processor(tagger, scorer, nil)
 	p.Queue = nopQueue{} // every message succeeds: nothing is retried or dead-lettered
 	text, err := json.Marshal(content)
 	if err != nil {
@@ -89,21 +87,20 @@ func largeCost(content string, rounds int) (largeResult, error) {
 	body, _ := customerMessage(seq.Add(1), text)
 	var (
 		res  largeResult
-		recs = make([]events.SQSMessage, cpuBatch)
+		msgs = make([]queue.Message, cpuBatch)
 	)
 	for range max(rounds, 1) {
 		pipe, err := cpuPerCall(func() {
-			for i := range recs {
+			for i := range msgs {
 				body, delivery := customerMessage(seq.Add(1), text)
-				recs[i] = processor.Record(queue.Message{ID: delivery, ReceiptHandle: delivery, Body: body,
-					Attributes: map[string]string{queue.AttrDelivery: delivery, queue.AttrAccount: "7"}, ReceiveCount: 1, SentAt: time.Now()})
+				msgs[i] = queue.Message{ID: delivery, ReceiptHandle: delivery, Body: body,
+					Attributes: map[string]string{queue.AttrDelivery: delivery, queue.AttrAccount: "7"}, ReceiveCount: 1, SentAt: time.Now()}
 			}
 		}, func(i int) error {
-			resp, err := p.Handle(context.Background(), events.SQSEvent{Records: recs[i : i+1]})
-			if err == nil && len(resp.BatchItemFailures) > 0 {
-				err = errors.New("processing failed")
+			if failed := p.Process(context.Background(), msgs[i:i+1]); len(failed) > 0 {
+				return errors.New("processing failed")
 			}
-			return err
+			return nil
 		})
 		if err != nil {
 			return largeResult{}, err

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"supportpipe/internal/pipeline/processor"
 	"supportpipe/internal/ports/queue"
 	"supportpipe/internal/ports/store/memstore"
@@ -27,16 +25,15 @@ func pipelineCost() (pipe, base time.Duration) {
 	p := &processor.Processor{Store: memstore.New(), Queue: nopQueue{}, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now}
 	body, _ := payload()
 	r := testing.Benchmark(func(b *testing.B) {
-		recs := make([]events.SQSMessage, b.N)
-		for i := range recs {
+		msgs := make([]queue.Message, b.N)
+		for i := range msgs {
 			body, delivery := payload()
-			recs[i] = processor.Record(queue.Message{ID: delivery, ReceiptHandle: delivery, Body: body,
-				Attributes: map[string]string{queue.AttrDelivery: delivery, queue.AttrAccount: "7"}, ReceiveCount: 1, SentAt: time.Now()})
+			msgs[i] = queue.Message{ID: delivery, ReceiptHandle: delivery, Body: body,
+				Attributes: map[string]string{queue.AttrDelivery: delivery, queue.AttrAccount: "7"}, ReceiveCount: 1, SentAt: time.Now()}
 		}
 		b.ResetTimer()
 		for i := range b.N {
-			resp, _ := p.Handle(context.Background(), events.SQSEvent{Records: recs[i : i+1]})
-			if len(resp.BatchItemFailures) > 0 {
+			if failed := p.Process(context.Background(), msgs[i:i+1]); len(failed) > 0 {
 				b.Fatal("processing failed")
 			}
 		}

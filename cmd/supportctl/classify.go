@@ -15,7 +15,8 @@ import (
 // "anger_score"} per line, with the same tagger and anger model as the
 // processor and the configured threshold.
 func classify(_ context.Context, _ []string) error {
-	cfg, err := config.FromEnv()
+	settings, err := config.ReadSettings(os.Getenv)
+	cfg := settings.File
 	if err != nil {
 		return err
 	}

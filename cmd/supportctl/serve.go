@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"supportpipe/internal/runtime/config"
 	"supportpipe/internal/runtime/local"
 )
 
@@ -22,15 +21,15 @@ func openServing(ctx context.Context, name string, args []string) (*local.Server
 	if err := fs.Parse(args); err != nil {
 		return nil, local.Config{}, err
 	}
-	env, cfg, err := loadLocal()
+	env, err := local.LoadConfig()
 	if err != nil {
 		return nil, env, err
 	}
-	cls, err := local.NewClassifiers(cfg)
+	cls, err := local.NewClassifiers(env.File)
 	if err != nil {
 		return nil, env, err
 	}
-	s, err := local.Open(ctx, env, cfg, cls, newLogger())
+	s, err := local.Open(ctx, env, cls, newLogger(env.LogLevel))
 	return s, env, err
 }
 
@@ -78,37 +77,16 @@ func worker(ctx context.Context, args []string) error {
 	return s.Work(ctx)
 }
 
-// loadLocal reads the environment and the configuration file.
-func loadLocal() (local.Config, *config.Config, error) {
-	env, err := local.LoadConfig()
-	if err != nil {
-		return env, nil, err
-	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return env, nil, err
-	}
-	return env, cfg, nil
-}
-
 // openQuiet opens the local pipeline for a one-shot command (report,
 // reconcile): same data dir and configuration as serve, no text models, no logs.
 func openQuiet(ctx context.Context) (*local.Server, error) {
-	env, cfg, err := loadLocal()
+	env, err := local.LoadConfig()
 	if err != nil {
 		return nil, err
 	}
-	return local.Open(ctx, env, cfg, local.Classifiers{}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	return local.Open(ctx, env, local.Classifiers{}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 }
 
-func newLogger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
-}
-
-func logLevel() slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(os.Getenv("SUPPORT_LOG_LEVEL"))); err != nil {
-		return slog.LevelInfo
-	}
-	return l
+func newLogger(level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }

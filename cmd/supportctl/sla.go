@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"time"
 
 	"supportpipe/internal/runtime/config"
@@ -25,7 +26,8 @@ func slaCmd(_ context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("sla due: --opened must be RFC 3339: %w", err)
 	}
-	cfg, err := config.FromEnv()
+	settings, err := config.ReadSettings(os.Getenv)
+	cfg := settings.File
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,9 @@
-// Command api is the Lambda behind GET /support/*: health (cached per
-// instance), queue, stats, conversation lookups and the dashboard tile.
+// Command api is the Lambda behind GET /support/*: health, queue, stats,
+// conversation lookups and the dashboard tile (internal/ops/api).
 package main
 
 import (
 	"context"
-	"log"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -13,10 +12,6 @@ import (
 
 func main() {
 	ctx := context.Background()
-	env, deps := lambdaenv.MustLoad(ctx)
-	token, err := env.Secret(ctx, "SUPPORT_API_TOKEN_ARN", "SUPPORT_API_TOKEN")
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.Start(deps.API(token, deps.Health()).Handle)
+	env := lambdaenv.Must(lambdaenv.Load(ctx))
+	lambda.Start(lambdaenv.Must(env.API(ctx)))
 }

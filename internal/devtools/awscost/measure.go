@@ -27,14 +27,12 @@ import (
 	"supportpipe/internal/chatwoot/rest"
 	"supportpipe/internal/devtools/traffic"
 	"supportpipe/internal/ops/metrics"
-	"supportpipe/internal/pipeline/claim"
-	"supportpipe/internal/pipeline/processor"
-	"supportpipe/internal/pipeline/spool"
 	"supportpipe/internal/ports/blob/s3blob"
 	"supportpipe/internal/ports/queue"
 	"supportpipe/internal/ports/store/dynamostore"
 	"supportpipe/internal/runtime/compose"
 	"supportpipe/internal/runtime/config"
+	"supportpipe/internal/runtime/lambdaenv"
 )
 
 // Traffic is the stream a measurement sends.
@@ -118,11 +116,8 @@ func Measure(ctx context.Context, t Traffic) (Result, error) {
 		return Result{}, err
 	}
 	bucket := s3blob.New(s3c, "cost", s3blob.Options{})
-	claims := &claim.Check{Bucket: bucket, Prefix: claim.Prefix}
-	sp := spool.New(bucket, spool.Prefix)
-	sp.Claims = claims
 	st := dynamostore.New(db, "cost")
-	conf, err := config.Parse(nil)
+	settings, err := config.ReadSettings(func(string) string { return "" })
 	if err != nil {
 		return Result{}, err
 	}
@@ -133,14 +128,19 @@ func Measure(ctx context.Context, t Traffic) (Result, error) {
 	evq := &capture{}
 	draftQ := &capture{}
 	cw := rest.NewRecorder(st)
-	deps := &compose.Deps{Config: conf, Store: st, Queue: evq, Drafts: draftQ, Claims: claims, Chatwoot: cw, Log: log, Now: time.Now}
-	if deps.Tagger, deps.Anger, err = compose.Classifiers(conf); err != nil {
+	// The functions' own handlers on the functions' own composition, with
+	// the AWS drivers; only the event queue and the drafts queue are
+	// stand-ins that count what is sent.
+	p := compose.New(settings, compose.Adapters{Store: st, Queue: evq, Drafts: draftQ,
+		Claims: bucket, Spool: bucket, Reports: bucket, Chatwoot: cw, Log: log, Now: time.Now})
+	tagger, scorer, err := compose.Classifiers(settings.File)
+	if err != nil {
 		return Result{}, err
 	}
 	secret := "cost-measurement-secret"
-	webhook := deps.Webhook(compose.WebhookOptions{Verifier: chatwoot.NewVerifier([]string{secret}, chatwoot.DefaultTolerance), Queue: evq,
-		Spool: sp, Metrics: metrics.New(logs, "webhook")})
-	proc := deps.ProcessorHandler(metrics.New(logs, "processor"))
+	webhook := lambdaenv.WebhookHandler(p, []string{secret}, metrics.New(logs, "webhook"))
+	pm := metrics.New(logs, "processor")
+	proc := lambdaenv.ProcessorHandler(p.Processor(tagger, scorer, pm), pm)
 
 	rng := rand.New(rand.NewPCG(t.Seed, t.Seed))
 	evs := traffic.Generate(t.Events, rng)
@@ -178,7 +178,7 @@ func Measure(ctx context.Context, t Traffic) (Result, error) {
 	for i := 0; i < len(msgs); i += t.BatchSize {
 		var batch events.SQSEvent
 		for _, m := range msgs[i:min(i+t.BatchSize, len(msgs))] {
-			batch.Records = append(batch.Records, processor.Record(m))
+			batch.Records = append(batch.Records, lambdaenv.Record(m))
 		}
 		out, err := proc(ctx, batch)
 		if err != nil {

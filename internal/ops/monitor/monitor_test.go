@@ -266,7 +266,7 @@ func TestReportListsFiledAlerts(t *testing.T) {
 		_, err := m.Observe(ctx, st, minute(i*30).Add(15*time.Second), queue.Depth{Visible: d.depth}, queue.Depth{Visible: d.dlq}, log)
 		require.NoError(t, err)
 	}
-	d, err := report.Build(ctx, report.Source{Store: st, AlertDepth: 50, EscalateDepth: 100}, "2026-05-12")
+	d, err := report.Build(ctx, report.Source{Store: st}, "2026-05-12")
 	require.NoError(t, err)
 	var lines []string
 	for line := range strings.Lines(string(report.Render(d))) {

@@ -35,8 +35,6 @@ type Source struct {
 	Store  store.Store
 	Queue  queue.Queue
 	Policy sla.Policy
-	// Thresholds for the queue lines.
-	AlertDepth, EscalateDepth int
 }
 
 // Data is everything the report shows, computed before rendering so tests

@@ -78,7 +78,7 @@ func seed(t *testing.T) (Source, *memstore.Store) {
 	}
 	require.NoError(t, st.AddDayRecord(ctx, store.DayRecord{Day: day, Kind: AlertKind, ID: "queue-alert-1",
 		Data: "events queue above 50 (63 waiting)", At: at("2026-05-12T14:02:00Z")}))
-	return Source{Store: st, Policy: policy, AlertDepth: 50, EscalateDepth: 100}, st
+	return Source{Store: st, Policy: policy}, st
 }
 
 func TestHandComputedFigures(t *testing.T) {

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/pipeline/claim"
@@ -48,12 +46,6 @@ type Event struct {
 	Payload      *chatwoot.Payload
 	Conversation *conversation.State // after the merge; nil for events without a conversation
 	Previous     *conversation.State // before the merge
-
-	// Filled by the triage stages for the ones after them.
-	Customer bool     // a public message the customer wrote
-	Tags     []string // tags of the message text
-	Anger    float64  // anger score of the message text
-	VIP      bool
 
 	counters map[string]int64
 }
@@ -120,38 +112,38 @@ const (
 	OutcomeDeadLettered = "dead_lettered"
 )
 
-// Handle processes a batch and reports the records to retry. Records run
-// (concurrently up to Concurrency) up to their completion, which is then
-// written for the whole batch in one store call.
-func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	results := make([]result, len(ev.Records))
+// Process runs a batch of received messages and returns the ids of those to
+// retry, as an SQS event source mapping's partial batch response names them;
+// the others may be deleted. Messages run (concurrently up to Concurrency)
+// up to their completion, which is then written for the whole batch in one
+// store call.
+func (p *Processor) Process(ctx context.Context, msgs []queue.Message) (failed []string) {
+	results := make([]result, len(msgs))
 	b := &batch{first: map[string]int{}}
 	conc := max(p.Concurrency, 1)
-	if conc == 1 || len(ev.Records) == 1 {
-		for i, rec := range ev.Records {
-			results[i] = p.process(ctx, rec, b, i)
+	if conc == 1 || len(msgs) == 1 {
+		for i, m := range msgs {
+			results[i] = p.process(ctx, m, b, i)
 		}
 	} else {
 		sem := make(chan struct{}, conc)
 		var wg sync.WaitGroup
-		for i, rec := range ev.Records {
+		for i, m := range msgs {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				results[i] = p.process(ctx, rec, b, i)
+				results[i] = p.process(ctx, m, b, i)
 			})
 		}
 		wg.Wait()
 	}
 	p.complete(ctx, results)
-
-	var resp events.SQSEventResponse
 	for i := range results {
 		if !p.finish(ctx, &results[i]) {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: results[i].msg.ID})
+			failed = append(failed, results[i].msg.ID)
 		}
 	}
-	return resp, nil
+	return failed
 }
 
 // result is a record's way through the batch.
@@ -351,9 +343,9 @@ func (p *Processor) backoff(attempt int) time.Duration {
 var errDecode = errors.New("decode")
 
 // process runs one record up to its completion, which it returns unwritten.
-func (p *Processor) process(ctx context.Context, rec events.SQSMessage, b *batch, i int) result {
+func (p *Processor) process(ctx context.Context, m queue.Message, b *batch, i int) result {
 	start := time.Now()
-	r := result{msg: toMessage(rec), copyOf: -1}
+	r := result{msg: m, copyOf: -1}
 	r.err = p.run(ctx, &r, b, i, start)
 	r.elapsed = time.Since(start)
 	return r
@@ -508,40 +500,4 @@ func arrival(msg queue.Message, now time.Time, counts map[string]map[string]int6
 	counts[day][stats.Received]++
 	counts[day][stats.Accepted]++
 	return counts
-}
-
-func toMessage(rec events.SQSMessage) queue.Message {
-	m := queue.Message{ID: rec.MessageId, ReceiptHandle: rec.ReceiptHandle, Body: []byte(rec.Body), Attributes: map[string]string{}}
-	for k, v := range rec.MessageAttributes {
-		if v.StringValue != nil {
-			m.Attributes[k] = *v.StringValue
-		}
-	}
-	if n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"]); err == nil {
-		m.ReceiveCount = n
-	}
-	if ms, err := strconv.ParseInt(rec.Attributes["SentTimestamp"], 10, 64); err == nil {
-		m.SentAt = time.UnixMilli(ms).UTC()
-	}
-	return m
-}
-
-// Record builds the SQS record for a received queue message; the local
-// processor loop uses it to call Handle exactly as the Lambda event source would.
-func Record(m queue.Message) events.SQSMessage {
-	attrs := make(map[string]events.SQSMessageAttribute, len(m.Attributes))
-	for k, v := range m.Attributes {
-		attrs[k] = events.SQSMessageAttribute{StringValue: &v, DataType: "String"}
-	}
-	return events.SQSMessage{
-		MessageId:     m.ID,
-		ReceiptHandle: m.ReceiptHandle,
-		Body:          string(m.Body),
-		Attributes: map[string]string{
-			"ApproximateReceiveCount": strconv.Itoa(m.ReceiveCount),
-			"SentTimestamp":           strconv.FormatInt(m.SentAt.UnixMilli(), 10),
-		},
-		MessageAttributes: attrs,
-		EventSource:       "aws:sqs",
-	}
 }

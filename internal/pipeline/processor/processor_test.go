@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -78,15 +77,9 @@ func (e *env) drain(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		ev := events.SQSEvent{}
-		for _, m := range msgs {
-			ev.Records = append(ev.Records, processor.Record(m))
-		}
-		resp, err := e.p.Handle(ctx, ev)
-		require.NoError(t, err)
 		failed := map[string]bool{}
-		for _, f := range resp.BatchItemFailures {
-			failed[f.ItemIdentifier] = true
+		for _, id := range e.p.Process(ctx, msgs) {
+			failed[id] = true
 		}
 		for _, m := range msgs {
 			if !failed[m.ID] {
@@ -237,13 +230,11 @@ func TestDefaultBackoff(t *testing.T) {
 	e := newEnv(t, &countingStage{fails: 100})
 	rq := &recordingQueue{}
 	e.p.Queue, e.p.Backoff = rq, nil
-	rec := processor.Record(queue.Message{ID: "m1", ReceiptHandle: "r1", Body: fixture(t, "02_message_created_incoming.json"),
-		Attributes: map[string]string{queue.AttrAccount: "7"}, ReceiveCount: 1, SentAt: time.Now()})
+	msg := queue.Message{ID: "m1", ReceiptHandle: "r1", Body: fixture(t, "02_message_created_incoming.json"),
+		Attributes: map[string]string{queue.AttrAccount: "7"}, ReceiveCount: 1, SentAt: time.Now()}
 	var failures []int
 	for i := 0; i < 4; i++ {
-		resp, err := e.p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{rec}})
-		require.NoError(t, err)
-		failures = append(failures, len(resp.BatchItemFailures))
+		failures = append(failures, len(e.p.Process(context.Background(), []queue.Message{msg})))
 	}
 	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second}, rq.visibility, "attempts 1 and 2 back off 1 s then 2 s")
 	assert.Equal(t, []int{1, 1, 0, 0}, failures, "the third failure goes to the DLQ and is not retried")
@@ -343,15 +334,10 @@ func TestClaimRedeliveredAfterRelease(t *testing.T) {
 	msgs, err := e.q.Receive(ctx, 10, 30*time.Second)
 	require.NoError(t, err)
 	require.Len(t, msgs, 1)
-	ev := events.SQSEvent{Records: []events.SQSMessage{processor.Record(msgs[0])}}
-	resp, err := e.p.Handle(ctx, ev)
-	require.NoError(t, err)
-	require.Empty(t, resp.BatchItemFailures)
+	require.Empty(t, e.p.Process(ctx, msgs))
 	require.Empty(t, objects(t, c))
 
-	resp, err = e.p.Handle(ctx, ev) // the same message again
-	require.NoError(t, err)
-	assert.Empty(t, resp.BatchItemFailures, "a redelivery of a completed event is done, not failed")
+	assert.Empty(t, e.p.Process(ctx, msgs), "a redelivery of a completed event is done, not failed (the same message again)")
 	assert.Equal(t, int64(1), e.counters(t)[stats.Processed])
 }
 

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -39,7 +38,7 @@ type pipeline struct {
 	q   *sqlitequeue.Queue
 	st  *memstore.Store
 	cw  *fakeChatwoot
-	tr  *stages.Triage
+	tr  *stages.Support
 	p   *processor.Processor
 	now func() time.Time
 }
@@ -75,12 +74,12 @@ func newPipeline(t *testing.T, w *world) *pipeline {
 	// clock is the wall clock, frozen so that the counters' day is too.
 	start := time.Now()
 	clock := func() time.Time { return start }
-	tr := &stages.Triage{
+	tr := &stages.Support{
 		Store: st, Chatwoot: cw, Tagger: tagger{}, Anger: calm{}, Log: log, Now: clock,
 		SLA:       sla.Policy{Target: time.Hour, AtRiskFraction: 0.2, Calendar: func(int64) *sla.Calendar { return cal }},
 		Escalator: &escalation.Escalator{Store: st, Chatwoot: cw, Config: escalation.Config{AngerThreshold: 0.8}, Log: log, Now: clock},
 	}
-	p := &processor.Processor{Store: st, Queue: q, Stages: tr.Stages(), Log: log, Now: clock}
+	p := &processor.Processor{Store: st, Queue: q, Stages: []processor.Stage{tr.Stage()}, Log: log, Now: clock}
 	return &pipeline{q: q, st: st, cw: cw, tr: tr, p: p, now: clock}
 }
 
@@ -95,13 +94,7 @@ func (pl *pipeline) drain(t *testing.T, batch int) {
 		if len(msgs) == 0 {
 			return
 		}
-		var recs []events.SQSMessage
-		for _, m := range msgs {
-			recs = append(recs, processor.Record(m))
-		}
-		resp, err := pl.p.Handle(ctx, events.SQSEvent{Records: recs})
-		require.NoError(t, err)
-		require.Empty(t, resp.BatchItemFailures)
+		require.Empty(t, pl.p.Process(ctx, msgs))
 		for _, m := range msgs {
 			require.NoError(t, pl.q.Delete(ctx, m.ReceiptHandle))
 		}

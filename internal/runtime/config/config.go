@@ -185,24 +185,6 @@ func (h *Health) check(key string) error {
 	return nil
 }
 
-// FromEnv loads the file named by SUPPORT_CONFIG, or returns the defaults
-// when it is unset.
-func FromEnv() (*Config, error) {
-	if path := os.Getenv("SUPPORT_CONFIG"); path != "" {
-		return Load(path)
-	}
-	// Lambda functions get the file's content inline (the stack reads the
-	// file named by -c supportConfig=… at synth time and checks it).
-	if inline := os.Getenv("SUPPORT_CONFIG_YAML"); inline != "" {
-		c, err := Parse([]byte(inline))
-		if err != nil {
-			return nil, fmt.Errorf("SUPPORT_CONFIG_YAML: %w", err)
-		}
-		return c, nil
-	}
-	return Parse(nil)
-}
-
 // Load reads and checks the file at path.
 func Load(path string) (*Config, error) {
 	b, err := os.ReadFile(path)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -65,9 +66,9 @@ func TestLoadJSON(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	t.Setenv("SUPPORT_CONFIG", "")
-	c, err := FromEnv()
+	s, err := ReadSettings(env(nil))
 	require.NoError(t, err)
+	c := s.File
 	assert.Equal(t, SLA{FirstResponse: 15 * time.Minute, AtRiskFraction: 0.2}, c.SLA)
 	assert.Equal(t, Queue{AlertDepth: 50, EscalateDepth: 100}, c.Queue)
 	assert.Equal(t, Health{CacheTTL: 5 * time.Minute, IngestQuietPeriod: time.Hour}, c.Health)
@@ -76,18 +77,40 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 7*24*time.Hour, cal.Between(ts(t, "2026-06-01T00:00:00Z"), ts(t, "2026-06-08T00:00:00Z")))
 }
 
-func TestFromEnv(t *testing.T) {
+// env serves vars as os.Getenv would.
+func env(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+
+func TestReadSettings(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "support.yaml")
 	require.NoError(t, os.WriteFile(path, []byte("sla: {first_response: 1h}\n"), 0o600))
-	t.Setenv("SUPPORT_CONFIG", path)
-	c, err := FromEnv()
+	s, err := ReadSettings(env(map[string]string{"SUPPORT_CONFIG": path, "CHATWOOT_LIVE": "true",
+		"CHATWOOT_BASE_URL": "https://chat.example.com/", "CHATWOOT_ACCOUNT_ID": "7", "SUPPORT_LOG_LEVEL": "debug"}))
 	require.NoError(t, err)
-	assert.Equal(t, time.Hour, c.SLA.FirstResponse)
-	assert.Equal(t, 0.2, c.SLA.AtRiskFraction, "keys left out keep their defaults")
+	assert.Equal(t, time.Hour, s.File.SLA.FirstResponse)
+	assert.Equal(t, 0.2, s.File.SLA.AtRiskFraction, "keys left out keep their defaults")
+	assert.True(t, s.Live)
+	assert.Equal(t, "https://chat.example.com", s.ChatwootURL)
+	assert.Equal(t, int64(7), s.Account)
+	assert.Equal(t, slog.LevelDebug, s.LogLevel)
+	assert.Equal(t, float64(DefaultChatwootRatePerMinute), s.ChatwootRatePerMinute)
+	assert.Equal(t, ".data", s.DataDir)
 
-	t.Setenv("SUPPORT_CONFIG", filepath.Join(t.TempDir(), "missing.yaml"))
-	_, err = FromEnv()
-	assert.ErrorContains(t, err, "missing.yaml")
+	inline, err := ReadSettings(env(map[string]string{"SUPPORT_CONFIG_YAML": "queue: {alert_depth: 5, escalate_depth: 8}"}))
+	require.NoError(t, err)
+	assert.Equal(t, Queue{AlertDepth: 5, EscalateDepth: 8}, inline.File.Queue, "the Lambda functions' inline file")
+
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	for _, bad := range []struct{ key, value, want string }{
+		{"SUPPORT_CONFIG", missing, "missing.yaml"},
+		{"CHATWOOT_ACCOUNT_ID", "seven", "CHATWOOT_ACCOUNT_ID"},
+		{"CHATWOOT_ACCOUNT_ID", "-1", "CHATWOOT_ACCOUNT_ID"},
+		{"CHATWOOT_RATE_PER_MINUTE", "0", "CHATWOOT_RATE_PER_MINUTE"},
+		{"SUPPORT_LOG_LEVEL", "loud", "SUPPORT_LOG_LEVEL"},
+		{"SUPPORT_CONFIG_YAML", "sla: {first_respons: 1h}", "sla.first_respons"},
+	} {
+		_, err := ReadSettings(env(map[string]string{bad.key: bad.value}))
+		assert.ErrorContains(t, err, bad.want, "%s=%s", bad.key, bad.value)
+	}
 }
 
 func TestLoadNamesFile(t *testing.T) {

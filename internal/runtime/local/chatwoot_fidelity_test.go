@@ -80,13 +80,13 @@ func TestStartRefusesUnknownTeam(t *testing.T) {
 
 	conf, err := config.Parse([]byte("escalation:\n  team_id: 3\n"))
 	require.NoError(t, err)
-	_, err = local.Open(t.Context(), env, conf, local.Classifiers{}, log)
+	_, err = local.Open(t.Context(), withFile(env, conf), local.Classifiers{}, log)
 	require.EqualError(t, err, "escalation.team_id: Chatwoot account 7 has no team 3 (it has teams 1)")
 	assert.NotContains(t, err.Error(), "\n")
 
 	conf, err = config.Parse([]byte("escalation:\n  team_id: 1\n"))
 	require.NoError(t, err)
-	s, err := local.Open(t.Context(), env, conf, local.Classifiers{}, log)
+	s, err := local.Open(t.Context(), withFile(env, conf), local.Classifiers{}, log)
 	require.NoError(t, err)
 	assert.NoError(t, s.Close())
 }

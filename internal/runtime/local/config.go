@@ -11,21 +11,17 @@ import (
 
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/ports/private"
+	"supportpipe/internal/runtime/config"
 )
 
-// Config is the local server's environment (design.md §5).
+// Config is the local server's environment: the settings (read as the
+// Lambda functions read them) and the secrets, which this runtime takes from
+// the environment or keeps in the data dir.
 type Config struct {
-	Addr           string
-	DataDir        string
+	config.Settings
 	WebhookSecrets []string
 	APIToken       string
-	DefaultAccount int64
-	// ReportsRoot is the folder reports/support/<day>.md is written under.
-	ReportsRoot string
-	// Live is CHATWOOT_LIVE=true; ChatwootURL and ChatwootToken are then required.
-	Live          bool
-	ChatwootURL   string
-	ChatwootToken string
+	ChatwootToken  string
 	// Generated lists the secrets this run generated, so the caller can print them once.
 	Generated map[string]string
 }
@@ -64,12 +60,10 @@ func secretFile(dir, name string, generated map[string]string) (string, error) {
 // LoadConfig reads the environment, creating the data dir and generating the
 // webhook secret and API token when they are not set.
 func LoadConfig() (Config, error) {
-	c := Config{Addr: os.Getenv("SUPPORT_ADDR"), DataDir: os.Getenv("SUPPORT_DATA_DIR"), Generated: map[string]string{}}
-	if c.Addr == "" {
-		c.Addr = "127.0.0.1:8080"
-	}
-	if c.DataDir == "" {
-		c.DataDir = ".data"
+	settings, err := config.ReadSettings(os.Getenv)
+	c := Config{Settings: settings, Generated: map[string]string{}}
+	if err != nil {
+		return c, err
 	}
 	// A data dir this creates is 0700. One that exists keeps its mode: the
 	// user made it and may share it; everything the product puts in it is
@@ -88,17 +82,6 @@ func LoadConfig() (Config, error) {
 	if c.APIToken, err = secretFile(c.DataDir, "SUPPORT_API_TOKEN", c.Generated); err != nil {
 		return c, err
 	}
-	c.ReportsRoot = os.Getenv("SUPPORT_REPORTS_ROOT")
-	if c.ReportsRoot == "" {
-		c.ReportsRoot = "."
-	}
-	c.Live = os.Getenv("CHATWOOT_LIVE") == "true"
-	c.ChatwootURL = strings.TrimRight(os.Getenv("CHATWOOT_BASE_URL"), "/")
 	c.ChatwootToken = os.Getenv("CHATWOOT_API_TOKEN")
-	if v := os.Getenv("CHATWOOT_ACCOUNT_ID"); v != "" {
-		if _, err := fmt.Sscan(v, &c.DefaultAccount); err != nil || c.DefaultAccount <= 0 {
-			return c, fmt.Errorf("CHATWOOT_ACCOUNT_ID must be a positive integer")
-		}
-	}
 	return c, nil
 }

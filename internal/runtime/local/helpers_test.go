@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+
+	"supportpipe/internal/runtime/config"
+	"supportpipe/internal/runtime/local"
 )
 
 type syncBuffer struct {
@@ -25,3 +28,9 @@ func (s *syncBuffer) String() string {
 }
 
 func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
+
+// withFile is env with the configuration file f, as if SUPPORT_CONFIG named it.
+func withFile(env local.Config, f *config.Config) local.Config {
+	env.File = f
+	return env
+}

@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"supportpipe/internal/ops/report"
+	"supportpipe/internal/runtime/compose"
 )
 
-// jobs runs what EventBridge schedules on AWS: every JobEvery the SLA sweep,
-// the queue alarms and the spool drain; the daily report at 09:00 UTC
-// (and at start, if yesterday's is missing).
+// jobs runs what EventBridge schedules on AWS: every JobEvery a round of the
+// jobs (compose.Pipeline.Jobs, as the sweeper runs it), and the daily
+// report from 09:00 UTC.
 func (s *Server) jobs(ctx context.Context) {
 	t := time.NewTicker(s.JobEvery)
 	defer t.Stop()
@@ -26,48 +27,13 @@ func (s *Server) jobs(ctx context.Context) {
 }
 
 // RunJobs runs one round of the periodic jobs.
-func (s *Server) RunJobs(ctx context.Context) {
+func (s *Server) RunJobs(ctx context.Context) compose.Round {
 	s.jobsMu.Lock()
 	defer s.jobsMu.Unlock()
-	if n, err := s.Triage.Sweep(ctx, 10000); err != nil {
-		s.Log.Error("sla sweep", "error", err)
-	} else if n > 0 {
-		s.Log.Info("sla sweep", "breaches", n)
-	}
-	if _, err := s.Monitor.Check(ctx, s.Store, s.Queue, s.Now(), s.Log); err != nil {
-		s.Log.Error("queue alarms", "error", err)
-	}
-	if d, err := s.Spool.Drain(ctx, s.Queue, 1000); err != nil {
-		s.Log.Error("spool drain", "error", err, "sent", d.Sent, "dead_lettered", d.DeadLettered, "failed", d.Failed, "waiting", d.Waiting)
-	} else if d.Sent+d.DeadLettered > 0 {
-		s.Log.Info("spool drained", "sent", d.Sent, "dead_lettered", d.DeadLettered, "waiting", d.Waiting)
-	}
-	// The file store has no lifecycle rule: the claim check's backstop.
-	if n, err := s.Claims.Expire(ctx, s.Now()); err != nil {
-		s.Log.Error("claim check expiry", "error", err)
-	} else if n > 0 {
-		s.Log.Warn("claim check objects expired unreleased", "count", n)
-	}
+	r := s.Jobs(ctx, s.Now())
 	s.reportIfDue(ctx)
-	if s.Reconciler != nil && !s.Now().Before(s.nextReconcile) {
-		s.nextReconcile = s.Now().Add(ReconcileEvery)
-		res, err := s.Reconciler.Run(ctx, ReconcileWindow)
-		if err != nil {
-			s.Log.Error("reconcile", "error", err, "conversations", res.Conversations)
-		}
-		if res.Messages+res.Statuses > 0 {
-			s.Log.Info("reconciled", "conversations", res.Conversations, "messages", res.Messages, "statuses", res.Statuses)
-		}
-	}
+	return r
 }
-
-// Reconciliation runs every 15 minutes over the last hour, so a webhook that
-// never arrived is back-filled within a quarter of an hour, and a missed run
-// or two still overlap.
-const (
-	ReconcileEvery  = 15 * time.Minute
-	ReconcileWindow = time.Hour
-)
 
 // reportIfDue writes yesterday's report from 09:00 UTC on, once: the file's
 // existence is the record that it was written, so a server started after
@@ -84,15 +50,4 @@ func (s *Server) reportIfDue(ctx context.Context) {
 	if _, err := s.WriteReport(ctx, day); err != nil {
 		s.Log.Error("daily report", "day", day, "error", err)
 	}
-}
-
-// WriteReport writes the report for day and returns its key.
-func (s *Server) WriteReport(ctx context.Context, day string) (string, error) {
-	src := report.Source{Store: s.Store, Queue: s.Queue, Policy: s.Deps.Policy(),
-		AlertDepth: s.Config.Queue.AlertDepth, EscalateDepth: s.Config.Queue.EscalateDepth}
-	key, err := report.Write(ctx, src, s.Reports, day)
-	if err == nil {
-		s.Log.Info("daily report written", "key", key)
-	}
-	return key, err
 }

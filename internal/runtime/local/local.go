@@ -17,62 +17,44 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
-	"supportpipe/internal/chatwoot"
-	"supportpipe/internal/chatwoot/rest"
 	"supportpipe/internal/ops/api"
 	"supportpipe/internal/ops/health"
-	"supportpipe/internal/ops/monitor"
-	"supportpipe/internal/ops/report"
 	"supportpipe/internal/ops/stats"
-	"supportpipe/internal/pipeline/claim"
 	"supportpipe/internal/pipeline/edge"
 	"supportpipe/internal/pipeline/processor"
-	"supportpipe/internal/pipeline/reconcile"
-	"supportpipe/internal/pipeline/spool"
 	"supportpipe/internal/pipeline/stages"
 	"supportpipe/internal/ports/blob/fileblob"
 	"supportpipe/internal/ports/queue/sqlitequeue"
 	"supportpipe/internal/ports/store/sqlitestore"
 	"supportpipe/internal/runtime/apigw"
 	"supportpipe/internal/runtime/compose"
-	"supportpipe/internal/runtime/config"
 )
 
-// Classifiers are the text models the triage stages use.
+// Classifiers are the text models the support stage uses.
 type Classifiers struct {
 	Tagger stages.Tagger
 	Anger  stages.Scorer
 }
 
-// Server is the local pipeline.
+// Server is the local pipeline: the composed pipeline on local adapters,
+// behind net/http, with a processor loop and the jobs loop.
 type Server struct {
-	Env       Config
-	Config    *config.Config
-	Log       *slog.Logger
-	Store     *sqlitestore.Store
-	Queue     *sqlitequeue.Queue
-	Drafts    *DraftsQueue
-	Spool     *spool.Spool
-	Claims    *claim.Check
-	Reports   report.Bucket
-	Recorder  *stats.Recorder
-	Deps      *compose.Deps
-	Ingest    *edge.Handler
+	*compose.Pipeline
+	Env      Config
+	Store    *sqlitestore.Store
+	Queue    *sqlitequeue.Queue
+	Drafts   *DraftsQueue
+	Recorder *stats.Recorder
+	Ingest   *edge.Handler
+	// Processor is nil for a server opened without classifiers (one-shot
+	// commands), which then neither serves nor processes.
 	Processor *processor.Processor
 	API       *api.Handler
-	Health    *health.Checker
-	Triage    *stages.Triage
-	Monitor   *monitor.Monitor
-	// Reconciler back-fills from Chatwoot's API; nil in mock mode, where
-	// there is no Chatwoot to ask.
-	Reconciler *reconcile.Reconciler
+	// Checker answers /support/health; its cache lives as long as the server.
+	Checker *health.Checker
 	// jobsMu serialises rounds of the periodic jobs (RunJobs): the jobs
-	// loop's and an operator's (a test's) would share the alarm levels and
-	// the reconciliation schedule.
-	jobsMu        sync.Mutex
-	nextReconcile time.Time
+	// loop's and an operator's (a test's) would share the alarm levels.
+	jobsMu sync.Mutex
 
 	// Workers is the number of concurrent processor loops.
 	Workers int
@@ -90,20 +72,22 @@ type Server struct {
 	JobEvery time.Duration
 	// ReadTimeout bounds how long a client may take to send a request.
 	ReadTimeout time.Duration
-	Now         func() time.Time
+	// Now is the server's clock; tests may set it before the server starts.
+	Now func() time.Time
 }
 
-// Open builds the server on the data dir.
-func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, log *slog.Logger) (*Server, error) {
-	s := &Server{Env: env, Config: cfg, Log: log, Workers: 2, Visibility: 2 * time.Minute, Poll: 50 * time.Millisecond,
-		JobEvery: time.Minute, ReadTimeout: 10 * time.Second, Now: time.Now,
-		Monitor: &monitor.Monitor{AlertDepth: cfg.Queue.AlertDepth, EscalateDepth: cfg.Queue.EscalateDepth}}
+// Open builds the server on the data dir: local adapters (SQLite store and
+// queues, files for objects and reports), then the same composition as on
+// AWS.
+func Open(ctx context.Context, env Config, cls Classifiers, log *slog.Logger) (*Server, error) {
+	s := &Server{Env: env, Workers: 2, Visibility: 2 * time.Minute, Poll: 50 * time.Millisecond,
+		JobEvery: time.Minute, ReadTimeout: 10 * time.Second, Now: time.Now}
+	now := func() time.Time { return s.Now() }
 	var err error
 	if s.Store, err = sqlitestore.Open(ctx, filepath.Join(env.DataDir, "store.db")); err != nil {
 		return nil, err
 	}
-	qpath := filepath.Join(env.DataDir, "queue.db")
-	if s.Queue, err = sqlitequeue.Open(ctx, qpath, "events", sqlitequeue.Options{}); err != nil {
+	if s.Queue, err = sqlitequeue.Open(ctx, filepath.Join(env.DataDir, "queue.db"), "events", sqlitequeue.Options{}); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
 	// Drafts live in their own file: each draft request is a durable send,
@@ -115,60 +99,33 @@ func Open(ctx context.Context, env Config, cfg *config.Config, cls Classifiers, 
 	if err := sqlitequeue.Tighten(s.Drafts.path, "drafts"); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	spoolDir, err := fileblob.NewPrivate(filepath.Join(env.DataDir, "spool"))
-	if err != nil {
+	a := compose.Adapters{Store: s.Store, Queue: s.Queue, Drafts: s.Drafts, ExpireClaims: true, Log: log, Now: now}
+	if a.Spool, err = fileblob.NewPrivate(filepath.Join(env.DataDir, "spool")); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	claimsDir, err := fileblob.NewPrivate(filepath.Join(env.DataDir, "claims"))
-	if err != nil {
+	if a.Claims, err = fileblob.NewPrivate(filepath.Join(env.DataDir, "claims")); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	s.Claims = &claim.Check{Bucket: claimsDir, Prefix: claim.Prefix, Now: func() time.Time { return s.Now() }}
-	s.Spool = spool.New(spoolDir, spool.Prefix)
-	s.Spool.Claims = s.Claims
-	s.Spool.SetClock(func() time.Time { return s.Now() })
-	if s.Reports, err = fileblob.New(env.ReportsRoot); err != nil {
+	if a.Reports, err = fileblob.New(env.ReportsRoot); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	client, err := chatwootClient(env, s.Store)
-	if err != nil {
+	// One process: the whole rate allowance is its own.
+	if a.Chatwoot, err = compose.Chatwoot(env.Settings, env.ChatwootToken, s.Store, 1); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	if env.Live {
-		if err := cfg.Escalation.CheckTeam(ctx, client, env.DefaultAccount, log); err != nil {
-			return nil, errors.Join(err, s.Close())
-		}
+	s.Pipeline = compose.New(env.Settings, a)
+	if err := s.CheckTeam(ctx); err != nil {
+		return nil, errors.Join(err, s.Close())
 	}
 	s.Recorder = stats.NewRecorder(s.Store)
-	now := func() time.Time { return s.Now() }
-	s.Deps = &compose.Deps{Config: cfg, Store: s.Store, Queue: s.Queue, Claims: s.Claims, Spool: s.Spool, Drafts: s.Drafts, Chatwoot: client, Live: env.Live,
-		Tagger: cls.Tagger, Anger: cls.Anger, Log: log, Now: now}
-	s.Ingest = &edge.Handler{
-		Verifier: chatwoot.NewVerifier(env.WebhookSecrets, chatwoot.DefaultTolerance),
-		Queue:    edgeQueue(s.Queue), Claims: s.Claims, Spool: s.Spool, Counters: s.Recorder, Log: log, Now: now,
-		EnqueueTimeout: 2 * time.Second, DefaultAccount: env.DefaultAccount,
-		Replays:    edge.NewReplayCache(2*chatwoot.DefaultTolerance, 100_000),
-		OnAccepted: func(t time.Time) { s.Recorder.Mark(compose.MarkLastAccepted, t) },
+	s.Ingest = s.Edge(env.WebhookSecrets, s.Recorder, nil)
+	s.Ingest.Queue = edgeQueue(s.Ingest.Queue)
+	if cls.Tagger != nil {
+		s.Processor = s.Pipeline.Processor(cls.Tagger, cls.Anger, nil)
 	}
-	s.Triage = s.Deps.Triage()
-	s.Processor = s.Deps.Processor()
-	s.Health = s.Deps.Health()
-	s.API = s.Deps.API(env.APIToken, s.Health)
-	if env.Live && env.DefaultAccount > 0 {
-		s.Reconciler = &reconcile.Reconciler{Chatwoot: client, Store: s.Store, Queue: s.Queue, Claims: s.Claims,
-			Accounts: []int64{env.DefaultAccount}, Now: now, Log: log}
-	}
+	s.Checker = s.Health()
+	s.API = s.Pipeline.API(env.APIToken, s.Checker)
 	return s, nil
-}
-
-func chatwootClient(env Config, st *sqlitestore.Store) (rest.Client, error) {
-	if !env.Live {
-		return rest.NewRecorder(st), nil
-	}
-	if env.ChatwootURL == "" || env.ChatwootToken == "" {
-		return nil, errors.New("CHATWOOT_LIVE=true needs CHATWOOT_BASE_URL and CHATWOOT_API_TOKEN")
-	}
-	return rest.NewHTTPClient(env.ChatwootURL, env.ChatwootToken, rest.Options{})
 }
 
 // Close releases the databases.
@@ -279,28 +236,20 @@ func (s *Server) processLoop(ctx context.Context) {
 	}
 }
 
-// ProcessOnce receives a batch, invokes the processor with an SQSEvent, and
-// deletes what it did not report as failed — after making the batch's
-// results durable. It returns how many messages it received.
+// ProcessOnce receives a batch, runs the processor on it, and deletes what
+// it did not report as failed — after making the batch's results durable.
+// It returns how many messages it received.
 func (s *Server) ProcessOnce(ctx context.Context, max int) (int, error) {
 	msgs, err := s.Queue.Receive(ctx, max, s.Visibility)
 	if err != nil || len(msgs) == 0 {
 		return 0, err
 	}
-	ev := events.SQSEvent{Records: make([]events.SQSMessage, len(msgs))}
-	for i, m := range msgs {
-		ev.Records[i] = processor.Record(m)
-	}
 	// A batch in flight finishes even during shutdown; its messages would
 	// otherwise wait out the visibility timeout.
 	work := context.WithoutCancel(ctx)
-	resp, err := s.Processor.Handle(work, ev)
-	if err != nil {
-		return len(msgs), fmt.Errorf("processor: %w", err)
-	}
 	failed := map[string]bool{}
-	for _, f := range resp.BatchItemFailures {
-		failed[f.ItemIdentifier] = true
+	for _, id := range s.Processor.Process(work, msgs) {
+		failed[id] = true
 	}
 	var done []string
 	for _, m := range msgs {

@@ -67,7 +67,7 @@ func start(t *testing.T, opts ...func(*local.Server)) *server {
 	cls, err := local.NewClassifiers(conf)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := local.Open(ctx, cfg, conf, cls, slog.New(slog.NewJSONHandler(&logs, nil)))
+	s, err := local.Open(ctx, withFile(cfg, conf), cls, slog.New(slog.NewJSONHandler(&logs, nil)))
 	require.NoError(t, err)
 	s.JobEvery = time.Hour // tests run the jobs themselves
 	for _, o := range opts {

@@ -77,7 +77,7 @@ func TestHealthCacheAndDown(t *testing.T) {
 
 func TestHealthIngestQuiet(t *testing.T) {
 	c := newClock(time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
-	s := start(t, func(s *local.Server) { s.Now = c.now; s.Health.TTL = 0 })
+	s := start(t, func(s *local.Server) { s.Now = c.now; s.Checker.TTL = 0 })
 	require.Equal(t, 202, s.post(t, messageBody(801, 80, c.now(), "hello", "a@b.example", `{}`, `[]`), "d-801"))
 	require.Eventually(t, func() bool {
 		_, h := s.health(t)

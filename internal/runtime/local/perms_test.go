@@ -40,7 +40,7 @@ func serveIn(t *testing.T, data string) (s *server, signing string, stop func())
 	cls, err := local.NewClassifiers(conf)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	ls, err := local.Open(ctx, env, conf, cls, slog.New(slog.NewJSONHandler(&logs, nil)))
+	ls, err := local.Open(ctx, withFile(env, conf), cls, slog.New(slog.NewJSONHandler(&logs, nil)))
 	require.NoError(t, err)
 	ls.JobEvery = time.Hour
 	if !testing.Short() {

@@ -66,7 +66,7 @@ func TestWorkerHelper(t *testing.T) {
 	require.NoError(t, err)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	s, err := local.Open(ctx, cfg, conf, cls, slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	s, err := local.Open(ctx, withFile(cfg, conf), cls, slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Work(ctx))

@@ -1,8 +1,9 @@
-// Package triage is the support logic the processor runs after the state
-// merge: classify customer messages (tags, anger, VIP), label the
-// conversation, track the first-response SLA, escalate, and ask the AI
-// drafting agent for a reply. The sweeper part marks SLA breaches on time
-// when no event arrives. Every effect goes through store.Once.
+// Package stages is the support logic the processor runs after the state
+// merge, as one processor stage: classify customer messages (tags, anger,
+// VIP), label the conversation, track the first-response SLA, escalate, and
+// ask the AI drafting agent for a reply. The sweeper part marks SLA breaches
+// on time when no event arrives. Every effect goes through store.Once or
+// store.Converge.
 package stages
 
 import (
@@ -30,8 +31,8 @@ type Tagger interface{ Tags(text string) []string }
 // Scorer scores anger in message text (anger.Detector).
 type Scorer interface{ Score(text string) float64 }
 
-// Triage holds what the stages need.
-type Triage struct {
+// Support holds what the stages need.
+type Support struct {
 	Store     store.Store
 	Chatwoot  rest.Client
 	Tagger    Tagger
@@ -43,28 +44,50 @@ type Triage struct {
 	Now       func() time.Time
 }
 
-// Stages returns the processor stages in order.
-func (t *Triage) Stages() []processor.Stage {
-	return []processor.Stage{
-		stage{"classify", t.classify},
-		stage{"label", t.label},
-		stage{"sla", t.trackSLA},
-		stage{"escalate", t.escalate},
-		stage{"draft", t.draft},
-	}
+// event is one event as the steps see it: the processor's view, and what
+// classify found for the steps after it.
+type event struct {
+	*processor.Event
+	customer bool     // a public message the customer wrote
+	tags     []string // tags of the message text
+	anger    float64  // anger score of the message text
+	vip      bool
 }
 
-type stage struct {
+type step struct {
 	name string
-	run  func(ctx context.Context, ev *processor.Event) error
+	run  func(ctx context.Context, ev *event) error
 }
 
-func (s stage) Name() string                                       { return s.name }
-func (s stage) Run(ctx context.Context, ev *processor.Event) error { return s.run(ctx, ev) }
+// Stage returns the support logic as one processor stage: its steps run in
+// order, and an error names the step.
+func (t *Support) Stage() processor.Stage {
+	return supportStage{steps: []step{
+		{"classify", t.classify},
+		{"label", t.label},
+		{"sla", t.trackSLA},
+		{"escalate", t.escalate},
+		{"draft", t.draft},
+	}}
+}
+
+type supportStage struct{ steps []step }
+
+func (supportStage) Name() string { return "support" }
+
+func (s supportStage) Run(ctx context.Context, pev *processor.Event) error {
+	ev := &event{Event: pev}
+	for _, st := range s.steps {
+		if err := st.run(ctx, ev); err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
+		}
+	}
+	return nil
+}
 
 // customerMessage returns the message when ev is a new public message from
 // the customer; our own notes and every other event are not.
-func customerMessage(ev *processor.Event) *chatwoot.Message {
+func customerMessage(ev *event) *chatwoot.Message {
 	p := ev.Payload
 	if p.Event != chatwoot.EventMessageCreated || ev.Conversation == nil {
 		return nil
@@ -76,7 +99,7 @@ func customerMessage(ev *processor.Event) *chatwoot.Message {
 	return m
 }
 
-func (t *Triage) classify(_ context.Context, ev *processor.Event) error {
+func (t *Support) classify(_ context.Context, ev *event) error {
 	switch p := ev.Payload; {
 	case p.Event == chatwoot.EventConversationCreated:
 		ev.Count(stats.Opened, 1)
@@ -90,12 +113,12 @@ func (t *Triage) classify(_ context.Context, ev *processor.Event) error {
 	if m == nil {
 		return nil
 	}
-	ev.Customer = true
+	ev.customer = true
 	text := strings.TrimSpace(m.Content)
 	if text != "" {
-		ev.Tags = t.Tagger.Tags(text)
-		ev.Anger = t.Anger.Score(text)
-		for _, tag := range ev.Tags {
+		ev.tags = t.Tagger.Tags(text)
+		ev.anger = t.Anger.Score(text)
+		for _, tag := range ev.tags {
 			ev.Count(stats.TagPrefix+tag, 1)
 		}
 	}
@@ -103,32 +126,32 @@ func (t *Triage) classify(_ context.Context, ev *processor.Event) error {
 	if contact == nil && m.Conversation != nil {
 		contact = m.Conversation.Meta.Sender
 	}
-	ev.VIP = t.Escalator.Config.VIP.IsVIP(contact, ev.Conversation.Labels)
+	ev.vip = t.Escalator.Config.VIP.IsVIP(contact, ev.Conversation.Labels)
 	return nil
 }
 
 // label adds the message's tags to the conversation's labels, unless the
 // conversation as Chatwoot last sent it has them all. A label merge
 // converges, so it is recorded after it ran rather than claimed first.
-func (t *Triage) label(ctx context.Context, ev *processor.Event) error {
-	if !ev.Customer || len(ev.Tags) == 0 {
+func (t *Support) label(ctx context.Context, ev *event) error {
+	if !ev.customer || len(ev.tags) == 0 {
 		return nil
 	}
-	if !slices.ContainsFunc(ev.Tags, func(tag string) bool { return !slices.Contains(ev.Conversation.Labels, tag) }) {
+	if !slices.ContainsFunc(ev.tags, func(tag string) bool { return !slices.Contains(ev.Conversation.Labels, tag) }) {
 		return nil
 	}
 	k := ev.Conversation.Key
 	a := store.Action{Key: k, ID: fmt.Sprintf("labels:%d", ev.Payload.Message.ID), Kind: "label", Owner: ev.MessageID,
-		Detail: jsonString(map[string]any{"add": ev.Tags}), At: t.Now()}
+		Detail: jsonString(map[string]any{"add": ev.tags}), At: t.Now()}
 	_, err := store.Converge(ctx, t.Store, a, func(ctx context.Context) (string, error) {
-		set, err := t.Chatwoot.AddLabels(ctx, k.AccountID, k.ConversationID, ev.Tags)
+		set, err := t.Chatwoot.AddLabels(ctx, k.AccountID, k.ConversationID, ev.tags)
 		return jsonString(set), err
 	})
 	return err
 }
 
 // trackSLA files a record for every waiting period this event changed.
-func (t *Triage) trackSLA(ctx context.Context, ev *processor.Event) error {
+func (t *Support) trackSLA(ctx context.Context, ev *event) error {
 	if ev.Conversation == nil {
 		return nil
 	}
@@ -150,7 +173,7 @@ func (t *Triage) trackSLA(ctx context.Context, ev *processor.Event) error {
 	return nil
 }
 
-func (t *Triage) fileSLA(ctx context.Context, r sla.Record, now time.Time) error {
+func (t *Support) fileSLA(ctx context.Context, r sla.Record, now time.Time) error {
 	rec := store.DayRecord{Day: r.Day(), Kind: sla.DayRecordKind, ID: r.ID(), Data: r.JSON(), At: now}
 	if err := t.Store.AddDayRecord(ctx, rec); err != nil {
 		return fmt.Errorf("file SLA record: %w", err)
@@ -158,17 +181,17 @@ func (t *Triage) fileSLA(ctx context.Context, r sla.Record, now time.Time) error
 	return nil
 }
 
-func (t *Triage) escalate(ctx context.Context, ev *processor.Event) error {
+func (t *Support) escalate(ctx context.Context, ev *event) error {
 	if ev.Conversation == nil {
 		return nil
 	}
 	var reasons []string
 	detail := map[string]string{}
-	if ev.Customer && ev.Anger >= t.Escalator.Config.AngerThreshold {
+	if ev.customer && ev.anger >= t.Escalator.Config.AngerThreshold {
 		reasons = append(reasons, escalation.ReasonAngry)
-		detail[escalation.ReasonAngry] = fmt.Sprintf("score %.2f", ev.Anger)
+		detail[escalation.ReasonAngry] = fmt.Sprintf("score %.2f", ev.anger)
 	}
-	if ev.Customer && ev.VIP {
+	if ev.customer && ev.vip {
 		reasons = append(reasons, escalation.ReasonVIP)
 	}
 	// SLA breaches are escalated by the sweeper alone: it looks at
@@ -183,8 +206,8 @@ func (t *Triage) escalate(ctx context.Context, ev *processor.Event) error {
 
 // draft asks for a reply when the customer wrote and nobody has answered
 // since: a message an agent already answered (it arrived late) needs none.
-func (t *Triage) draft(ctx context.Context, ev *processor.Event) error {
-	if !ev.Customer || t.Drafts == nil {
+func (t *Support) draft(ctx context.Context, ev *event) error {
+	if !ev.customer || t.Drafts == nil {
 		return nil
 	}
 	m := ev.Payload.Message
@@ -198,7 +221,7 @@ func (t *Triage) draft(ctx context.Context, ev *processor.Event) error {
 	req := drafts.Request{
 		ID: drafts.RequestID(k.AccountID, k.ConversationID, m.ID), AccountID: k.AccountID, ConversationID: k.ConversationID,
 		InboxID: st.InboxID, Message: drafts.Message{ID: m.ID, Content: m.Content, CreatedAt: m.CreatedAt.Time},
-		Tags: ev.Tags, AngerScore: ev.Anger, Angry: ev.Anger >= t.Escalator.Config.AngerThreshold, VIP: ev.VIP,
+		Tags: ev.tags, AngerScore: ev.anger, Angry: ev.anger >= t.Escalator.Config.AngerThreshold, VIP: ev.vip,
 		RequestedAt: t.Now(),
 	}
 	if r, ok := t.SLA.Current(st, t.Now()); ok {
@@ -222,7 +245,7 @@ const sweeperOwner = "sweeper"
 // Sweep marks breaches of waiting conversations whose due time passed, and
 // escalates them, even when no event arrives. It returns how many breaches
 // it filed this run.
-func (t *Triage) Sweep(ctx context.Context, limit int) (int, error) {
+func (t *Support) Sweep(ctx context.Context, limit int) (int, error) {
 	now := t.Now()
 	waiting, err := t.Store.WaitingForFirstResponse(ctx, limit)
 	if err != nil {

@@ -1,4 +1,4 @@
-package lambdaenv
+package compose
 
 import (
 	"io"
@@ -32,18 +32,20 @@ func TestCheckTeam(t *testing.T) {
 	t.Cleanup(chatwoot.Close)
 	live, err := rest.NewHTTPClient(chatwoot.URL, "tok-lambda", rest.Options{MaxAttempts: 1, RatePerMinute: -1})
 	require.NoError(t, err)
-	cfg, err := config.Parse([]byte("escalation:\n  team_id: 3\n"))
+	file, err := config.Parse([]byte("escalation:\n  team_id: 3\n"))
 	require.NoError(t, err)
+	settings := config.Settings{File: file, Account: 7}
+	log := slog.New(slog.DiscardHandler)
 
-	e := &Env{Config: cfg, Log: slog.New(slog.DiscardHandler), Account: 7}
 	rec := rest.NewRecorder(nil)
-	require.NoError(t, e.CheckTeam(t.Context(), rec))
+	require.NoError(t, New(settings, Adapters{Chatwoot: rec, Log: log}).CheckTeam(t.Context()))
 	assert.Empty(t, rec.Calls())
 
-	e.Live = true
-	require.EqualError(t, e.CheckTeam(t.Context(), live), "escalation.team_id: Chatwoot account 7 has no team 3 (it has teams 1)")
+	settings.Live = true
+	require.EqualError(t, New(settings, Adapters{Chatwoot: live, Log: log}).CheckTeam(t.Context()),
+		"escalation.team_id: Chatwoot account 7 has no team 3 (it has teams 1)")
 	assert.Equal(t, int32(1), requests.Load())
 
-	cfg.Escalation.TeamID = 1
-	assert.NoError(t, e.CheckTeam(t.Context(), live))
+	file.Escalation.TeamID = 1
+	assert.NoError(t, New(settings, Adapters{Chatwoot: live, Log: log}).CheckTeam(t.Context()))
 }
