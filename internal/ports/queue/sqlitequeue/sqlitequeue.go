@@ -2,7 +2,7 @@
 // SQS semantics: visibility timeouts, receive counts, receipt handles, a
 // redrive backstop and a dead-letter queue. Sends are made durable in an
 // append-only journal beside the file and copied into it shortly after
-// (intake.go).
+// (package journal).
 package sqlitequeue
 
 import (
@@ -20,6 +20,7 @@ import (
 
 	"supportpipe/internal/jsonstr"
 	"supportpipe/internal/ports/queue"
+	"supportpipe/internal/ports/queue/sqlitequeue/journal"
 	"supportpipe/internal/ports/sqlitedb"
 )
 
@@ -42,13 +43,7 @@ CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, visible_at, sent_at
 -- without this index each one scans the table, which under a backlog holds
 -- the file's only connection long enough to stall webhook acknowledgements.
 CREATE INDEX IF NOT EXISTS messages_receipt ON messages(receipt) WHERE receipt IS NOT NULL;
--- How far each queue's intake journal has been copied into messages.
-CREATE TABLE IF NOT EXISTS intake_pos (
-	queue TEXT PRIMARY KEY,
-	seg INTEGER NOT NULL,
-	off INTEGER NOT NULL
-);
-`
+` + journal.Schema
 
 // Statements run inside transactions, prepared at Open (sqlitedb.Prepare).
 const (
@@ -72,9 +67,9 @@ type Queue struct {
 	// db is shared by the queues of one file. Direct sends commit with an
 	// fsync (sqlitedb.Durable); receives, deletes and moves do not.
 	db *sqlitedb.DB
-	// in is the intake journal sends go through (intake.go); nil when
-	// another process owns it, and sends then commit to db directly.
-	in          *intake
+	// in is the intake journal sends go through; nil when another process
+	// owns it, and sends then commit to db directly.
+	in          *journal.Journal
 	name, dlq   string
 	maxReceives int
 	now         func() time.Time
@@ -107,9 +102,11 @@ type Options struct {
 // waits behind. Small checkpoints keep each such wait short.
 const checkpointPages = 100
 
+var checkpointPragma = fmt.Sprintf("wal_autocheckpoint(%d)", checkpointPages)
+
 // Open opens the queue name in the SQLite file at path.
 func Open(ctx context.Context, path, name string, o Options) (*Queue, error) {
-	db, err := sqlitedb.Open(ctx, path, schema, fmt.Sprintf("wal_autocheckpoint(%d)", checkpointPages))
+	db, err := sqlitedb.Open(ctx, path, schema, checkpointPragma)
 	if err != nil {
 		return nil, err
 	}
@@ -125,8 +122,8 @@ func Open(ctx context.Context, path, name string, o Options) (*Queue, error) {
 	}
 	q := &Queue{db: db, name: name, dlq: name + "-dlq", maxReceives: o.MaxReceives, now: o.Now,
 		sends: make(chan sendReq, 1024), stop: make(chan struct{})}
-	q.in, err = openIntake(ctx, path, name)
-	if errors.Is(err, errLocked) {
+	q.in, err = journal.Open(ctx, path, name, schema, checkpointPragma)
+	if errors.Is(err, journal.ErrLocked) {
 		q.in, err = nil, nil
 	}
 	if err != nil {
@@ -146,7 +143,7 @@ func (q *Queue) Close() error {
 		close(q.stop)
 		q.wg.Wait()
 		if q.in != nil {
-			err = q.in.close()
+			err = q.in.Close()
 		}
 		err = errors.Join(err, q.db.Close())
 	})
@@ -158,7 +155,18 @@ func (q *Queue) catchUp(ctx context.Context) error {
 	if q.in == nil {
 		return nil
 	}
-	return q.in.flush(ctx)
+	return q.in.Flush(ctx)
+}
+
+// Tighten takes the group's and others' permissions off what queue name in
+// the database file at path keeps on disk, as Open does, for a queue that is
+// opened only when first used: an upgrade then fixes an existing install
+// at start all the same.
+func Tighten(path, name string) error {
+	if err := sqlitedb.Tighten(path); err != nil {
+		return err
+	}
+	return journal.Tighten(path, name)
 }
 
 // encodeAttrs is json.Marshal(attrs), byte for byte, without reflection
@@ -210,7 +218,7 @@ func (q *Queue) Send(ctx context.Context, body []byte, attrs map[string]string) 
 	}
 	if q.in != nil {
 		id := newID()
-		if err := q.in.send(ctx, entry{id: id, sentAt: q.now().UnixNano(), attrs: string(a), body: body}); err != nil {
+		if err := q.in.Send(ctx, journal.Entry{ID: id, SentAt: q.now().UnixNano(), Attrs: string(a), Body: body}); err != nil {
 			return "", err
 		}
 		return id, nil

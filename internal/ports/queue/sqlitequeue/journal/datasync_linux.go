@@ -1,4 +1,4 @@
-package sqlitequeue
+package journal
 
 import (
 	"os"

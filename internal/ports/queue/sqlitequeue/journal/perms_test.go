@@ -1,6 +1,6 @@
 //go:build unix
 
-package sqlitequeue_test
+package journal_test
 
 import (
 	"os"
@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/ports/private/privatetest"
-	"supportpipe/internal/ports/queue/sqlitequeue"
+	"supportpipe/internal/ports/queue/sqlitequeue/journal"
 )
 
 // TestFilesArePrivate: under umask 022, in a folder a user made 0755, the
@@ -23,32 +23,28 @@ import (
 // again, its messages intact.
 func TestFilesArePrivate(t *testing.T) {
 	privatetest.Umask(t)
-	defer sqlitequeue.SetSegmentMax(256 << 10)()
+	defer journal.SetSegmentMax(256 << 10)()
 	dir := filepath.Join(t.TempDir(), "data")
 	require.NoError(t, os.Mkdir(dir, 0o755))
-	path := filepath.Join(dir, "queue.db")
-	q, err := sqlitequeue.Open(t.Context(), path, "events", sqlitequeue.Options{})
-	require.NoError(t, err)
-	require.True(t, q.Journaled())
-	body := []byte(`{"content":"` + strings.Repeat("x", 500) + `"}`)
+	path := newQueue(t, dir)
+	j := open(t, path)
+	body := `{"content":"` + strings.Repeat("x", 500) + `"}`
 	for range 300 { // past the size at which a spare segment is prepared
-		_, err := q.Send(t.Context(), body, nil)
-		require.NoError(t, err)
+		send(t, j, body)
 	}
-	require.Eventually(t, func() bool { return sqlitequeue.Spare(path, "events") }, time.Minute, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return journal.Spare(path, "events") }, time.Minute, 10*time.Millisecond,
 		"a spare segment is prepared")
-	_, err = q.Depth(t.Context()) // moves the journal into the database
-	require.NoError(t, err)
+	require.NoError(t, j.Flush(t.Context())) // moves the journal into the database
 	seen := privatetest.AssertTree(t, dir)
 	for _, name := range []string{"queue.db", "queue.db-wal", "queue.db-shm", "queue.db.intake.events",
 		"queue.db.intake.events/lock", "queue.db.intake.events/spare"} {
 		assert.Contains(t, seen, name)
 	}
-	require.NotEmpty(t, sqlitequeue.Segments(path, "events"))
-	q.Crash()
+	require.NotEmpty(t, journal.Segments(path, "events"))
+	j.crash()
 
 	privatetest.Loosen(t, dir)
-	q = openQ(t, path)
+	open(t, path)
 	privatetest.AssertTree(t, dir)
-	assert.Len(t, drain(t, q), 300)
+	assert.Len(t, drain(t, path), 300)
 }

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package sqlitequeue
+package journal
 
 import "os"
 
