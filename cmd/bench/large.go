@@ -72,7 +72,7 @@ func largeCost(content string, rounds int) (largeResult, error) {
 		return largeResult{}, err
 	}
 	st := memstore.New()
-	pl := compose.New(settings, compose.Adapters{Store: st, Drafts: nopDrafts{}, Chatwoot: rest.NewRecorder(st),
+	pl := compose.New(settings, compose.Adapters{Store: st, Drafts: nopDrafts{}, Chatwoot: rest.NewOffline(st),
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now})
 	tagger, scorer, err := compose.Classifiers(settings.File)
 	if err != nil {

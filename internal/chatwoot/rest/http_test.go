@@ -344,7 +344,7 @@ func TestInvalidArgumentsSendNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, srv := newFake(t, inOrder(reply{status: 200, body: `{"payload":[]}`}))
-			rec := NewRecorder(nil)
+			rec := NewOffline(nil)
 			for _, c := range []Client{newTestClient(t, srv.URL, newClock(), Options{}), rec} {
 				assert.Error(t, tt.call(t.Context(), c), "%T", c)
 			}

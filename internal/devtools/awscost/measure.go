@@ -127,7 +127,7 @@ func Measure(ctx context.Context, t Traffic) (Result, error) {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	evq := &capture{}
 	draftQ := &capture{}
-	cw := rest.NewRecorder(st)
+	cw := rest.NewOffline(st)
 	// The functions' own handlers on the functions' own composition, with
 	// the AWS drivers; only the event queue and the drafts queue are
 	// stand-ins that count what is sent.

@@ -154,16 +154,16 @@ func storyWorld() *world {
 }
 
 // fakeChatwoot serves the world through the Client port, decoding it as the
-// HTTP client does; the Recorder takes the pipeline's writes.
+// HTTP client does; the offline client takes the pipeline's writes.
 type fakeChatwoot struct {
-	*rest.Recorder
+	*rest.Offline
 	w       *world
 	listErr map[int64]error // by account
 	msgsErr map[int64]error // by conversation
 }
 
 func newFake(w *world) *fakeChatwoot {
-	return &fakeChatwoot{Recorder: rest.NewRecorder(nil), w: w}
+	return &fakeChatwoot{Offline: rest.NewOffline(nil), w: w}
 }
 
 func (f *fakeChatwoot) Conversations(_ context.Context, account int64, _ time.Duration) ([]rest.Conversation, error) {

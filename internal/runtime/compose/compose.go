@@ -102,7 +102,7 @@ func (p *Pipeline) now() time.Time { return p.Adapters.Now() }
 // runtime running instances at once gives each its share of the rate.
 func Chatwoot(s config.Settings, token string, st store.Store, instances int) (rest.Client, error) {
 	if !s.Live {
-		return rest.NewRecorder(st), nil
+		return rest.NewOffline(st), nil
 	}
 	if s.ChatwootURL == "" || token == "" {
 		return nil, fmt.Errorf("CHATWOOT_LIVE=true needs CHATWOOT_BASE_URL and CHATWOOT_API_TOKEN")
@@ -128,7 +128,7 @@ func (p *Pipeline) Policy() sla.Policy {
 
 // Edge builds the webhook handler, counting into counters and, if set, m;
 // the runtime decides when they are written (Lambda: before each answer).
-func (p *Pipeline) Edge(secrets []string, counters *stats.Recorder, m edge.Metrics) *edge.Handler {
+func (p *Pipeline) Edge(secrets []string, counters *stats.Buffer, m edge.Metrics) *edge.Handler {
 	h := &edge.Handler{
 		Verifier: chatwoot.NewVerifier(secrets, chatwoot.DefaultTolerance),
 		Queue:    p.Queue, Claims: p.Claims, Spool: p.Spool, Counters: counters, Log: p.Log, Now: p.now,

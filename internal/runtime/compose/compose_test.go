@@ -37,7 +37,7 @@ func TestCheckTeam(t *testing.T) {
 	settings := config.Settings{File: file, Account: 7}
 	log := slog.New(slog.DiscardHandler)
 
-	rec := rest.NewRecorder(nil)
+	rec := rest.NewOffline(nil)
 	require.NoError(t, New(settings, Adapters{Chatwoot: rec, Log: log}).CheckTeam(t.Context()))
 	assert.Empty(t, rec.Calls())
 

@@ -44,7 +44,7 @@ func (e *Env) Webhook(ctx context.Context) (HTTPHandler, error) {
 // WebhookHandler is the webhook function's handler on p, writing its
 // metrics to m.
 func WebhookHandler(p *compose.Pipeline, secrets []string, m *metrics.Recorder) HTTPHandler {
-	counters := stats.NewRecorder(p.Store)
+	counters := stats.NewBuffer(p.Store)
 	counters.MarkEvery = time.Minute
 	h := p.Edge(secrets, counters, m)
 	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {

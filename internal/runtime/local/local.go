@@ -44,7 +44,7 @@ type Server struct {
 	Store    *sqlitestore.Store
 	Queue    *sqlitequeue.Queue
 	Drafts   *DraftsQueue
-	Recorder *stats.Recorder
+	Counters *stats.Buffer
 	Ingest   *edge.Handler
 	// Processor is nil for a server opened without classifiers (one-shot
 	// commands), which then neither serves nor processes.
@@ -117,8 +117,8 @@ func Open(ctx context.Context, env Config, cls Classifiers, log *slog.Logger) (*
 	if err := s.CheckTeam(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	s.Recorder = stats.NewRecorder(s.Store)
-	s.Ingest = s.Edge(env.WebhookSecrets, s.Recorder, nil)
+	s.Counters = stats.NewBuffer(s.Store)
+	s.Ingest = s.Edge(env.WebhookSecrets, s.Counters, nil)
 	s.Ingest.Queue = edgeQueue(s.Ingest.Queue)
 	if cls.Tagger != nil {
 		s.Processor = s.Pipeline.Processor(cls.Tagger, cls.Anger, nil)
@@ -148,9 +148,9 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	webhook := apigw.HTTP(s.Ingest.Handle, edge.MaxBody, func() {
 		day := stats.Day(s.Now())
-		s.Recorder.Add(day, stats.Received, 1)
-		s.Recorder.Add(day, stats.Rejected, 1)
-		s.Recorder.Add(day, stats.RejectedPrefix+"timeout", 1)
+		s.Counters.Add(day, stats.Received, 1)
+		s.Counters.Add(day, stats.Rejected, 1)
+		s.Counters.Add(day, stats.RejectedPrefix+"timeout", 1)
 	})
 	mux.Handle("/webhooks/chatwoot", webhook)
 	mux.Handle("/webhooks/chatwoot/{account_id}", webhook)
@@ -191,7 +191,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { s.Recorder.Run(bg, 200*time.Millisecond) })
+	wg.Go(func() { s.Counters.Run(bg, 200*time.Millisecond) })
 	if s.spawnable() {
 		wg.Go(func() { s.superviseWorker(bg) })
 	} else {

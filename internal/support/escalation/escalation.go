@@ -61,7 +61,7 @@ const teamCheckTimeout = 5 * time.Second
 
 // CheckTeam refuses a TeamID the Chatwoot account does not have: Chatwoot
 // would answer each assignment by removing the conversation's team. It is
-// for start-up with the live client (the Recorder lists no teams). When it
+// for start-up with the live client (the offline client lists no teams). When it
 // cannot tell (no account configured, Chatwoot unreachable) it logs and lets
 // start-up go on: an assignment to a missing team fails by itself
 // (rest.Client.AssignTeam) and is retried, never recorded done.

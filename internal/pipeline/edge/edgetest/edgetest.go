@@ -1,4 +1,4 @@
-// Package ingesttest builds webhook requests signed exactly as Chatwoot signs
+// Package edgetest builds webhook requests signed exactly as Chatwoot signs
 // them, as API Gateway would deliver them, for tests of every layer.
 package edgetest
 

@@ -12,12 +12,12 @@ type CounterStore interface {
 	SetMark(ctx context.Context, name string, t time.Time) error
 }
 
-// Recorder buffers counter increments and writes them in one call per day on
+// Buffer buffers counter increments and writes them in one call per day on
 // Flush. The ingest path uses it so that counting never sits between a
 // request and its acknowledgement: on Lambda the handler flushes before it
 // returns; locally a ticker flushes every interval, so a hard kill can lose at
 // most one interval of ingest counts (never events).
-type Recorder struct {
+type Buffer struct {
 	// MarkEvery spaces the writes of a mark: one later than the last one
 	// written by less than this stays pending. A mark like "last webhook
 	// accepted" is read against a quiet period of minutes; writing it per
@@ -32,13 +32,13 @@ type Recorder struct {
 	flushing sync.Mutex
 }
 
-// NewRecorder returns a recorder writing to s.
-func NewRecorder(s CounterStore) *Recorder {
-	return &Recorder{store: s, pending: map[string]map[string]int64{}}
+// NewBuffer returns a recorder writing to s.
+func NewBuffer(s CounterStore) *Buffer {
+	return &Buffer{store: s, pending: map[string]map[string]int64{}}
 }
 
 // Add counts n for name on day.
-func (r *Recorder) Add(day, name string, n int64) {
+func (r *Buffer) Add(day, name string, n int64) {
 	r.mu.Lock()
 	m := r.pending[day]
 	if m == nil {
@@ -50,7 +50,7 @@ func (r *Recorder) Add(day, name string, n int64) {
 }
 
 // Mark records t under name, keeping the latest, for the next Flush.
-func (r *Recorder) Mark(name string, t time.Time) {
+func (r *Buffer) Mark(name string, t time.Time) {
 	r.mu.Lock()
 	if r.marks == nil {
 		r.marks = map[string]time.Time{}
@@ -62,7 +62,7 @@ func (r *Recorder) Mark(name string, t time.Time) {
 }
 
 // Flush writes what is pending. On error the increments are put back.
-func (r *Recorder) Flush(ctx context.Context) error {
+func (r *Buffer) Flush(ctx context.Context) error {
 	r.flushing.Lock()
 	defer r.flushing.Unlock()
 	r.mu.Lock()
@@ -101,7 +101,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 }
 
 // Run flushes every interval until ctx ends, then flushes once more.
-func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
+func (r *Buffer) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

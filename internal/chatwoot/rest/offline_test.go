@@ -33,13 +33,13 @@ func (s *labelSource) Conversation(_ context.Context, k conversation.Key) (conve
 	return conversation.State{Key: k, Labels: l}, ok, nil
 }
 
-func TestRecorder(t *testing.T) {
+func TestOffline(t *testing.T) {
 	k := conversation.Key{AccountID: 7, ConversationID: 1423}
 	tests := []struct {
 		name       string
 		src        map[conversation.Key][]string
 		set        []string // SetLabels before the calls, when non-nil
-		run        func(context.Context, *Recorder) (any, error)
+		run        func(context.Context, *Offline) (any, error)
 		want       any
 		wantCalls  []Call
 		wantLabels []string
@@ -47,7 +47,7 @@ func TestRecorder(t *testing.T) {
 		{
 			name: "merge onto seeded labels",
 			set:  []string{"billing"},
-			run: func(ctx context.Context, r *Recorder) (any, error) {
+			run: func(ctx context.Context, r *Offline) (any, error) {
 				return r.AddLabels(ctx, 7, 1423, []string{"escalated"})
 			},
 			want:       []string{"billing", "escalated"},
@@ -57,7 +57,7 @@ func TestRecorder(t *testing.T) {
 		{
 			name: "nothing new",
 			set:  []string{"billing", "escalated"},
-			run: func(ctx context.Context, r *Recorder) (any, error) {
+			run: func(ctx context.Context, r *Offline) (any, error) {
 				return r.AddLabels(ctx, 7, 1423, []string{"escalated"})
 			},
 			want:       []string{"billing", "escalated"},
@@ -67,7 +67,7 @@ func TestRecorder(t *testing.T) {
 		{
 			name: "seeded from the store",
 			src:  map[conversation.Key][]string{k: {"vip"}},
-			run: func(ctx context.Context, r *Recorder) (any, error) {
+			run: func(ctx context.Context, r *Offline) (any, error) {
 				return r.AddLabels(ctx, 7, 1423, []string{"urgent"})
 			},
 			want:       []string{"vip", "urgent"},
@@ -78,7 +78,7 @@ func TestRecorder(t *testing.T) {
 			name: "caller's labels win over the store",
 			src:  map[conversation.Key][]string{k: {"vip"}},
 			set:  []string{},
-			run: func(ctx context.Context, r *Recorder) (any, error) {
+			run: func(ctx context.Context, r *Offline) (any, error) {
 				return r.Labels(ctx, 7, 1423)
 			},
 			want:      []string{},
@@ -86,7 +86,7 @@ func TestRecorder(t *testing.T) {
 		},
 		{
 			name: "priority, note and team",
-			run: func(ctx context.Context, r *Recorder) (any, error) {
+			run: func(ctx context.Context, r *Offline) (any, error) {
 				return nil, errors.Join(
 					r.SetPriority(ctx, 7, 1423, "urgent"),
 					r.PrivateNote(ctx, 7, 1423, "SLA breached"),
@@ -101,7 +101,7 @@ func TestRecorder(t *testing.T) {
 		},
 		{
 			name: "reads",
-			run: func(ctx context.Context, r *Recorder) (any, error) {
+			run: func(ctx context.Context, r *Offline) (any, error) {
 				p, err1 := r.Profile(ctx)
 				cs, err2 := r.Conversations(ctx, 7, time.Hour)
 				ms, err3 := r.Messages(ctx, 7, 1423)
@@ -119,11 +119,11 @@ func TestRecorder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var r *Recorder
+			var r *Offline
 			if tt.src != nil {
-				r = NewRecorder(&labelSource{labels: tt.src})
+				r = NewOffline(&labelSource{labels: tt.src})
 			} else {
-				r = NewRecorder(nil)
+				r = NewOffline(nil)
 			}
 			if tt.set != nil {
 				r.SetLabels(7, 1423, tt.set)
@@ -141,10 +141,10 @@ func TestRecorder(t *testing.T) {
 	}
 }
 
-func TestRecorderSeedsOnce(t *testing.T) {
+func TestOfflineSeedsOnce(t *testing.T) {
 	k := conversation.Key{AccountID: 7, ConversationID: 1}
 	src := &labelSource{labels: map[conversation.Key][]string{k: {"vip"}}}
-	r := NewRecorder(src)
+	r := NewOffline(src)
 	for range 3 {
 		_, err := r.AddLabels(t.Context(), 7, 1, []string{"urgent"})
 		require.NoError(t, err)
@@ -152,15 +152,15 @@ func TestRecorderSeedsOnce(t *testing.T) {
 	assert.Equal(t, 1, src.reads)
 }
 
-func TestRecorderSeedError(t *testing.T) {
-	r := NewRecorder(&labelSource{err: errors.New("store down")})
+func TestOfflineSeedError(t *testing.T) {
+	r := NewOffline(&labelSource{err: errors.New("store down")})
 	_, err := r.AddLabels(t.Context(), 7, 1, []string{"urgent"})
 	assert.ErrorContains(t, err, "store down")
 	assert.Empty(t, r.Calls())
 }
 
-func TestRecorderIsolation(t *testing.T) {
-	r := NewRecorder(nil)
+func TestOfflineIsolation(t *testing.T) {
+	r := NewOffline(nil)
 	in := []string{"billing"}
 	r.SetLabels(7, 1, in)
 	in[0] = "changed"
@@ -178,8 +178,8 @@ func TestRecorderIsolation(t *testing.T) {
 	assert.Empty(t, other, "conversations do not share labels")
 }
 
-func TestRecorderConcurrent(t *testing.T) {
-	r := NewRecorder(nil)
+func TestOfflineConcurrent(t *testing.T) {
+	r := NewOffline(nil)
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Go(func() {

@@ -23,14 +23,14 @@ const (
 	OpTeams         = "Teams"
 )
 
-// LabelSource supplies a conversation's labels the first time the Recorder
+// LabelSource supplies a conversation's labels the first time the Offline
 // sees it, so merges start from what the pipeline knows; store.Store
 // satisfies it.
 type LabelSource interface {
 	Conversation(ctx context.Context, k conversation.Key) (conversation.State, bool, error)
 }
 
-// Call is one Client call the Recorder received. Only the fields of its Op
+// Call is one Client call the Offline received. Only the fields of its Op
 // are set.
 type Call struct {
 	Op string
@@ -48,11 +48,11 @@ type Call struct {
 	Within time.Duration
 }
 
-// Recorder is the Client used when CHATWOOT_LIVE is not true. It makes no
+// Offline is the Client used when CHATWOOT_LIVE is not true. It makes no
 // network calls: it validates and records each call, and keeps label sets in
 // memory so AddLabels merges as Chatwoot would. Reads of conversations and
 // messages return nothing. It is safe for concurrent use.
-type Recorder struct {
+type Offline struct {
 	src LabelSource // may be nil
 
 	mu     sync.Mutex
@@ -60,22 +60,22 @@ type Recorder struct {
 	calls  []Call
 }
 
-var _ Client = (*Recorder)(nil)
+var _ Client = (*Offline)(nil)
 
-// NewRecorder returns a recorder that seeds labels from src; src may be nil.
-func NewRecorder(src LabelSource) *Recorder {
-	return &Recorder{src: src, labels: map[conversation.Key][]string{}}
+// NewOffline returns a recorder that seeds labels from src; src may be nil.
+func NewOffline(src LabelSource) *Offline {
+	return &Offline{src: src, labels: map[conversation.Key][]string{}}
 }
 
 // SetLabels replaces the labels the recorder holds for a conversation.
-func (r *Recorder) SetLabels(account, conv int64, labels []string) {
+func (r *Offline) SetLabels(account, conv int64, labels []string) {
 	r.mu.Lock()
 	r.labels[conversation.Key{AccountID: account, ConversationID: conv}] = slices.Clone(labels)
 	r.mu.Unlock()
 }
 
 // Calls returns the calls received so far, in order.
-func (r *Recorder) Calls() []Call {
+func (r *Offline) Calls() []Call {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]Call, len(r.calls))
@@ -86,7 +86,7 @@ func (r *Recorder) Calls() []Call {
 	return out
 }
 
-func (r *Recorder) record(c Call) {
+func (r *Offline) record(c Call) {
 	r.mu.Lock()
 	r.calls = append(r.calls, c)
 	r.mu.Unlock()
@@ -94,7 +94,7 @@ func (r *Recorder) record(c Call) {
 
 // seed loads k's labels from the source unless the recorder holds them.
 // The source is read without the lock; a concurrent seed or SetLabels wins.
-func (r *Recorder) seed(ctx context.Context, k conversation.Key) error {
+func (r *Offline) seed(ctx context.Context, k conversation.Key) error {
 	r.mu.Lock()
 	_, ok := r.labels[k]
 	r.mu.Unlock()
@@ -118,7 +118,7 @@ func key(account, conv int64) (conversation.Key, error) {
 }
 
 // Labels implements Client.
-func (r *Recorder) Labels(ctx context.Context, account, conv int64) ([]string, error) {
+func (r *Offline) Labels(ctx context.Context, account, conv int64) ([]string, error) {
 	k, err := key(account, conv)
 	if err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ func (r *Recorder) Labels(ctx context.Context, account, conv int64) ([]string, e
 }
 
 // AddLabels implements Client.
-func (r *Recorder) AddLabels(ctx context.Context, account, conv int64, add []string) ([]string, error) {
+func (r *Offline) AddLabels(ctx context.Context, account, conv int64, add []string) ([]string, error) {
 	k, err := key(account, conv)
 	if err != nil {
 		return nil, err
@@ -153,7 +153,7 @@ func (r *Recorder) AddLabels(ctx context.Context, account, conv int64, add []str
 }
 
 // SetPriority implements Client.
-func (r *Recorder) SetPriority(_ context.Context, account, conv int64, priority string) error {
+func (r *Offline) SetPriority(_ context.Context, account, conv int64, priority string) error {
 	k, err := key(account, conv)
 	if err != nil {
 		return err
@@ -166,7 +166,7 @@ func (r *Recorder) SetPriority(_ context.Context, account, conv int64, priority 
 }
 
 // PrivateNote implements Client.
-func (r *Recorder) PrivateNote(_ context.Context, account, conv int64, content string) error {
+func (r *Offline) PrivateNote(_ context.Context, account, conv int64, content string) error {
 	k, err := key(account, conv)
 	if err != nil {
 		return err
@@ -180,7 +180,7 @@ func (r *Recorder) PrivateNote(_ context.Context, account, conv int64, content s
 }
 
 // AssignTeam implements Client.
-func (r *Recorder) AssignTeam(_ context.Context, account, conv int64, teamID int64) error {
+func (r *Offline) AssignTeam(_ context.Context, account, conv int64, teamID int64) error {
 	k, err := key(account, conv)
 	if err != nil {
 		return err
@@ -193,13 +193,13 @@ func (r *Recorder) AssignTeam(_ context.Context, account, conv int64, teamID int
 }
 
 // Profile implements Client with a fixed profile named "mock".
-func (r *Recorder) Profile(context.Context) (Profile, error) {
+func (r *Offline) Profile(context.Context) (Profile, error) {
 	r.record(Call{Op: OpProfile})
 	return Profile{Name: "mock"}, nil
 }
 
 // Conversations implements Client; the recorder knows no conversations.
-func (r *Recorder) Conversations(_ context.Context, account int64, within time.Duration) ([]Conversation, error) {
+func (r *Offline) Conversations(_ context.Context, account int64, within time.Duration) ([]Conversation, error) {
 	if err := checkWindow(account, within); err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func (r *Recorder) Conversations(_ context.Context, account int64, within time.D
 }
 
 // Teams implements Client; the recorder knows no teams, and assigns any.
-func (r *Recorder) Teams(_ context.Context, account int64) ([]Team, error) {
+func (r *Offline) Teams(_ context.Context, account int64) ([]Team, error) {
 	if err := checkAccount(account); err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func (r *Recorder) Teams(_ context.Context, account int64) ([]Team, error) {
 }
 
 // Messages implements Client; the recorder knows no messages.
-func (r *Recorder) Messages(_ context.Context, account, conv int64) ([]Message, error) {
+func (r *Offline) Messages(_ context.Context, account, conv int64) ([]Message, error) {
 	k, err := key(account, conv)
 	if err != nil {
 		return nil, err

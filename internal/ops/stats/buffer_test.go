@@ -11,10 +11,10 @@ import (
 	"supportpipe/internal/ports/store/memstore"
 )
 
-func TestRecorderSpacesMarks(t *testing.T) {
+func TestBufferSpacesMarks(t *testing.T) {
 	ctx := t.Context()
 	st := memstore.New()
-	rec := stats.NewRecorder(st)
+	rec := stats.NewBuffer(st)
 	rec.MarkEvery = time.Minute
 	t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	steps := []struct {

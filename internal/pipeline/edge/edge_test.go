@@ -37,7 +37,7 @@ type env struct {
 	h      *edge.Handler
 	q      *sqlitequeue.Queue
 	st     *sqlitestore.Store
-	rec    *stats.Recorder
+	rec    *stats.Buffer
 	spool  *fakeSpool
 	claims *claim.Check
 }
@@ -74,7 +74,7 @@ func newEnv(t *testing.T) *env {
 	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "s.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { q.Close(); st.Close() })
-	rec := stats.NewRecorder(st)
+	rec := stats.NewBuffer(st)
 	bucket, err := fileblob.New(filepath.Join(dir, "claims"))
 	require.NoError(t, err)
 	e := &env{q: q, st: st, rec: rec, spool: &fakeSpool{}, claims: &claim.Check{Bucket: bucket, Prefix: "claims/"}}

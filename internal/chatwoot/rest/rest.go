@@ -1,6 +1,6 @@
-// Package chatwootapi is the port through which the pipeline acts on Chatwoot
+// Package rest is the port through which the pipeline acts on Chatwoot
 // (labels, priority, private notes, team assignment) and reads from it for
-// reconciliation. HTTPClient talks to the REST API; Recorder stands in for it
+// reconciliation. HTTPClient talks to the REST API; Offline stands in for it
 // when CHATWOOT_LIVE is not true.
 package rest
 

@@ -1,4 +1,4 @@
-// Package ingest is the webhook edge: it verifies Chatwoot's signature over
+// Package edge is the webhook edge: it verifies Chatwoot's signature over
 // the raw body and acknowledges an event only once it is durable in the
 // queue (or, when the queue fails, in the spool).
 //
@@ -53,7 +53,7 @@ type Spool interface {
 	Put(ctx context.Context, body []byte, attrs map[string]string) (string, error)
 }
 
-// Counter receives counter increments (stats.Recorder).
+// Counter receives counter increments (stats.Buffer).
 type Counter interface {
 	Add(day, name string, n int64)
 }
