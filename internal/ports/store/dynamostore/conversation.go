@@ -88,70 +88,55 @@ func decodeState(item map[string]types.AttributeValue) (conversation.State, erro
 }
 
 // UpdateConversation implements store.Store with a put conditional on the
-// version read, retried after a short random pause when another writer won.
+// version read (store.UpdateWithRetry). The first read is eventually
+// consistent, at half the price: the conditional write refuses a state read
+// stale, and a merge that would change nothing is confirmed on a consistent
+// read before the caller sees it. Later attempts read consistently.
 func (s *Store) UpdateConversation(ctx context.Context, k conversation.Key, fn func(*conversation.State) bool) (conversation.State, error) {
-	// The first read is eventually consistent, at half the price: the
-	// conditional write below refuses a state read stale, and a merge that
-	// would change nothing is confirmed on a consistent read before the
-	// caller sees it. Later attempts read consistently.
-	consistent := false
-	for attempt := range maxAttempts {
-		cur, found, err := s.conversation(ctx, k, consistent)
-		if err != nil {
-			return conversation.State{}, err
-		}
-		if !found {
-			cur = conversation.State{Key: k}
-		}
-		next := cur.Clone()
-		if !fn(&next) {
-			if consistent {
-				return cur, nil
-			}
-			consistent = true
-			continue
-		}
-		next.Key = k
-		next.Version = cur.Version + 1
-		state, err := encodeState(next)
-		if err != nil {
-			return conversation.State{}, err
-		}
-		// A put replaces the whole item, so the sparse index keys are present
-		// exactly while a customer waits, ordered by State.WaitingSince.
-		item := map[string]types.AttributeValue{
-			attrPK:    str(convPK(k)),
-			attrSK:    str("STATE"),
-			"version": num(next.Version),
-			"statez":  state,
-		}
-		if w := next.WaitingSince(); !w.IsZero() {
-			item[attrGSIPK] = str(waitingKey)
-			item[attrGSISK] = str(fmt.Sprintf("%019d#%d#%d", w.UnixNano(), k.AccountID, k.ConversationID))
-		}
-		in := &dynamodb.PutItemInput{
-			TableName:                &s.table,
-			Item:                     item,
-			ConditionExpression:      aws.String("attribute_not_exists(#v)"),
-			ExpressionAttributeNames: map[string]string{"#v": "version"},
-		}
-		if found {
-			in.ConditionExpression = aws.String("#v = :cur")
-			in.ExpressionAttributeValues = map[string]types.AttributeValue{":cur": num(cur.Version)}
-		}
-		_, err = s.db.PutItem(ctx, in)
-		if err == nil {
-			return next, nil
-		}
-		if !conditionFailed(err) {
-			return conversation.State{}, fmt.Errorf("write conversation: %w", err)
-		}
-		if consistent {
-			if err := pause(ctx, attempt); err != nil {
-				return conversation.State{}, err
-			}
-		}
-		consistent = true
+	return store.UpdateWithRetry(ctx, k, fn, store.Versioned{
+		Read: func(ctx context.Context, consistent bool) (conversation.State, bool, error) {
+			return s.conversation(ctx, k, consistent)
+		},
+		Write:      s.putConversation,
+		StaleFirst: true,
+	})
+}
+
+// putConversation implements store.Versioned's Write.
+func (s *Store) putConversation(ctx context.Context, next conversation.State, found bool) (bool, error) {
+	state, err := encodeState(next)
+	if err != nil {
+		return false, err
 	}
-	return conversation.State{}, store.ErrConflict
+	k := next.Key
+	// A put replaces the whole item, so the sparse index keys are present
+	// exactly while a customer waits, ordered by State.WaitingSince.
+	item := map[string]types.AttributeValue{
+		attrPK:    str(convPK(k)),
+		attrSK:    str("STATE"),
+		"version": num(next.Version),
+		"statez":  state,
+	}
+	if w := next.WaitingSince(); !w.IsZero() {
+		item[attrGSIPK] = str(waitingKey)
+		item[attrGSISK] = str(fmt.Sprintf("%019d#%d#%d", w.UnixNano(), k.AccountID, k.ConversationID))
+	}
+	in := &dynamodb.PutItemInput{
+		TableName:                &s.table,
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#v)"),
+		ExpressionAttributeNames: map[string]string{"#v": "version"},
+	}
+	if found {
+		in.ConditionExpression = aws.String("#v = :cur")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":cur": num(next.Version - 1)}
+	}
+	_, err = s.db.PutItem(ctx, in)
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("write conversation: %w", err)
+	}
+	return true, nil
 }

@@ -40,11 +40,11 @@ func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]string, er
 		req := map[string]types.KeysAndAttributes{s.table: ka}
 		for attempt := 0; len(req) > 0; attempt++ {
 			// Unprocessed keys mean throttling: back off before asking again.
-			if attempt == maxAttempts {
+			if attempt == store.MaxAttempts {
 				return nil, fmt.Errorf("read idempotency: keys still unprocessed after %d attempts", attempt)
 			}
 			if attempt > 0 {
-				if err := pause(ctx, attempt); err != nil {
+				if err := store.Pause(ctx, attempt); err != nil {
 					return nil, err
 				}
 			}
@@ -173,8 +173,8 @@ func (s *Store) complete(ctx context.Context, cs []store.Completion, idx []int) 
 		}
 		tce, ok := errors.AsType[*types.TransactionCanceledException](err)
 		if !ok {
-			if conflicted(err) && attempt < maxAttempts-1 {
-				if err := pause(ctx, attempt); err != nil {
+			if conflicted(err) && attempt < store.MaxAttempts-1 {
+				if err := store.Pause(ctx, attempt); err != nil {
 					return skipped, err
 				}
 				continue
@@ -191,8 +191,8 @@ func (s *Store) complete(ctx context.Context, cs []store.Completion, idx []int) 
 		case len(failed) > 0:
 			idx = slices.DeleteFunc(idx, func(i int) bool { return failed[i] })
 			skipped = append(skipped, slices.Sorted(maps.Keys(failed))...)
-		case hasReason(tce, "TransactionConflict") && attempt < maxAttempts-1:
-			if err := pause(ctx, attempt); err != nil {
+		case hasReason(tce, "TransactionConflict") && attempt < store.MaxAttempts-1:
+			if err := store.Pause(ctx, attempt); err != nil {
 				return skipped, err
 			}
 		default:

@@ -3,20 +3,12 @@ package dynamostore
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"slices"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-)
 
-const (
-	// maxAttempts bounds the optimistic retries of UpdateConversation and the
-	// retries after transaction conflicts and unprocessed batch keys.
-	maxAttempts = 20
-	minBackoff  = 5 * time.Millisecond
-	maxBackoff  = 200 * time.Millisecond
+	"supportpipe/internal/ports/store"
 )
 
 // conditionFailed reports a failed condition, alone or inside a cancelled
@@ -45,29 +37,16 @@ func hasReason(tce *types.TransactionCanceledException, code string) bool {
 	})
 }
 
-// retryConflicts runs op until it does not conflict, up to maxAttempts times.
+// retryConflicts runs op until it does not conflict, up to
+// store.MaxAttempts times.
 func retryConflicts(ctx context.Context, op func() error) error {
 	for attempt := 0; ; attempt++ {
 		err := op()
-		if !conflicted(err) || attempt == maxAttempts-1 {
+		if !conflicted(err) || attempt == store.MaxAttempts-1 {
 			return err
 		}
-		if err := pause(ctx, attempt); err != nil {
+		if err := store.Pause(ctx, attempt); err != nil {
 			return err
 		}
-	}
-}
-
-// pause sleeps a random time below an exponential bound (full jitter), so
-// that writers that collided do not collide again.
-func pause(ctx context.Context, attempt int) error {
-	bound := min(minBackoff<<min(attempt, 16), maxBackoff)
-	t := time.NewTimer(rand.N(bound) + 1)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

@@ -53,21 +53,27 @@ func (s *Store) Conversation(_ context.Context, k conversation.Key) (conversatio
 	return clone(st), ok, nil
 }
 
-// UpdateConversation implements store.Store.
-func (s *Store) UpdateConversation(_ context.Context, k conversation.Key, fn func(*conversation.State) bool) (conversation.State, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cur, ok := s.convs[k]
-	if !ok {
-		cur = conversation.State{Key: k}
-	}
-	next := clone(cur)
-	if !fn(&next) {
-		return cur, nil
-	}
-	next.Key, next.Version = k, cur.Version+1
-	s.convs[k] = next
-	return clone(next), nil
+// UpdateConversation implements store.Store with store.UpdateWithRetry.
+func (s *Store) UpdateConversation(ctx context.Context, k conversation.Key, fn func(*conversation.State) bool) (conversation.State, error) {
+	return store.UpdateWithRetry(ctx, k, fn, store.Versioned{
+		// Stored states are never changed in place, and fn gets a copy: the
+		// state read is not cloned.
+		Read: func(context.Context, bool) (conversation.State, bool, error) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			st, ok := s.convs[k]
+			return st, ok, nil
+		},
+		Write: func(_ context.Context, next conversation.State, found bool) (bool, error) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if cur, ok := s.convs[k]; ok != found || ok && cur.Version != next.Version-1 {
+				return false, nil
+			}
+			s.convs[k] = clone(next)
+			return true, nil
+		},
+	})
 }
 
 // WaitingForFirstResponse implements store.Store.

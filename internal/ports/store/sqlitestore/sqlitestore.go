@@ -165,48 +165,43 @@ func (s *Store) Conversation(ctx context.Context, k conversation.Key) (conversat
 	return st, true, nil
 }
 
-// UpdateConversation implements store.Store with a compare-and-swap on version,
-// the same protocol the DynamoDB driver uses with a condition expression.
+// UpdateConversation implements store.Store with a compare-and-swap on version
+// (store.UpdateWithRetry), the protocol the DynamoDB driver runs with a
+// condition expression.
 func (s *Store) UpdateConversation(ctx context.Context, k conversation.Key, fn func(*conversation.State) bool) (conversation.State, error) {
-	for range 20 {
-		cur, found, err := s.Conversation(ctx, k)
-		if err != nil {
-			return conversation.State{}, err
-		}
-		if !found {
-			cur = conversation.State{Key: k}
-		}
-		next := cur.Clone()
-		if !fn(&next) {
-			return cur, nil
-		}
-		next.Key = k
-		next.Version = cur.Version + 1
-		blob, err := json.Marshal(next)
-		if err != nil {
-			return conversation.State{}, fmt.Errorf("encode conversation: %w", err)
-		}
-		var waiting any
-		if w := next.WaitingSince(); !w.IsZero() {
-			waiting = w.UnixNano()
-		}
-		var res sql.Result
-		if found {
-			res, err = s.db.ExecContext(ctx, `UPDATE conversations SET version=?, state=?, waiting_since=?
-				WHERE account_id=? AND conversation_id=? AND version=?`,
-				next.Version, blob, waiting, k.AccountID, k.ConversationID, cur.Version)
-		} else {
-			res, err = s.db.ExecContext(ctx, `INSERT INTO conversations(account_id, conversation_id, version, state, waiting_since)
-				VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING`, k.AccountID, k.ConversationID, next.Version, blob, waiting)
-		}
-		if err != nil {
-			return conversation.State{}, fmt.Errorf("write conversation: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			return next, nil
-		}
+	return store.UpdateWithRetry(ctx, k, fn, store.Versioned{
+		Read: func(ctx context.Context, _ bool) (conversation.State, bool, error) {
+			return s.Conversation(ctx, k)
+		},
+		Write: s.writeConversation,
+	})
+}
+
+// writeConversation implements store.Versioned's Write.
+func (s *Store) writeConversation(ctx context.Context, next conversation.State, found bool) (bool, error) {
+	blob, err := json.Marshal(next)
+	if err != nil {
+		return false, fmt.Errorf("encode conversation: %w", err)
 	}
-	return conversation.State{}, store.ErrConflict
+	var waiting any
+	if w := next.WaitingSince(); !w.IsZero() {
+		waiting = w.UnixNano()
+	}
+	k := next.Key
+	var res sql.Result
+	if found {
+		res, err = s.db.ExecContext(ctx, `UPDATE conversations SET version=?, state=?, waiting_since=?
+			WHERE account_id=? AND conversation_id=? AND version=?`,
+			next.Version, blob, waiting, k.AccountID, k.ConversationID, next.Version-1)
+	} else {
+		res, err = s.db.ExecContext(ctx, `INSERT INTO conversations(account_id, conversation_id, version, state, waiting_since)
+			VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING`, k.AccountID, k.ConversationID, next.Version, blob, waiting)
+	}
+	if err != nil {
+		return false, fmt.Errorf("write conversation: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // WaitingForFirstResponse implements store.Store using the partial index.
