@@ -12,11 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	_ "modernc.org/sqlite" // pure-Go driver, no cgo
 
 	"supportpipe/internal/ports/private"
+	"supportpipe/internal/ports/refcount"
 )
 
 // Open opens (creating if needed) the database at path in WAL mode and
@@ -33,15 +33,18 @@ func Open(ctx context.Context, path, schema string, pragmas ...string) (*DB, err
 	if err != nil {
 		return nil, err
 	}
-	registry.mu.Lock()
-	defer registry.mu.Unlock()
-	if d, ok := registry.open[abs]; ok {
-		d.refs++
-		if _, err := d.DB.ExecContext(ctx, schema); err != nil {
-			return nil, fmt.Errorf("sqlite schema %s: %w", path, err)
-		}
-		return d, nil
+	d, err := registry.Acquire(abs, func() (*DB, error) { return open(path, abs, pragmas) })
+	if err != nil {
+		return nil, err
 	}
+	if _, err := d.DB.ExecContext(ctx, schema); err != nil {
+		return nil, errors.Join(fmt.Errorf("sqlite schema %s: %w", path, err), d.Close())
+	}
+	return d, nil
+}
+
+// open opens the file at abs with one connection and the pragmas.
+func open(path, abs string, pragmas []string) (*DB, error) {
 	if err := createPrivate(abs); err != nil {
 		return nil, fmt.Errorf("sqlite open %s: %w", path, err)
 	}
@@ -60,13 +63,7 @@ func Open(ctx context.Context, path, schema string, pragmas ...string) (*DB, err
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite schema %s: %w", path, err)
-	}
-	d := &DB{DB: db, path: abs, refs: 1}
-	registry.open[abs] = d
-	return d, nil
+	return &DB{DB: db, path: abs}, nil
 }
 
 // createPrivate makes the database file 0600 before SQLite opens it. SQLite
@@ -99,21 +96,12 @@ func Tighten(path string) error {
 	return nil
 }
 
-var registry = struct {
-	mu   sync.Mutex
-	open map[string]*DB
-}{open: map[string]*DB{}}
+// registry holds the open files by absolute path.
+var registry refcount.Registry[string, *DB]
 
 // Close releases this user's reference; the last one closes the file.
 func (d *DB) Close() error {
-	registry.mu.Lock()
-	defer registry.mu.Unlock()
-	d.refs--
-	if d.refs > 0 {
-		return nil
-	}
-	delete(registry.open, d.path)
-	return d.DB.Close()
+	return registry.Release(d.path, d, func(d *DB) error { return d.DB.Close() })
 }
 
 // Durable runs fn in a transaction that is on disk when Durable returns

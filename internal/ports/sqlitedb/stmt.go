@@ -13,7 +13,6 @@ import (
 type DB struct {
 	*sql.DB
 	path  string
-	refs  int // guarded by registry.mu
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
 

@@ -8,18 +8,14 @@ import (
 	"time"
 )
 
-// Crash stops j as a kill -9 would: the journal is neither moved nor
-// deleted, and its lock is released. j must not be used afterwards.
+// Crash releases j, its last handle, as a kill -9 would: the journal is
+// neither moved nor deleted, and its lock is released. j must not be used
+// afterwards.
 func (j *Journal) Crash() {
-	journals.mu.Lock()
-	delete(journals.open, j.key)
-	journals.mu.Unlock()
-	j.mu.Lock()
-	j.closed = true
-	j.mu.Unlock()
-	close(j.stop)
-	j.wg.Wait()
-	_ = j.release()
+	_ = journals.Release(j.key, j, func(j *Journal) error {
+		j.halt()
+		return j.release()
+	})
 }
 
 // Segments lists the journal's segment files.

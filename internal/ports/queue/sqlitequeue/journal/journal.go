@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"supportpipe/internal/ports/private"
+	"supportpipe/internal/ports/refcount"
 	"supportpipe/internal/ports/sqlitedb"
 )
 
@@ -128,8 +129,7 @@ func newBatch() *batch { return &batch{done: make(chan struct{})} }
 // Journal is the intake journal of one queue, shared by the queue's
 // handles in this process.
 type Journal struct {
-	key  string // registry key; refs guarded by journals.mu
-	refs int
+	key  string // in journals
 	name string
 	dir  string
 	db   *sqlitedb.DB
@@ -177,10 +177,8 @@ type Journal struct {
 	wg   sync.WaitGroup
 }
 
-var journals = struct {
-	mu   sync.Mutex
-	open map[string]*Journal
-}{open: map[string]*Journal{}}
+// journals holds the open journals by database file and queue name.
+var journals refcount.Registry[string, *Journal]
 
 // Open returns the journal of queue name in the database file at path,
 // shared by every handle this process opens on them. It returns ErrLocked
@@ -192,12 +190,10 @@ func Open(ctx context.Context, path, name, schema string, pragmas ...string) (*J
 		return nil, err
 	}
 	key := abs + "\x00" + name
-	journals.mu.Lock()
-	defer journals.mu.Unlock()
-	if j, ok := journals.open[key]; ok {
-		j.refs++
-		return j, nil
-	}
+	return journals.Acquire(key, func() (*Journal, error) { return open(ctx, key, abs, name, schema, pragmas) })
+}
+
+func open(ctx context.Context, key, abs, name, schema string, pragmas []string) (*Journal, error) {
 	dir := journalDir(abs, name)
 	if err := os.MkdirAll(dir, private.Dir); err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
@@ -217,7 +213,7 @@ func Open(ctx context.Context, path, name, schema string, pragmas ...string) (*J
 		lock.Close()
 		return nil, err
 	}
-	j := &Journal{key: key, refs: 1, name: name, dir: dir, db: db, lock: lock, cur: newBatch(),
+	j := &Journal{key: key, name: name, dir: dir, db: db, lock: lock, cur: newBatch(),
 		kick: make(chan struct{}, 1), full: make(chan struct{}, 1), nudge: make(chan struct{}, 1), prepare: make(chan struct{}, 1), stop: make(chan struct{})}
 	if err := db.Prepare(ctx, sqlInsert, sqlInsertN, sqlPosition); err != nil {
 		return nil, errors.Join(fmt.Errorf("intake prepare: %w", err), j.release())
@@ -229,7 +225,6 @@ func Open(ctx context.Context, path, name, schema string, pragmas ...string) (*J
 	go j.flusher()
 	go j.mover()
 	go j.preparer()
-	journals.open[key] = j
 	return j, nil
 }
 
@@ -241,19 +236,10 @@ func Tighten(path, name string) error { return private.TightenTree(journalDir(pa
 
 // Close releases one handle; the last one stops the journal after moving
 // everything it holds into SQLite.
-func (j *Journal) Close() error {
-	journals.mu.Lock()
-	defer journals.mu.Unlock()
-	j.refs--
-	if j.refs > 0 {
-		return nil
-	}
-	delete(journals.open, j.key)
-	j.mu.Lock()
-	j.closed = true
-	j.mu.Unlock()
-	close(j.stop)
-	j.wg.Wait()
+func (j *Journal) Close() error { return journals.Release(j.key, j, (*Journal).shutdown) }
+
+func (j *Journal) shutdown() error {
+	j.halt()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := j.move(ctx, true)
@@ -262,6 +248,15 @@ func (j *Journal) Close() error {
 		j.removeBelow(j.seg + 1)
 	}
 	return errors.Join(err, j.release())
+}
+
+// halt stops the flusher, the mover and the preparer.
+func (j *Journal) halt() {
+	j.mu.Lock()
+	j.closed = true
+	j.mu.Unlock()
+	close(j.stop)
+	j.wg.Wait()
 }
 
 func (j *Journal) release() error {

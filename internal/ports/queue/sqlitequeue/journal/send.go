@@ -52,7 +52,7 @@ func (j *Journal) flusher() {
 		case <-j.kick:
 			j.flushAll()
 		case <-j.stop:
-			// close set closed first: no send joins after this drain.
+			// halt set closed first: no send joins after this drain.
 			j.flushAll()
 			return
 		}
