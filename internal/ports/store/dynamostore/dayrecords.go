@@ -3,7 +3,6 @@ package dynamostore
 import (
 	"context"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,35 +32,22 @@ func (s *Store) AddDayRecord(ctx context.Context, r store.DayRecord) error {
 // DayRecords implements store.Store with a query on the (day, kind)
 // partition, in sort key order.
 func (s *Store) DayRecords(ctx context.Context, day, kind string, limit int) ([]store.DayRecord, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	var out []store.DayRecord
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+	return firstItems(ctx, s.db, &dynamodb.QueryInput{
 		TableName:                 &s.table,
 		ConsistentRead:            aws.Bool(true),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(dayPK(day, kind))},
 		ScanIndexForward:          aws.Bool(true),
-		Limit:                     aws.Int32(int32(min(limit, math.MaxInt32))),
-	})
-	for p.HasMorePages() && len(out) < limit {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("query day records: %w", err)
-		}
-		for _, item := range page.Items {
-			r := store.DayRecord{Day: day, Kind: kind, ID: getStr(item, attrSK), Data: getStr(item, "data")}
-			if _, ok := item["at"]; ok {
-				at, err := getNum(item, "at")
-				if err != nil {
-					return nil, fmt.Errorf("decode day record: %w", err)
-				}
-				r.At = time.Unix(0, at).UTC()
+	}, limit, "day records", func(item map[string]types.AttributeValue) (store.DayRecord, error) {
+		r := store.DayRecord{Day: day, Kind: kind, ID: getStr(item, attrSK), Data: getStr(item, "data")}
+		if _, ok := item["at"]; ok {
+			at, err := getNum(item, "at")
+			if err != nil {
+				return store.DayRecord{}, fmt.Errorf("decode day record: %w", err)
 			}
-			out = append(out, r)
+			r.At = time.Unix(0, at).UTC()
 		}
-	}
-	return out[:min(limit, len(out))], nil
+		return r, nil
+	})
 }

@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -18,6 +19,32 @@ func (s *Store) get(ctx context.Context, pk, sk string) (map[string]types.Attrib
 		return nil, err
 	}
 	return out.Item, nil
+}
+
+// firstItems decodes the first limit items (none unless limit is positive)
+// that in's query finds, in its order. A query error is wrapped as what's.
+func firstItems[T any](ctx context.Context, db *dynamodb.Client, in *dynamodb.QueryInput, limit int, what string,
+	decode func(map[string]types.AttributeValue) (T, error)) ([]T, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	in.Limit = aws.Int32(int32(min(limit, math.MaxInt32)))
+	var out []T
+	p := dynamodb.NewQueryPaginator(db, in)
+	for p.HasMorePages() && len(out) < limit {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query %s: %w", what, err)
+		}
+		for _, item := range page.Items {
+			v, err := decode(item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+	}
+	return out[:min(limit, len(out))], nil
 }
 
 func key(pk, sk string) map[string]types.AttributeValue {
