@@ -23,3 +23,13 @@ func Children(pid int) []int {
 	}
 	return out
 }
+
+// Command is the command line of process pid (Linux /proc): nil once it is
+// gone, the parent's between its fork and its exec.
+func Command(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+}
