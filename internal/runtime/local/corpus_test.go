@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -20,6 +19,7 @@ import (
 
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/chatwoot/chatwoottest"
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ops/api"
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/ports/blob"
@@ -157,14 +157,14 @@ func (l *claimLog) keys() (put, released []string) {
 func (s *server) corpusSettled(t *testing.T, done func(stats.Daily) bool) stats.Daily {
 	t.Helper()
 	var st stats.Daily
-	require.Eventually(t, func() bool {
+	waitfor.Until(t, func() bool {
 		drained, err := s.s.Drained(context.Background())
 		if err != nil || !drained {
 			return false
 		}
 		st = stats.Daily{}
 		return s.get(t, "/support/stats", s.token, &st) == http.StatusOK && done(st)
-	}, 2*time.Minute, 20*time.Millisecond, "stats: %+v", st)
+	}, "the corpus processed; stats: %s", func() string { return fmt.Sprintf("%+v", st) })
 	return st
 }
 

@@ -7,12 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/ports/queue"
 	"supportpipe/internal/support/conversation"
@@ -63,7 +63,7 @@ func TestSignedAccountWinsOverThePath(t *testing.T) {
 	assert.True(t, ok, "stored under the signed account")
 	_, ok = s.stored(t, 8, 9001)
 	assert.False(t, ok, "never under the path's")
-	require.Eventually(t, func() bool { return s.counters(t)[stats.AccountMismatch] == 1 }, 10*time.Second, 20*time.Millisecond)
+	waitfor.Until(t, func() bool { return s.counters(t)[stats.AccountMismatch] == 1 }, "the account mismatch counted")
 }
 
 // TestConversationIsNotSplit: a conversation_created posted without an
@@ -96,7 +96,7 @@ func TestReplayInAnySpelling(t *testing.T) {
 	require.Equal(t, 202, s.postRaw(t, "/webhooks/chatwoot", body, "d-73", at, nil))
 	assert.Equal(t, 409, s.postRaw(t, "/webhooks/chatwoot", body, "d-73", at, upper))
 	assert.Equal(t, 409, s.postRaw(t, "/webhooks/chatwoot", body, "d-73", at, nil))
-	require.Eventually(t, func() bool { return s.counters(t)[stats.RejectedPrefix+"replay"] == 2 }, 10*time.Second, 20*time.Millisecond)
+	waitfor.Until(t, func() bool { return s.counters(t)[stats.RejectedPrefix+"replay"] == 2 }, "both replays counted")
 }
 
 // TestHugeDeliveryID: an 8 KB X-Chatwoot-Delivery is neither stored nor

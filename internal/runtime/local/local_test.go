@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/runtime/config"
 	"supportpipe/internal/runtime/local"
 )
@@ -147,10 +149,10 @@ func TestEndToEnd(t *testing.T) {
 		Received, Accepted, Rejected, Duplicates, Ignored, Processed int64
 		ProcessingMS                                                 struct{ P50, P99 float64 } `json:"processing_ms"`
 	}
-	require.Eventually(t, func() bool {
+	waitfor.Until(t, func() bool {
 		s.get(t, "/support/stats", s.token, &st)
 		return st.Processed+st.Duplicates == 10 && st.Received == 13 // ingest counters flush every 200 ms
-	}, 10*time.Second, 50*time.Millisecond, "stats: %+v", st)
+	}, "every webhook counted and processed; stats: %s", func() string { return fmt.Sprintf("%+v", st) })
 	assert.Equal(t, int64(13), st.Received)
 	assert.Equal(t, int64(10), st.Accepted)
 	assert.Equal(t, int64(1), st.Ignored, "typing event")
@@ -180,8 +182,10 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestOversizeIsRejectedWithoutReadingEverything(t *testing.T) {
-	s := start(t)
-	// 8 MiB of body: the server reads 1 MiB + 1 and answers 413.
+	// The read timeout of a hung client only: this machine may take its time
+	// to send what the server reads.
+	s := start(t, func(s *local.Server) { s.ReadTimeout = waitfor.Hang })
+	// 8 MiB of body: the server reads 5 MiB + 1 and answers 413.
 	body := io.MultiReader(bytes.NewReader([]byte(`{"event":"message_created","content":"`)), io.LimitReader(zeroReader{}, 8<<20))
 	req, _ := http.NewRequest(http.MethodPost, s.url+"/webhooks/chatwoot", body)
 	resp, err := http.DefaultClient.Do(req)

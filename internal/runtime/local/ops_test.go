@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ops/report"
 	"supportpipe/internal/runtime/local"
 )
@@ -79,7 +80,7 @@ func TestHealthIngestQuiet(t *testing.T) {
 	c := newClock(time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
 	s := start(t, func(s *local.Server) { s.Now = c.now; s.Checker.TTL = 0 })
 	require.Equal(t, 202, s.post(t, messageBody(801, 80, c.now(), "hello", "a@b.example", `{}`, `[]`), "d-801"))
-	require.Eventually(t, func() bool {
+	waitfor.Until(t, func() bool {
 		_, h := s.health(t)
 		for _, ch := range h.Checks {
 			if ch.Name == "ingest" && strings.HasPrefix(ch.Detail, "last webhook") {
@@ -87,7 +88,7 @@ func TestHealthIngestQuiet(t *testing.T) {
 			}
 		}
 		return false
-	}, 3*time.Second, 20*time.Millisecond)
+	}, "the health check's ingest shows the last webhook")
 	c.set(c.now().Add(2 * time.Hour)) // quiet period is 1 h
 	code, h := s.health(t)
 	assert.Equal(t, 200, code, "degraded is still 200")

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ports/private/privatetest"
 	"supportpipe/internal/runtime/config"
 	"supportpipe/internal/runtime/local"
@@ -74,7 +75,7 @@ func customerWrites(t *testing.T, s *server, signing string, conv int64) {
 	body := messageBody(conv, conv, time.Now().Add(-time.Minute), "I was charged twice, please help", "priya@example.net", `{}`, `[]`)
 	require.Equal(t, 202, s.postSigned(t, body, "perms-"+strconv.FormatInt(conv, 10), signing))
 	draft := "draft:" + strconv.FormatInt(conv, 10) + "=done"
-	require.Eventually(t, func() bool {
+	waitfor.Until(t, func() bool {
 		var v struct{ Actions []struct{ ID, Status string } }
 		if s.get(t, "/support/conversations/7/"+strconv.FormatInt(conv, 10), s.token, &v) != 200 {
 			return false
@@ -85,7 +86,7 @@ func customerWrites(t *testing.T, s *server, signing string, conv int64) {
 			}
 		}
 		return false
-	}, 20*time.Second, 20*time.Millisecond, "message %d processed", conv)
+	}, "message %d processed", conv)
 }
 
 // userDataDir is a data dir the user made before the first start: 0755

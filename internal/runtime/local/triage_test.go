@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ops/api"
 	"supportpipe/internal/ports/store"
 	"supportpipe/internal/runtime/local"
@@ -47,10 +48,10 @@ func (s *server) view(t *testing.T, conv int64) api.ConversationView {
 
 func (s *server) waitDrained(t *testing.T) {
 	t.Helper()
-	require.Eventually(t, func() bool {
+	waitfor.Until(t, func() bool {
 		ok, err := s.s.Drained(context.Background())
 		return err == nil && ok
-	}, 10*time.Second, 20*time.Millisecond)
+	}, "the queues drained")
 }
 
 func actionIDs(acts []store.Action) []string {

@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -11,12 +12,12 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/devtools/proctest"
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/runtime/config"
 	"supportpipe/internal/runtime/local"
 )
@@ -44,10 +45,10 @@ func TestWorkerProcess(t *testing.T) {
 		require.Equal(t, 202, s.post(t, b, "worker-"+strconv.Itoa(i)), f)
 	}
 	var st struct{ Processed int64 }
-	require.Eventually(t, func() bool {
+	waitfor.Until(t, func() bool {
 		s.get(t, "/support/stats", s.token, &st)
 		return st.Processed == 9 // the tenth is a typing event, ignored
-	}, 20*time.Second, 50*time.Millisecond, "stats: %+v", st)
+	}, "the worker processes every event; stats: %s", func() string { return fmt.Sprintf("%+v", st) })
 	require.Equal(t, 200, s.get(t, "/support/conversations/7/1423", s.token, nil))
 	assert.Len(t, proctest.Children(os.Getpid()), 1, "one worker process")
 }
