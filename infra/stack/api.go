@@ -11,7 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// HTTP API routes (same paths as the local server, design §5).
+// HTTP API routes (same paths as the local server, docs/design.md §5).
 const (
 	WebhookPath        = "/webhooks/chatwoot"
 	WebhookAccountPath = "/webhooks/chatwoot/{account_id}"

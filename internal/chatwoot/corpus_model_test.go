@@ -6,7 +6,7 @@ import (
 
 // The records of a Chatwoot installation and their serializers, as the
 // webhook payloads use them. Each method names the Chatwoot source it
-// follows (chatwoot/chatwoot, develop as of 4.15; chatwoot.md §4).
+// follows (chatwoot/chatwoot, develop as of 4.15; docs/chatwoot.md §4).
 
 // install is what differs between Chatwoot versions and editions.
 type install struct {

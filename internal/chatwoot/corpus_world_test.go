@@ -16,7 +16,7 @@ import (
 // .example domains, +1555 numbers), and the webhook bodies Chatwoot posts as
 // their stories unfold. Each body is encoded when its event fires, from the
 // records' state at that moment, as Chatwoot's job reads the database when
-// it runs (chatwoot.md §2.1).
+// it runs (docs/chatwoot.md §2.1).
 
 // corpusBody is one body and what the test expects of it.
 type corpusBody struct {

@@ -228,7 +228,8 @@ type Payload struct {
 	Contact      *Contact
 }
 
-// Decoding errors, reported as 400s at ingest.
+// Decoding errors. The edge keeps an authentic body that fails with one of
+// them in the DLQ (reason invalid_payload) and still answers 202.
 var (
 	ErrNotJSON    = errors.New("body is not a JSON object")
 	ErrNoEvent    = errors.New("body has no event name")

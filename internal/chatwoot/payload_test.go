@@ -81,7 +81,7 @@ func fixture(t *testing.T, name string) []byte {
 }
 
 // TestContractFixtures pins the payload shapes the pipeline relies on
-// (chatwoot.md §4). A change in Chatwoot that breaks one of these is a change
+// (docs/chatwoot.md §4). A change in Chatwoot that breaks one of these is a change
 // we must see before production does.
 func TestContractFixtures(t *testing.T) {
 	t.Run("message_created incoming: string message_type, ISO created_at, no sender type", func(t *testing.T) {

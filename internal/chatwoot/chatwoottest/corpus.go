@@ -18,7 +18,7 @@ import (
 )
 
 // Webhook kinds: which Chatwoot webhook a body is delivered to, and so which
-// secret signs it (chatwoot.md §1.3, §3).
+// secret signs it (docs/chatwoot.md §1.3, §3).
 const (
 	// AccountWebhook is an account webhook (Settings → Integrations →
 	// Webhooks), signed with that webhook's secret. It receives every event

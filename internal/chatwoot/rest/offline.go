@@ -62,12 +62,12 @@ type Offline struct {
 
 var _ Client = (*Offline)(nil)
 
-// NewOffline returns a recorder that seeds labels from src; src may be nil.
+// NewOffline returns an Offline that seeds labels from src; src may be nil.
 func NewOffline(src LabelSource) *Offline {
 	return &Offline{src: src, labels: map[conversation.Key][]string{}}
 }
 
-// SetLabels replaces the labels the recorder holds for a conversation.
+// SetLabels replaces the labels the Offline holds for a conversation.
 func (r *Offline) SetLabels(account, conv int64, labels []string) {
 	r.mu.Lock()
 	r.labels[conversation.Key{AccountID: account, ConversationID: conv}] = slices.Clone(labels)
@@ -92,7 +92,7 @@ func (r *Offline) record(c Call) {
 	r.mu.Unlock()
 }
 
-// seed loads k's labels from the source unless the recorder holds them.
+// seed loads k's labels from the source unless the Offline holds them.
 // The source is read without the lock; a concurrent seed or SetLabels wins.
 func (r *Offline) seed(ctx context.Context, k conversation.Key) error {
 	r.mu.Lock()
@@ -198,7 +198,7 @@ func (r *Offline) Profile(context.Context) (Profile, error) {
 	return Profile{Name: "mock"}, nil
 }
 
-// Conversations implements Client; the recorder knows no conversations.
+// Conversations implements Client; the Offline knows no conversations.
 func (r *Offline) Conversations(_ context.Context, account int64, within time.Duration) ([]Conversation, error) {
 	if err := checkWindow(account, within); err != nil {
 		return nil, err
@@ -207,7 +207,7 @@ func (r *Offline) Conversations(_ context.Context, account int64, within time.Du
 	return nil, nil
 }
 
-// Teams implements Client; the recorder knows no teams, and assigns any.
+// Teams implements Client; the Offline knows no teams, and assigns any.
 func (r *Offline) Teams(_ context.Context, account int64) ([]Team, error) {
 	if err := checkAccount(account); err != nil {
 		return nil, err
@@ -216,7 +216,7 @@ func (r *Offline) Teams(_ context.Context, account int64) ([]Team, error) {
 	return nil, nil
 }
 
-// Messages implements Client; the recorder knows no messages.
+// Messages implements Client; the Offline knows no messages.
 func (r *Offline) Messages(_ context.Context, account, conv int64) ([]Message, error) {
 	k, err := key(account, conv)
 	if err != nil {

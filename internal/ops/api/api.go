@@ -1,6 +1,6 @@
-// Package api serves the read side under /support/*: stats, conversation
-// lookups and (later) health and queue views. It is the API function's logic
-// and the local server routes the same requests through it.
+// Package api serves the read side under /support/*: health, the queue view,
+// stats, conversation lookups and the dashboard tile. It is the API
+// function's logic and the local server routes the same requests through it.
 package api
 
 import (

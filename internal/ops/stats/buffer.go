@@ -32,7 +32,7 @@ type Buffer struct {
 	flushing sync.Mutex
 }
 
-// NewBuffer returns a recorder writing to s.
+// NewBuffer returns a buffer writing to s.
 func NewBuffer(s CounterStore) *Buffer {
 	return &Buffer{store: s, pending: map[string]map[string]int64{}}
 }

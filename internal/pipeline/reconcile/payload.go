@@ -9,10 +9,11 @@ import (
 	"supportpipe/internal/chatwoot/rest"
 )
 
-// The types below write webhook bodies in Chatwoot's shapes (chatwoot.md
-// §4), from what the REST API returned. REST and webhooks encode the same
-// data differently: message_type is an integer in REST and a string at the
-// top level of a webhook, and each time has its own encoding per object.
+// The types below write webhook bodies in Chatwoot's shapes
+// (docs/chatwoot.md §4), from what the REST API returned. REST and webhooks
+// encode the same data differently: message_type is an integer in REST and a
+// string at the top level of a webhook, and each time has its own encoding
+// per object.
 
 // messagePayload is the top-level message of a message_created webhook.
 type messagePayload struct {
@@ -75,7 +76,8 @@ type metaPayload struct {
 type statusPayload struct {
 	conversationPayload
 	Event string `json:"event"`
-	// ChangedAttributes is null, as Chatwoot sends it for this event (§4.2).
+	// ChangedAttributes is null, as Chatwoot sends it for this event
+	// (docs/chatwoot.md §4.2).
 	ChangedAttributes []map[string]chatwoot.Change `json:"changed_attributes"`
 }
 
@@ -175,7 +177,7 @@ func conversationOf(c *rest.Conversation) conversationPayload {
 }
 
 // messageSender is the top-level sender, where contacts carry no type and
-// users and bots do (§4.1). REST may name the sender only by sender_type and
+// users and bots do (docs/chatwoot.md §4.1). REST may name the sender only by sender_type and
 // sender_id; the type then comes from sender_type.
 func messageSender(m *chatwoot.Message) *senderPayload {
 	kind := m.SenderKind()

@@ -70,7 +70,7 @@ func TestBodiesRoundTrip(t *testing.T) {
 }
 
 // TestBodyShape checks the encodings that differ between REST and webhooks
-// (chatwoot.md §4).
+// (docs/chatwoot.md §4).
 func TestBodyShape(t *testing.T) {
 	q := &fakeQueue{}
 	r := &Reconciler{Chatwoot: newFake(storyWorld()), Store: memstore.New(), Queue: q, Accounts: []int64{acct}, Now: clock}

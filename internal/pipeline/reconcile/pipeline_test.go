@@ -291,7 +291,7 @@ func TestExternalEchoBackfill(t *testing.T) {
 	assert.Empty(t, pl.actions(t), "no escalation")
 }
 
-// restChatwoot serves the world in the REST shapes of chatwoot.md §5,
+// restChatwoot serves the world in the REST shapes of docs/chatwoot.md §5,
 // paging messages as Chatwoot's MessageFinder does: the latest 20, then 20
 // before the id given as before. The messages of the conversations in
 // notFound answer 404. It returns the request URIs it received.

@@ -1,10 +1,10 @@
 // Package reconcile back-fills the webhooks Chatwoot never delivered.
 //
-// Chatwoot posts each account webhook once and never retries (chatwoot.md
-// §2.4): a timeout, a 5xx or a discarded job loses the event for good. The
-// Reconciler polls the REST API for recently updated conversations, compares
-// each with its stored state and enqueues a synthesized webhook for every
-// message and status change the state lacks. The bodies take the normal path
+// Chatwoot posts each account webhook once and never retries
+// (docs/chatwoot.md §2.4): a timeout, a 5xx or a discarded job loses the
+// event for good. The Reconciler polls the REST API for recently updated
+// conversations, compares each with its stored state and enqueues a
+// synthesized webhook for every message and status change the state lacks. The bodies take the normal path
 // through the queue and the processor, so they are merged and triaged like
 // any webhook; their content keys equal those of the originals, so a backfill
 // and a late original count as one event whichever comes first.

@@ -1,7 +1,7 @@
 // Package store is the port for pipeline state: conversations, idempotency
 // records, attempt counts and daily counters. Drivers live in subpackages
-// (sqlitestore, dynamostore); storetest is the conformance suite every driver
-// must pass.
+// (memstore, sqlitestore, dynamostore); storetest is the conformance suite
+// every driver must pass.
 package store
 
 import (

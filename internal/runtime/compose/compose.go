@@ -51,7 +51,7 @@ type Adapters struct {
 	// ExpireClaims says the claims bucket has no lifecycle rule (files on
 	// disk), so the jobs expire what was never released.
 	ExpireClaims bool
-	// Chatwoot is the REST client, or the recorder when not live (Chatwoot).
+	// Chatwoot is the REST client, or rest.Offline when not live (Chatwoot).
 	Chatwoot rest.Client
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -98,8 +98,9 @@ func New(s config.Settings, a Adapters) *Pipeline {
 func (p *Pipeline) now() time.Time { return p.Adapters.Now() }
 
 // Chatwoot builds the Chatwoot port from the settings: the REST client with
-// token when live, else the recorder, which records actions in st. A
-// runtime running instances at once gives each its share of the rate.
+// token when live, else rest.Offline, which records the calls and seeds
+// labels from st. A runtime running instances at once gives each its share
+// of the rate.
 func Chatwoot(s config.Settings, token string, st store.Store, instances int) (rest.Client, error) {
 	if !s.Live {
 		return rest.NewOffline(st), nil

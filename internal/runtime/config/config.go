@@ -1,4 +1,4 @@
-// Package config loads the pipeline's configuration file (design.md §4): one
+// Package config loads the pipeline's configuration file (docs/design.md §4): one
 // YAML document (JSON works too), checked strictly at start so that a typo or
 // an impossible value stops the service with a message that names the key.
 package config

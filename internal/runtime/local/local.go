@@ -1,7 +1,7 @@
 // Package local is the all-in-one local mode: the webhook and API handlers
-// behind net/http with synthesized API Gateway events, a processor loop that
-// feeds them SQS events built from the embedded queue, and the background
-// jobs (SLA sweep, queue monitoring, spool drain, daily report). Only
+// behind net/http with synthesized API Gateway events, processor loops that
+// feed the processor the messages they receive from the embedded queue, and
+// the background jobs (SLA sweep, queue monitoring, spool drain, daily report). Only
 // adapters differ from AWS; every handler is the Lambda one, built by compose.
 package local
 

@@ -78,7 +78,7 @@ func format(got time.Time, want string) string {
 }
 
 var (
-	// The design.md default: New York, lunch on Wednesdays, Christmas off.
+	// The default calendar of docs/design.md §4: New York, lunch on Wednesdays, Christmas off.
 	ny = cal("America/New_York", days{
 		time.Monday:    {"09:00-17:00"},
 		time.Tuesday:   {"09:00-17:00"},
@@ -86,7 +86,7 @@ var (
 		time.Thursday:  {"09:00-17:00"},
 		time.Friday:    {"09:00-17:00"},
 	}, "2026-12-25")
-	// The design.md inbox 12: Berlin, Mondays only.
+	// Inbox 12 of docs/design.md §4: Berlin, Mondays only.
 	berlin12 = cal("Europe/Berlin", days{time.Monday: {"08:00-16:00"}})
 	utc247   = cal("UTC", every("00:00-24:00"))
 	// Labor Day, Monday 2026-09-07, after a weekend.
