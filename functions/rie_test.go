@@ -33,6 +33,7 @@ import (
 
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/chatwoot/chatwoottest"
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ops/report"
 	"supportpipe/internal/pipeline/claim"
 	"supportpipe/internal/pipeline/edge/edgetest"
@@ -247,20 +248,30 @@ func start(t *testing.T, rie, name, bootstrap string, env []string, apiAddr, run
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 3 * time.Second
 	require.NoError(t, cmd.Start())
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
-		_ = cmd.Wait() // the context is done: the emulator is stopping
+		<-exited // the context is done: the emulator is stopping
 		if t.Failed() {
 			b, _ := os.ReadFile(e.log)
 			t.Logf("%s emulator output:\n%s", name, b)
 		}
 	})
-	require.Eventually(t, func() bool {
+	waitfor.Until(t, func() bool {
+		select {
+		case <-exited:
+			require.FailNow(t, name+" emulator exited before it listened")
+		default:
+		}
 		c, err := net.Dial("tcp", apiAddr)
 		if err == nil {
 			c.Close()
 		}
 		return err == nil
-	}, time.Minute, 10*time.Millisecond, "%s emulator does not listen on %s", name, apiAddr)
+	}, "%s emulator listens on %s", name, apiAddr)
 	return e
 }
 
