@@ -3,6 +3,7 @@ package processor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/pipeline/claim"
 	"supportpipe/internal/pipeline/processor"
@@ -60,22 +62,19 @@ func (e *env) send(t *testing.T, name, delivery string) {
 	require.NoError(t, err)
 }
 
-// drain runs the event-source-mapping loop until the queue is empty.
+// drain runs the event-source-mapping loop until the queue is empty, the
+// retries' backoffs included.
 func (e *env) drain(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	var d queue.Depth
+	waitfor.Until(t, func() bool {
 		msgs, err := e.q.Receive(ctx, 10, 30*time.Second)
 		require.NoError(t, err)
 		if len(msgs) == 0 {
-			d, err := e.q.Depth(ctx)
+			d, err = e.q.Depth(ctx)
 			require.NoError(t, err)
-			if d.Visible+d.InFlight+d.Delayed == 0 {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-			continue
+			return d.Visible+d.InFlight+d.Delayed == 0
 		}
 		failed := map[string]bool{}
 		for _, id := range e.p.Process(ctx, msgs) {
@@ -86,8 +85,8 @@ func (e *env) drain(t *testing.T) {
 				require.NoError(t, e.q.Delete(ctx, m.ReceiptHandle))
 			}
 		}
-	}
-	t.Fatal("queue did not drain")
+		return false
+	}, "the queue drained (depth %s)", func() string { return fmt.Sprintf("%+v", d) })
 }
 
 func (e *env) counters(t *testing.T) map[string]int64 {
