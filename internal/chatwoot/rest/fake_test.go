@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"supportpipe/internal/devtools/waitfor"
 )
 
 const testToken = "tok-3f9a7c1e-never-print-me"
@@ -119,6 +121,9 @@ func (c *fakeClock) slept() []time.Duration {
 func newTestClient(t *testing.T, srvURL string, clk *fakeClock, o Options) *HTTPClient {
 	t.Helper()
 	o.Sleep, o.Now = clk.Sleep, clk.Now
+	if o.Timeout == 0 {
+		o.Timeout = waitfor.Hang // only a test about the attempt timeout depends on it
+	}
 	if o.RatePerMinute == 0 {
 		o.RatePerMinute = -1
 	}
