@@ -93,13 +93,13 @@ var _ Client = (*HTTPClient)(nil)
 func NewHTTPClient(baseURL, token string, o Options) (*HTTPClient, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("chatwootapi: base URL must be an absolute http(s) URL")
+		return nil, errors.New("chatwoot api: base URL must be an absolute http(s) URL")
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("chatwootapi: base URL must not carry credentials, a query or a fragment")
+		return nil, errors.New("chatwoot api: base URL must not carry credentials, a query or a fragment")
 	}
 	if strings.TrimSpace(token) == "" {
-		return nil, errors.New("chatwootapi: empty access token")
+		return nil, errors.New("chatwoot api: empty access token")
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -164,7 +164,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := fmt.Sprintf("chatwootapi: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	s := fmt.Sprintf("chatwoot api: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Message != "" {
 		s += ": " + e.Message
 	}
@@ -196,13 +196,13 @@ func (c *HTTPClient) do(ctx context.Context, r request) error {
 	if r.body != nil {
 		var err error
 		if body, err = json.Marshal(r.body); err != nil {
-			return fmt.Errorf("chatwootapi: %s %s: encode request: %w", r.method, r.path, err)
+			return fmt.Errorf("chatwoot api: %s %s: encode request: %w", r.method, r.path, err)
 		}
 	}
 	for attempt := 1; ; attempt++ {
 		if c.limit != nil {
 			if err := c.limit.wait(ctx); err != nil {
-				return fmt.Errorf("chatwootapi: %s %s: rate limit wait: %w", r.method, r.path, err)
+				return fmt.Errorf("chatwoot api: %s %s: rate limit wait: %w", r.method, r.path, err)
 			}
 		}
 		retryAfter, retry, err := c.attempt(ctx, r, body)
@@ -252,7 +252,7 @@ func (c *HTTPClient) attempt(ctx context.Context, r request, body []byte) (time.
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, target, rd)
 	if err != nil {
-		return -1, false, fmt.Errorf("chatwootapi: %s %s: %w", r.method, r.path, err)
+		return -1, false, fmt.Errorf("chatwoot api: %s %s: %w", r.method, r.path, err)
 	}
 	// Set the key verbatim: Chatwoot documents api_access_token, and Header.Set
 	// would rewrite it to Api_access_token.
@@ -266,15 +266,15 @@ func (c *HTTPClient) attempt(ctx context.Context, r request, body []byte) (time.
 	if err != nil {
 		// A request that never left (refused connection, failed DNS lookup)
 		// is safe to repeat even when Chatwoot must not act twice.
-		return -1, !r.once || notSent(err), fmt.Errorf("chatwootapi: %s %s: %w", r.method, r.path, unwrapURL(err))
+		return -1, !r.once || notSent(err), fmt.Errorf("chatwoot api: %s %s: %w", r.method, r.path, unwrapURL(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
-		return -1, !r.once, fmt.Errorf("chatwootapi: %s %s: read response: %w", r.method, r.path, unwrapURL(err))
+		return -1, !r.once, fmt.Errorf("chatwoot api: %s %s: read response: %w", r.method, r.path, unwrapURL(err))
 	}
 	if len(data) > maxResponse {
-		return -1, false, fmt.Errorf("chatwootapi: %s %s: response larger than %d bytes", r.method, r.path, maxResponse)
+		return -1, false, fmt.Errorf("chatwoot api: %s %s: response larger than %d bytes", r.method, r.path, maxResponse)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := &Error{Method: r.method, Path: r.path, StatusCode: resp.StatusCode, Message: c.message(data)}
@@ -290,7 +290,7 @@ func (c *HTTPClient) attempt(ctx context.Context, r request, body []byte) (time.
 	}
 	if r.out != nil {
 		if err := json.Unmarshal(data, r.out); err != nil {
-			return -1, false, fmt.Errorf("chatwootapi: %s %s: decode response: %w", r.method, r.path, err)
+			return -1, false, fmt.Errorf("chatwoot api: %s %s: decode response: %w", r.method, r.path, err)
 		}
 	}
 	return -1, false, nil
@@ -479,7 +479,7 @@ func (c *HTTPClient) AssignTeam(ctx context.Context, account, conv int64, teamID
 	// removed the team. The answer itself is never quoted.
 	answer = bytes.TrimSpace(answer)
 	if len(answer) == 0 || answer[0] != '{' || !json.Valid(answer) {
-		return fmt.Errorf("chatwootapi: assign team %d to conversation %d of account %d: Chatwoot answered %s, not the team "+
+		return fmt.Errorf("chatwoot api: assign team %d to conversation %d of account %d: Chatwoot answered %s, not the team "+
 			"(it answers null to a team the account lacks, and removes the conversation's team)", teamID, conv, account, answerKind(answer))
 	}
 	return nil
@@ -564,7 +564,7 @@ func (c *HTTPClient) Messages(ctx context.Context, account, conv int64) ([]Messa
 		}
 		q = url.Values{"before": {strconv.FormatInt(minID(page), 10)}}
 	}
-	return nil, fmt.Errorf("chatwootapi: GET %s: more than %d messages", path, maxMessagePages*messagesPage)
+	return nil, fmt.Errorf("chatwoot api: GET %s: more than %d messages", path, maxMessagePages*messagesPage)
 }
 
 func olderThan(ms []Message, id int64) []Message {

@@ -103,7 +103,7 @@ func (r *Offline) seed(ctx context.Context, k conversation.Key) error {
 	}
 	st, _, err := r.src.Conversation(ctx, k)
 	if err != nil {
-		return fmt.Errorf("chatwootapi: seed labels: %w", err)
+		return fmt.Errorf("chatwoot api: seed labels: %w", err)
 	}
 	r.mu.Lock()
 	if _, ok := r.labels[k]; !ok {

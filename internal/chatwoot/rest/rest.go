@@ -110,7 +110,7 @@ func IsOwnNote(m *Message) bool {
 // noteContent prefixes content with NotePrefix unless it already starts with it.
 func noteContent(content string) (string, error) {
 	if strings.TrimSpace(strings.TrimPrefix(content, NotePrefix)) == "" {
-		return "", errors.New("chatwootapi: empty note")
+		return "", errors.New("chatwoot api: empty note")
 	}
 	if strings.HasPrefix(content, NotePrefix) {
 		return content, nil
@@ -125,26 +125,26 @@ func checkPriority(p string) error {
 	case "low", "medium", "high", "urgent":
 		return nil
 	}
-	return fmt.Errorf("chatwootapi: invalid priority %q (want low, medium, high or urgent)", p)
+	return fmt.Errorf("chatwoot api: invalid priority %q (want low, medium, high or urgent)", p)
 }
 
 func checkIDs(account, conv int64) error {
 	if account <= 0 || conv <= 0 {
-		return fmt.Errorf("chatwootapi: invalid account %d or conversation %d", account, conv)
+		return fmt.Errorf("chatwoot api: invalid account %d or conversation %d", account, conv)
 	}
 	return nil
 }
 
 func checkAccount(account int64) error {
 	if account <= 0 {
-		return fmt.Errorf("chatwootapi: invalid account %d", account)
+		return fmt.Errorf("chatwoot api: invalid account %d", account)
 	}
 	return nil
 }
 
 func checkTeam(team int64) error {
 	if team <= 0 {
-		return fmt.Errorf("chatwootapi: invalid team %d", team)
+		return fmt.Errorf("chatwoot api: invalid team %d", team)
 	}
 	return nil
 }
@@ -152,7 +152,7 @@ func checkTeam(team int64) error {
 func checkLabels(labels []string) error {
 	for _, l := range labels {
 		if strings.TrimSpace(l) == "" {
-			return errors.New("chatwootapi: empty label")
+			return errors.New("chatwoot api: empty label")
 		}
 	}
 	return nil
@@ -160,7 +160,7 @@ func checkLabels(labels []string) error {
 
 func checkWindow(account int64, within time.Duration) error {
 	if account <= 0 || within <= 0 {
-		return fmt.Errorf("chatwootapi: invalid account %d or window %v", account, within)
+		return fmt.Errorf("chatwoot api: invalid account %d or window %v", account, within)
 	}
 	return nil
 }

@@ -17,10 +17,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"supportpipe/internal/apigw"
 	"supportpipe/internal/jsonstr"
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/ports/store"
-	"supportpipe/internal/runtime/apigw"
 	"supportpipe/internal/support/conversation"
 	"supportpipe/internal/support/escalation"
 	"supportpipe/internal/support/sla"

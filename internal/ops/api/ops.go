@@ -9,11 +9,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"supportpipe/internal/apigw"
 	"supportpipe/internal/jsonstr"
 	"supportpipe/internal/ops/health"
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/ports/store"
-	"supportpipe/internal/runtime/apigw"
 	"supportpipe/internal/support/sla"
 )
 

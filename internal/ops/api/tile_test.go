@@ -22,11 +22,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"supportpipe/internal/apigw"
 	"supportpipe/internal/ops/api"
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/ports/store"
 	"supportpipe/internal/ports/store/memstore"
-	"supportpipe/internal/runtime/apigw"
 	"supportpipe/internal/support/conversation"
 	"supportpipe/internal/support/sla"
 )

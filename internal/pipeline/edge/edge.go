@@ -26,12 +26,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"supportpipe/internal/apigw"
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/jsonstr"
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/pipeline/claim"
 	"supportpipe/internal/ports/queue"
-	"supportpipe/internal/runtime/apigw"
 )
 
 // MaxBody is the largest body accepted (5 MiB). Lambda takes at most 6 MB

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"supportpipe/internal/apigw"
 	"supportpipe/internal/ops/api"
 	"supportpipe/internal/ops/health"
 	"supportpipe/internal/ops/stats"
@@ -26,7 +27,6 @@ import (
 	"supportpipe/internal/ports/blob/fileblob"
 	"supportpipe/internal/ports/queue/sqlitequeue"
 	"supportpipe/internal/ports/store/sqlitestore"
-	"supportpipe/internal/runtime/apigw"
 	"supportpipe/internal/runtime/compose"
 )
 
