@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
+
+	"supportpipe/internal/ops/metrics"
 )
 
 // Function sizing. Go on provided.al2023/arm64 starts in ~45 ms and needs
@@ -48,15 +50,15 @@ const (
 	LogRetention = awslogs.RetentionDays_ONE_MONTH
 )
 
-// EMF metrics contract. The functions write CloudWatch Embedded Metric Format
-// records to stdout with this namespace and a single dimension set
-// [Service] = MetricsService; alarms and the dashboard read exactly that.
+// EMF metrics contract: the functions write CloudWatch Embedded Metric Format
+// records with internal/ops/metrics' namespace and its single dimension set
+// [Service] = metrics.Service; alarms and the dashboard read exactly that.
 // Metric names are the daily counter names of internal/ops/stats (see
 // monitoring.go).
 const (
-	MetricsNamespace = "SupportPipeline"
+	MetricsNamespace = metrics.Namespace
 	MetricsDimension = "Service"
-	MetricsService   = "supportpipe"
+	MetricsService   = metrics.Service
 )
 
 type functionSpec struct {
@@ -94,8 +96,6 @@ func (s *SupportStack) commonEnvironment() map[string]*string {
 		"CHATWOOT_BASE_URL":           jsii.String(c.ChatwootBaseURL),
 		"CHATWOOT_ACCOUNT_ID":         jsii.String(c.ChatwootAccountID),
 		"CHATWOOT_LIVE":               jsii.String(c.ChatwootLive),
-		"SUPPORT_METRICS_NAMESPACE":   jsii.String(MetricsNamespace),
-		"SUPPORT_METRICS_SERVICE":     jsii.String(MetricsService),
 	}
 	if c.SupportConfig != "" {
 		env["SUPPORT_CONFIG_YAML"] = jsii.String(c.SupportConfig)

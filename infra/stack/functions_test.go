@@ -101,10 +101,9 @@ func TestFunctionEnvironmentValues(t *testing.T) {
 		"CHATWOOT_API_TOKEN_ARN":      js(ref(logicalID(sup.ChatwootToken))),
 		"SUPPORT_API_TOKEN_ARN":       js(ref(logicalID(sup.APIToken))),
 		// From the test context (defaults: TestLoadConfigDefaults).
-		"CHATWOOT_BASE_URL":         `"https://chat.example.com"`,
-		"CHATWOOT_ACCOUNT_ID":       `"42"`,
-		"CHATWOOT_LIVE":             `"true"`,
-		"SUPPORT_METRICS_NAMESPACE": `"SupportPipeline"`,
+		"CHATWOOT_BASE_URL":   `"https://chat.example.com"`,
+		"CHATWOOT_ACCOUNT_ID": `"42"`,
+		"CHATWOOT_LIVE":       `"true"`,
 	}
 	for k, v := range want {
 		if got := js(vars[k]); got != v {
