@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ports/queue/sqlitequeue"
 	"supportpipe/internal/ports/queue/sqlitequeue/journal"
 	"supportpipe/internal/ports/sqlitedb"
@@ -236,6 +237,9 @@ func TestJournalSegments(t *testing.T) {
 // still moves them at once.
 func TestJournalYields(t *testing.T) {
 	t.Run("held back while saturated, flushed at once", func(t *testing.T) {
+		// However long the sleep below really lasts, the backlog stays
+		// younger than deferAge.
+		defer journal.SetDeferAge(time.Hour)()
 		path := newQueue(t, t.TempDir())
 		j := open(t, path)
 		j.Saturate(time.Hour)
@@ -251,12 +255,12 @@ func TestJournalYields(t *testing.T) {
 		j := open(t, newQueue(t, t.TempDir()))
 		j.Saturate(time.Hour)
 		send(t, j, `{}`)
-		require.Eventually(t, func() bool { return j.Unmoved() == 0 }, 10*time.Second, 10*time.Millisecond)
+		waitfor.Until(t, func() bool { return j.Unmoved() == 0 }, "the backlog moved once deferAge old, the edge still saturated")
 	})
 	t.Run("moved when not saturated", func(t *testing.T) {
 		j := open(t, newQueue(t, t.TempDir()))
 		send(t, j, `{}`)
-		require.Eventually(t, func() bool { return j.Unmoved() == 0 }, 10*time.Second, 10*time.Millisecond)
+		waitfor.Until(t, func() bool { return j.Unmoved() == 0 }, "the send moved")
 	})
 }
 
@@ -268,7 +272,16 @@ func TestJournalBusy(t *testing.T) {
 	time.Sleep(110 * time.Millisecond)
 	assert.False(t, j.Observe(10), "10 sends in a window are not a burst")
 	time.Sleep(110 * time.Millisecond)
-	// 2,000 sends in a window of 110 ms to (on a very slow machine) 600 ms.
-	assert.True(t, j.Observe(2000), "a burst")
-	assert.True(t, j.Observe(1), "still busy inside the next window")
+	// An hour of sends at 3,000 a second: a burst however long this machine
+	// made the window.
+	burst := time.Now()
+	assert.True(t, j.Observe(3000*3600), "a burst")
+	busy := j.Observe(1)
+	// Busy until two windows after the burst was seen; a machine too slow to
+	// look again within them cannot tell.
+	if looked := time.Since(burst); looked < 200*time.Millisecond {
+		assert.True(t, busy, "still busy inside the next window")
+	} else {
+		t.Logf("looked again %v after the burst: too late to check it is still busy", looked)
+	}
 }

@@ -7,11 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ports/private/privatetest"
 	"supportpipe/internal/ports/queue/sqlitequeue/journal"
 )
@@ -32,8 +32,7 @@ func TestFilesArePrivate(t *testing.T) {
 	for range 300 { // past the size at which a spare segment is prepared
 		send(t, j, body)
 	}
-	require.Eventually(t, func() bool { return journal.Spare(path, "events") }, time.Minute, 10*time.Millisecond,
-		"a spare segment is prepared")
+	waitfor.Until(t, func() bool { return journal.Spare(path, "events") }, "a spare segment is prepared")
 	require.NoError(t, j.Flush(t.Context())) // moves the journal into the database
 	seen := privatetest.AssertTree(t, dir)
 	for _, name := range []string{"queue.db", "queue.db-wal", "queue.db-shm", "queue.db.intake.events",
