@@ -41,7 +41,7 @@ func (s *suite) concurrent(t *testing.T) {
 
 	got := map[string][]string{} // body -> ids received
 	var done atomic.Int64
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hang)
 	for range workers {
 		wg.Go(func() {
 			for done.Load() < total && time.Now().Before(deadline) {
