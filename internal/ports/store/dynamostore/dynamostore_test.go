@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/truora/minidyn/server"
 
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ports/store"
 	"supportpipe/internal/ports/store/dynamostore"
 	"supportpipe/internal/ports/store/storetest"
@@ -47,14 +48,14 @@ func newTable(t *testing.T, db *dynamodb.Client) string {
 	ctx := t.Context()
 	name := fmt.Sprintf("store-%d", tables.Add(1))
 	require.NoError(t, dynamostore.CreateTable(ctx, db, name))
-	require.Eventually(t, func() bool {
+	waitfor.Until(t, func() bool {
 		out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
 		if err != nil {
 			return false
 		}
 		s := out.Table.TableStatus
 		return s == types.TableStatusActive || s == ""
-	}, 5*time.Second, 5*time.Millisecond, "table %s not active", name)
+	}, "table %s active", name)
 	return name
 }
 
@@ -164,24 +165,25 @@ func startDynalite(t *testing.T) string {
 		cmd.Wait()
 	})
 
+	// The port, or "" once node has closed its output without one.
 	port := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if p, ok := strings.CutPrefix(sc.Text(), "PORT "); ok {
 				port <- p
-				break
+				io.Copy(io.Discard, out)
+				return
 			}
 		}
-		io.Copy(io.Discard, out)
+		port <- ""
 	}()
-	select {
-	case p := <-port:
-		return "http://127.0.0.1:" + p
-	case <-time.After(15 * time.Second):
-		t.Fatalf("dynalite did not report its port; stderr: %s", stderr.String())
-		return ""
+	p := waitfor.Chan(t, port, "dynalite reports its port")
+	if p == "" {
+		_ = cmd.Wait()
+		t.Fatalf("dynalite exited without reporting its port; stderr: %s", stderr.String())
 	}
+	return "http://127.0.0.1:" + p
 }
 
 // TestSchema pins the table layout the CDK stack declares too. It reads
