@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/apigw"
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ops/api"
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/ports/store"
@@ -64,10 +65,13 @@ func TestTile(t *testing.T) {
 
 		// A refresh tick leaves the slow request alone instead of restarting
 		// it. Setting the property reflects to the attribute, as frameworks
-		// that assign properties need.
+		// that assign properties need. The ticks are counted, so that the
+		// test looks once two have come, however late.
+		eval(t, tab, `window.tileLoads = 0; { const host = `+hostJS+`, load = host.load.bind(host);
+host.load = (...args) => { tileLoads++; return load(...args); }; }`)
 		eval(t, tab, hostJS+`.refresh = 1`)
 		assert.Equal(t, "1", evalJSON[string](t, tab, hostJS+`.getAttribute("refresh")`))
-		time.Sleep(1500 * time.Millisecond)
+		poll(t, tab, `tileLoads >= 2`)
 		assert.Len(t, srv.queueRequests(), 1)
 		assert.Equal(t, "loading", readTile(t, tab).State)
 
@@ -134,7 +138,7 @@ func TestTile(t *testing.T) {
 
 		// Retry asks again; the server still refuses the token.
 		click(t, tab, retryJS)
-		require.Eventually(t, func() bool { return len(srv.queueRequests()) == 2 }, 5*time.Second, 20*time.Millisecond)
+		waitfor.Until(t, func() bool { return len(srv.queueRequests()) == 2 }, "Retry asks the server again")
 		assertErrorView(t, waitState(t, tab, "error"), "Not authorised")
 
 		// Fixing the fragment takes effect without a reload.
@@ -247,7 +251,8 @@ func newTab(t *testing.T, browser context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 15*time.Second)
+	// A hung browser, not a slow one.
+	ctx, cancelTimeout := context.WithTimeout(ctx, waitfor.Hang)
 	t.Cleanup(cancelTimeout)
 	return ctx
 }
@@ -278,7 +283,7 @@ func evalJSON[T any](t *testing.T, tab context.Context, js string) T {
 func poll(t *testing.T, tab context.Context, predicate string) {
 	t.Helper()
 	_, err := chromedp.Run(tab, chromedp.Poll[bool](predicate,
-		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(5*time.Second)))
+		chromedp.WithPollingInterval(waitfor.Tick), chromedp.WithPollingTimeout(waitfor.Hang)))
 	require.NoError(t, err, "waiting for %s; the tile shows %+v", predicate, readTile(t, tab))
 }
 
