@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/chatwoot/rest"
+	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/runtime/config"
 )
 
@@ -30,7 +31,8 @@ func TestCheckTeam(t *testing.T) {
 		io.WriteString(w, `[{"id":1,"name":"Billing","description":"","allow_auto_assign":true,"account_id":7,"is_member":false}]`)
 	}))
 	t.Cleanup(chatwoot.Close)
-	live, err := rest.NewHTTPClient(chatwoot.URL, "tok-lambda", rest.Options{MaxAttempts: 1, RatePerMinute: -1})
+	// One attempt, given as long as this machine needs to answer it.
+	live, err := rest.NewHTTPClient(chatwoot.URL, "tok-lambda", rest.Options{MaxAttempts: 1, RatePerMinute: -1, Timeout: waitfor.Hang})
 	require.NoError(t, err)
 	file, err := config.Parse([]byte("escalation:\n  team_id: 3\n"))
 	require.NoError(t, err)
