@@ -122,11 +122,7 @@ func (t *Support) classify(_ context.Context, ev *event) error {
 			ev.Count(stats.TagPrefix+tag, 1)
 		}
 	}
-	contact := m.Sender
-	if contact == nil && m.Conversation != nil {
-		contact = m.Conversation.Meta.Sender
-	}
-	ev.vip = t.Escalator.Config.VIP.IsVIP(contact, ev.Conversation.Labels)
+	ev.vip = t.Escalator.Config.VIP.IsVIP(contactOf(m), ev.Conversation.Labels)
 	return nil
 }
 
@@ -224,6 +220,9 @@ func (t *Support) draft(ctx context.Context, ev *event) error {
 		Tags: ev.tags, AngerScore: ev.anger, Angry: ev.anger >= t.Escalator.Config.AngerThreshold, VIP: ev.vip,
 		RequestedAt: t.Now(),
 	}
+	if c := contactOf(m); c != nil {
+		req.ContactName = c.Name
+	}
 	if r, ok := t.SLA.Current(st, t.Now()); ok {
 		req.SLA = drafts.SLA{State: string(r.State), DueAt: r.Due}
 	}
@@ -283,4 +282,13 @@ func (t *Support) Sweep(ctx context.Context, limit int) (int, error) {
 func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// contactOf is the customer who wrote m, as the message or its conversation
+// names them.
+func contactOf(m *chatwoot.Message) *chatwoot.Sender {
+	if m.Sender == nil && m.Conversation != nil {
+		return m.Conversation.Meta.Sender
+	}
+	return m.Sender
 }

@@ -19,18 +19,21 @@ const Schema = "supportpipe.draft_request/v1"
 
 // Request asks the drafting agent for a reply to one customer message.
 type Request struct {
-	Schema         string    `json:"schema"`
-	ID             string    `json:"id"` // stable per message: the agent can deduplicate on it
-	AccountID      int64     `json:"account_id"`
-	ConversationID int64     `json:"conversation_id"`
-	InboxID        int64     `json:"inbox_id,omitempty"`
-	Message        Message   `json:"message"`
-	Tags           []string  `json:"tags"`
-	AngerScore     float64   `json:"anger_score"`
-	Angry          bool      `json:"angry"`
-	VIP            bool      `json:"vip"`
-	SLA            SLA       `json:"sla"`
-	RequestedAt    time.Time `json:"requested_at"`
+	Schema         string  `json:"schema"`
+	ID             string  `json:"id"` // stable per message: the agent can deduplicate on it
+	AccountID      int64   `json:"account_id"`
+	ConversationID int64   `json:"conversation_id"`
+	InboxID        int64   `json:"inbox_id,omitempty"`
+	Message        Message `json:"message"`
+	// ContactName is the customer's name, for a reply's greeting; omitted
+	// when unknown.
+	ContactName string    `json:"contact_name,omitempty"`
+	Tags        []string  `json:"tags"`
+	AngerScore  float64   `json:"anger_score"`
+	Angry       bool      `json:"angry"`
+	VIP         bool      `json:"vip"`
+	SLA         SLA       `json:"sla"`
+	RequestedAt time.Time `json:"requested_at"`
 }
 
 // Message is the customer message to answer.
