@@ -1,7 +1,8 @@
 // Package processor turns queued Chatwoot events into stored state. It is the
 // SQS-triggered function's logic: per record it deduplicates, decodes, merges
-// conversation state, runs the support stages and counts, and it owns the retry
-// policy (3 attempts with 1 s/2 s/4 s backoff, then the DLQ).
+// conversation state, runs the support stages and counts, and it applies the
+// retry policy (package retry: 3 attempts with 1 s/2 s/4 s backoff, then the
+// DLQ).
 package processor
 
 import (
@@ -16,20 +17,13 @@ import (
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/pipeline/claim"
+	"supportpipe/internal/pipeline/retry"
 	"supportpipe/internal/ports/queue"
 	"supportpipe/internal/ports/store"
 	"supportpipe/internal/support/conversation"
 )
 
-// Defaults of the retry policy.
-var (
-	DefaultBackoff = []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second}
-)
-
 const (
-	// DefaultMaxAttempts is how many times the processor runs a message
-	// before it goes to the DLQ.
-	DefaultMaxAttempts = 3
 	// idempotencyTTL outlives any redelivery or Chatwoot re-emission.
 	idempotencyTTL = 7 * 24 * time.Hour
 	slowThreshold  = time.Second
@@ -88,13 +82,15 @@ type Metrics interface {
 
 // Processor handles SQS batches.
 type Processor struct {
-	Store       store.Store
-	Queue       Queue
-	Claims      Claims // optional: without it, a claim message fails
-	Stages      []Stage
-	Log         *slog.Logger
-	Now         func() time.Time
-	Metrics     Metrics // optional
+	Store   store.Store
+	Queue   Queue
+	Claims  Claims // optional: without it, a claim message fails
+	Stages  []Stage
+	Log     *slog.Logger
+	Now     func() time.Time
+	Metrics Metrics // optional
+	// MaxAttempts and Backoff are the retry policy's (package retry:
+	// 3 attempts, 1 s, 2 s, 4 s).
 	MaxAttempts int
 	Backoff     []time.Duration
 	// Concurrency is how many records of a batch run at once.
@@ -269,46 +265,42 @@ func (p *Processor) observe(outcome string, d time.Duration) {
 	}
 }
 
-// fail applies the retry policy. Attempts are counted in the store, not taken
-// from the queue's receive count, so receives that never ran the processor
-// (throttling, crashes before work) do not burn attempts.
+// fail applies the retry policy (package retry) and counts its verdict.
 func (p *Processor) fail(ctx context.Context, msg queue.Message, cause error, log *slog.Logger) (string, bool) {
 	now := p.Now()
 	day := stats.Day(now)
 	reason := cause.Error()
-	attempt, err := p.Store.RecordFailure(ctx, msg.ID, reason, now.Add(idempotencyTTL))
-	if err != nil {
+	policy := retry.Policy{Attempts: p.Store, Queue: p.Queue, MaxAttempts: p.MaxAttempts, Backoff: p.Backoff}
+	v, err := policy.Fail(ctx, msg, reason, now)
+	if err != nil && v.Attempt == 0 {
 		log.LogAttrs(ctx, slog.LevelError, "cannot record failure; leaving message to the queue's redrive",
 			slog.String("error", err.Error()), slog.String("cause", reason))
 		return OutcomeRetry, false
 	}
-	maxAttempts := p.maxAttempts()
 	counters := map[string]int64{stats.Failed: 1}
-	if attempt < maxAttempts {
+	if !v.DeadLettered && err == nil {
 		counters[stats.Retried] = 1
 		p.addCounters(ctx, map[string]map[string]int64{day: counters}, log)
-		backoff := p.backoff(attempt)
-		if err := p.Queue.ChangeVisibility(ctx, msg.ReceiptHandle, backoff); err != nil {
-			log.LogAttrs(ctx, slog.LevelWarn, "backoff not applied", slog.String("error", err.Error()))
+		if v.BackoffErr != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "backoff not applied", slog.String("error", v.BackoffErr.Error()))
 		}
-		log.LogAttrs(ctx, slog.LevelWarn, "processing failed; will retry", slog.Int("attempt", attempt),
-			slog.Duration("backoff", backoff), slog.String("error", reason))
+		log.LogAttrs(ctx, slog.LevelWarn, "processing failed; will retry", slog.Int("attempt", v.Attempt),
+			slog.Duration("backoff", v.Backoff), slog.String("error", reason))
 		return OutcomeRetry, false
 	}
-	counts := map[string]map[string]int64{day: counters}
-	if attempt == maxAttempts {
-		counters[stats.DeadLettered] = 1
-		counts = arrival(msg, now, counts)
-	} else {
-		// A redelivery after a DLQ move that did not finish; counted already.
-		delete(counters, stats.Failed)
-	}
-	if err := p.Queue.DeadLetter(ctx, msg, reason, attempt); err != nil {
+	if err != nil {
 		log.LogAttrs(ctx, slog.LevelError, "dead-letter failed", slog.String("error", err.Error()))
 		return OutcomeRetry, false
 	}
+	counts := map[string]map[string]int64{day: counters}
+	if v.Again {
+		delete(counters, stats.Failed)
+	} else {
+		counters[stats.DeadLettered] = 1
+		counts = arrival(msg, now, counts)
+	}
 	p.addCounters(ctx, counts, log)
-	log.LogAttrs(ctx, slog.LevelError, "message dead-lettered", slog.Int("attempts", attempt), slog.String("error", reason))
+	log.LogAttrs(ctx, slog.LevelError, "message dead-lettered", slog.Int("attempts", v.Attempt), slog.String("error", reason))
 	return OutcomeDeadLettered, true
 }
 
@@ -318,24 +310,6 @@ func (p *Processor) addCounters(ctx context.Context, counts map[string]map[strin
 			log.LogAttrs(ctx, slog.LevelError, "counters not written", slog.String("error", err.Error()))
 		}
 	}
-}
-
-func (p *Processor) maxAttempts() int {
-	if p.MaxAttempts > 0 {
-		return p.MaxAttempts
-	}
-	return DefaultMaxAttempts
-}
-
-func (p *Processor) backoff(attempt int) time.Duration {
-	b := p.Backoff
-	if b == nil {
-		b = DefaultBackoff
-	}
-	if attempt-1 < len(b) {
-		return b[attempt-1]
-	}
-	return b[len(b)-1]
 }
 
 // errDecode marks payloads that cannot be decoded. They still get their
