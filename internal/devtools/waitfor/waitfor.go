@@ -30,7 +30,7 @@ func Until(t testing.TB, cond func() bool, what string, args ...any) {
 	deadline := time.Now().Add(Hang)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("waited %v: %s", Hang, fmt.Sprintf(what, latest(args)...))
+			t.Fatalf("still waiting after %v for: %s", Hang, fmt.Sprintf(what, latest(args)...))
 		}
 		time.Sleep(Tick)
 	}
@@ -46,7 +46,7 @@ func Chan[T any](t testing.TB, c <-chan T, what string, args ...any) T {
 	case v := <-c:
 		return v
 	case <-timer.C:
-		t.Fatalf("waited %v: %s", Hang, fmt.Sprintf(what, latest(args)...))
+		t.Fatalf("still waiting after %v for: %s", Hang, fmt.Sprintf(what, latest(args)...))
 		var zero T
 		return zero
 	}
