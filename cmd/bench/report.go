@@ -38,7 +38,7 @@ func reportDay(ctx context.Context, events int) (render, read time.Duration, err
 	start, _ := time.Parse(time.DateOnly, day)
 	c := map[string]int64{stats.Received: int64(events), stats.Accepted: int64(events), stats.Processed: int64(events)}
 	for i := range events / 1000 {
-		c[stats.BucketCounter(time.Duration(i%200+1)*100*time.Microsecond)] += 1000
+		c[stats.Processing.Counter(time.Duration(i%200+1)*100*time.Microsecond)] += 1000
 	}
 	if err := st.AddCounters(ctx, day, c); err != nil {
 		return 0, 0, err

@@ -44,6 +44,14 @@ const (
 	SpoolOldestAge   = "spool_oldest_age_seconds"
 	SpoolFailures    = "spool_drain_failures"
 	SpoolDeadLetters = "spool_dead_lettered"
+	// Of the drafter: the time from a draft request's receipt to its
+	// outcome, and its outcomes' counts (stats' counter names).
+	DraftTime     = "draft_ms"
+	DraftsMade    = stats.DraftsMade
+	DraftsSkipped = stats.DraftsSkipped
+	DraftsFailed  = stats.DraftsFailed
+	InputTokens   = stats.DraftInputTokens
+	OutputTokens  = stats.DraftOutputTokens
 )
 
 // ReasonsProperty is the property holding rejections per reason.
@@ -69,7 +77,7 @@ type Recorder struct {
 	now      func() time.Time
 
 	mu      sync.Mutex
-	times   []float64
+	times   map[string][]float64 // milliseconds, by metric
 	counts  map[string]int64
 	reasons map[string]int64
 	gauges  map[string]float64
@@ -84,13 +92,26 @@ func New(w io.Writer, function string) *Recorder {
 // and a count for its outcome (one of "processed", "duplicate",
 // "redelivered", "retry", "dead_lettered"; another adds the time only).
 func (r *Recorder) Message(outcome string, d time.Duration) {
-	ms := math.Round(float64(d)/float64(time.Microsecond)) / 1000
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.times = append(r.times, ms)
+	r.duration(ProcessingTime, d)
 	for _, name := range outcomeCounts[outcome] {
 		r.counts[name]++
 	}
+}
+
+// Duration records one value of a time metric (e.g. DraftTime).
+func (r *Recorder) Duration(name string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.duration(name, d)
+}
+
+func (r *Recorder) duration(name string, d time.Duration) {
+	if r.times == nil {
+		r.times = map[string][]float64{}
+	}
+	r.times[name] = append(r.times[name], math.Round(float64(d)/float64(time.Microsecond))/1000)
 }
 
 // Reject records a webhook rejected for reason (e.g. "bad_signature").
@@ -136,7 +157,7 @@ type meta struct {
 }
 
 // Flush writes what was recorded since the last flush as one JSON line, and
-// forgets it. Counts are summed; processing times are listed, and beyond
+// forgets it. Counts are summed; times are listed, and beyond
 // EMF's 100 values per metric further lines carry the rest. Nothing recorded
 // writes nothing. If writing fails, the values are lost: retrying a broken
 // log stream within one invocation would not help.
@@ -150,13 +171,21 @@ func (r *Recorder) Flush() error {
 	r.times, r.counts, r.reasons, r.gauges = nil, map[string]int64{}, map[string]int64{}, nil
 
 	ts := r.now().UnixMilli()
+	names := slices.Sorted(maps.Keys(times))
 	for first := true; first || len(times) > 0; first = false {
 		line := map[string]any{"Service": Service, "Function": r.function}
 		var ms []metric
-		if n := min(len(times), maxValues); n > 0 {
-			line[ProcessingTime] = times[:n]
-			ms = append(ms, metric{ProcessingTime, "Milliseconds"})
-			times = times[n:]
+		for _, name := range names {
+			vs := times[name]
+			if len(vs) == 0 {
+				continue
+			}
+			n := min(len(vs), maxValues)
+			line[name] = vs[:n]
+			ms = append(ms, metric{name, "Milliseconds"})
+			if times[name] = vs[n:]; len(times[name]) == 0 {
+				delete(times, name)
+			}
 		}
 		if first {
 			for _, name := range slices.Sorted(maps.Keys(counts)) {

@@ -148,6 +148,27 @@ func TestFlushSplitsBeyondHundredValues(t *testing.T) {
 	assert.NotContains(t, lines[2], Processed)
 }
 
+// TestFlushTimeMetrics checks that each time metric is split on its own:
+// the lines carry as many as the longest needs, and a shorter one only in
+// the first.
+func TestFlushTimeMetrics(t *testing.T) {
+	var buf bytes.Buffer
+	r := New(&buf, "fn")
+	for i := range 150 {
+		r.Message("processed", time.Duration(i)*time.Millisecond)
+	}
+	for i := range 30 {
+		r.Duration(DraftTime, time.Duration(i)*time.Millisecond)
+	}
+	require.NoError(t, r.Flush())
+	lines := parse(t, buf.Bytes())
+	require.Len(t, lines, 2)
+	assert.Len(t, lines[0][ProcessingTime], 100)
+	assert.Len(t, lines[0][DraftTime], 30)
+	assert.Len(t, lines[1][ProcessingTime], 50)
+	assert.NotContains(t, lines[1], DraftTime)
+}
+
 func TestConcurrent(t *testing.T) {
 	var mu sync.Mutex
 	var buf bytes.Buffer

@@ -93,7 +93,7 @@ func Build(ctx context.Context, src Source, day string) (*Data, error) {
 		pct := 100 * float64(c[stats.Accepted]-c[stats.DeadLettered]) / float64(attempts)
 		d.DeliveryPct = &pct
 	}
-	p := stats.Percentiles(c, 0.5, 0.95, 0.99)
+	p := stats.Processing.Percentiles(c, 0.5, 0.95, 0.99)
 	copy(d.Processing[:], p)
 
 	recs, err := src.Store.DayRecords(ctx, day, sla.DayRecordKind, maxRecords)

@@ -45,9 +45,9 @@ func seed(t *testing.T) (Source, *memstore.Store) {
 		stats.TagPrefix + "billing": 12, stats.TagPrefix + "shipping": 30, stats.TagPrefix + "refund": 12, stats.TagPrefix + "urgent": 3,
 	}
 	// 900 messages took 2 ms, 59 took 50 ms, 1 took 1.5 s.
-	counters[stats.BucketCounter(2*time.Millisecond)] += 900
-	counters[stats.BucketCounter(50*time.Millisecond)] += 59
-	counters[stats.BucketCounter(1500*time.Millisecond)] += 1
+	counters[stats.Processing.Counter(2*time.Millisecond)] += 900
+	counters[stats.Processing.Counter(50*time.Millisecond)] += 59
+	counters[stats.Processing.Counter(1500*time.Millisecond)] += 1
 	require.NoError(t, st.AddCounters(ctx, day, counters))
 
 	recs := []sla.Record{

@@ -42,7 +42,27 @@ const (
 	RejectedPrefix  = "rejected."
 	RefusedPrefix   = "refused."
 	InvalidPrefix   = "invalid_payload."
-	histogramPrefix = "processing_us."
+
+	// The drafter's: a suggestion posted, a request it left without one
+	// (by reason, "drafts_skipped.<reason>"), a provider or posting that
+	// failed, and the tokens models read and wrote.
+	DraftsMade          = "drafts_made"
+	DraftsSkipped       = "drafts_skipped"
+	DraftsSkippedPrefix = "drafts_skipped."
+	DraftsFailed        = "drafts_failed"
+	DraftInputTokens    = "draft_input_tokens"
+	DraftOutputTokens   = "draft_output_tokens"
+)
+
+// Histogram is a latency histogram stored as daily counters, one per
+// bucket, named by its prefix.
+type Histogram string
+
+// The pipeline's histograms: the processing time of an event, and the
+// drafter's time from a request's receipt to its outcome.
+const (
+	Processing Histogram = "processing_us."
+	Drafting   Histogram = "draft_us."
 )
 
 // Day is the UTC calendar day of t as YYYY-MM-DD, the counters' partition.
@@ -58,23 +78,23 @@ var bucketBounds = func() []float64 {
 	return b
 }()
 
-// BucketCounter is the counter name for a processing time of d.
-func BucketCounter(d time.Duration) string {
+// Counter is the counter name of the bucket holding d.
+func (h Histogram) Counter(d time.Duration) string {
 	us := float64(d.Microseconds())
 	i := sort.SearchFloat64s(bucketBounds, us)
 	if i >= len(bucketBounds) {
 		i = len(bucketBounds) - 1
 	}
-	return histogramPrefix + strconv.Itoa(i)
+	return string(h) + strconv.Itoa(i)
 }
 
-// Percentiles reads the histogram counters and returns the q-quantiles in
-// milliseconds. Each value is the upper bound of the bucket that holds it.
-func Percentiles(c map[string]int64, qs ...float64) []float64 {
+// Percentiles reads the histogram's counters and returns the q-quantiles
+// in milliseconds. Each value is the upper bound of the bucket that holds it.
+func (h Histogram) Percentiles(c map[string]int64, qs ...float64) []float64 {
 	counts := make([]int64, len(bucketBounds))
 	var total int64
 	for k, v := range c {
-		if rest, ok := strings.CutPrefix(k, histogramPrefix); ok {
+		if rest, ok := strings.CutPrefix(k, string(h)); ok {
 			if i, err := strconv.Atoi(rest); err == nil && i >= 0 && i < len(counts) && v > 0 {
 				counts[i] += v
 				total += v
@@ -122,6 +142,20 @@ type Daily struct {
 	RefusedBy      map[string]int64 `json:"refused_by_reason,omitempty"`
 	InvalidBy      map[string]int64 `json:"invalid_payload_by_reason,omitempty"`
 	ProcessingMS   Percentile       `json:"processing_ms"`
+	Drafts         Drafts           `json:"drafts"`
+}
+
+// Drafts is the drafter's day: suggestions posted, requests left without
+// one and why, failures, the time from a request's receipt to its outcome,
+// and the tokens models used.
+type Drafts struct {
+	Made         int64            `json:"made"`
+	Skipped      int64            `json:"skipped"`
+	SkippedBy    map[string]int64 `json:"skipped_by_reason,omitempty"`
+	Failed       int64            `json:"failed"`
+	LatencyMS    Percentile       `json:"latency_ms"`
+	InputTokens  int64            `json:"input_tokens"`
+	OutputTokens int64            `json:"output_tokens"`
 }
 
 // Percentile is p50/p95/p99 in milliseconds.
@@ -133,7 +167,7 @@ type Percentile struct {
 
 // Summarise builds the contract view of one day's counters.
 func Summarise(day string, c map[string]int64) Daily {
-	p := Percentiles(c, 0.50, 0.95, 0.99)
+	p := Processing.Percentiles(c, 0.50, 0.95, 0.99)
 	d := Daily{
 		Date: day, Received: c[Received], Accepted: c[Accepted], Rejected: c[Rejected],
 		Duplicates: c[Duplicates], Ignored: c[Ignored], Processed: c[Processed], Retried: c[Retried],
@@ -142,6 +176,10 @@ func Summarise(day string, c map[string]int64) Daily {
 		RejectedBy: ByReason(c, RejectedPrefix), RefusedBy: ByReason(c, RefusedPrefix), InvalidBy: ByReason(c, InvalidPrefix),
 		ProcessingMS: Percentile{P50: p[0], P95: p[1], P99: p[2]},
 	}
+	dp := Drafting.Percentiles(c, 0.50, 0.95, 0.99)
+	d.Drafts = Drafts{Made: c[DraftsMade], Skipped: c[DraftsSkipped], SkippedBy: ByReason(c, DraftsSkippedPrefix),
+		Failed: c[DraftsFailed], LatencyMS: Percentile{P50: dp[0], P95: dp[1], P99: dp[2]},
+		InputTokens: c[DraftInputTokens], OutputTokens: c[DraftOutputTokens]}
 	return d
 }
 

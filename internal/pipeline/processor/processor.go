@@ -416,7 +416,7 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 
 	now := p.Now()
 	elapsed := time.Since(start)
-	counters := map[string]int64{stats.Processed: 1, stats.BucketCounter(elapsed): 1}
+	counters := map[string]int64{stats.Processed: 1, stats.Processing.Counter(elapsed): 1}
 	for k, v := range ev.counters {
 		counters[k] += v
 	}

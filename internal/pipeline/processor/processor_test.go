@@ -135,7 +135,7 @@ func TestStoryProcessed(t *testing.T) {
 	c := e.counters(t)
 	assert.Equal(t, int64(6), c[stats.Processed])
 	assert.Zero(t, c[stats.Duplicates])
-	p := stats.Percentiles(c, 0.5)
+	p := stats.Processing.Percentiles(c, 0.5)
 	assert.Greater(t, p[0], 0.0, "processing time recorded")
 }
 
