@@ -74,3 +74,9 @@ type Canned struct {
 	Content   string   `json:"content" yaml:"content"`
 	Examples  []string `json:"examples,omitempty" yaml:"examples,omitempty"`
 }
+
+// CannedSource lists an account's canned responses: Chatwoot's REST API
+// (rest.Client) when live.
+type CannedSource interface {
+	CannedResponses(ctx context.Context, account int64) ([]Canned, error)
+}
