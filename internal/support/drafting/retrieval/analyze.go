@@ -1,0 +1,222 @@
+package retrieval
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+
+	"supportpipe/internal/support/runes"
+	"supportpipe/internal/support/tagging"
+)
+
+// MaxTextRunes is how much of a message retrieval reads, as much as the
+// tagger: what a customer asks is said well before 20,000 characters, and a
+// hostile megabyte must cost no more than that.
+const MaxTextRunes = tagging.MaxTextRunes
+
+// stopwords carry no intent: pronouns, articles, and the frame of a request
+// ("I need help to…", "how can I…", "is it possible to…"), which every
+// canned response's examples share. Question words that do carry intent
+// ("when" for a delivery time) are concepts of the thesaurus instead.
+var stopwords = set(
+	"a", "an", "the", "my", "mine", "your", "yours", "ur", "yur", "our", "their", "his", "her",
+	"its", "this", "that", "these", "those", "of", "me", "i", "im", "ive", "id", "you", "u",
+	"ya", "we", "us", "it", "to", "for", "am", "are", "be", "been", "being", "was", "were",
+	"do", "does", "did", "please", "pls", "plz", "and", "or", "with", "just", "hi", "hello",
+	"hey", "thanks", "thank", "there", "at", "as", "so", "some", "any", "is", "on", "by",
+	"about", "can", "could", "would", "should", "will", "shall", "may", "might", "must",
+	"how", "what", "where", "which", "who", "why", "whom", "help", "helping", "assistance",
+	"assist", "want", "wanna", "need", "needs", "like", "know", "tell", "got", "have", "has",
+	"had", "try", "trying", "not", "no", "don", "gonna", "going", "able", "possible", "way",
+	"information", "info", "question", "questions", "several", "few", "one", "ask", "asking",
+	"if", "then", "than", "too", "also", "very", "really", "okay", "ok", "yes", "in",
+	// Profanity and fillers that customers drop into a request without
+	// changing what it is about.
+	"fuck", "fucking", "fuckin", "damn", "damned", "goddamn", "bloody", "freaking", "frigging",
+	"effing", "shitty", "crappy",
+)
+
+// honorifics start a person's name.
+var honorifics = set("mr", "mrs", "ms", "miss", "dr")
+
+func set(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
+
+// words calls fn with each word of the first MaxTextRunes characters of
+// text: folded to plain lower-case letters, a clitic cut off ("order's",
+// "don't" give "order", "don"), numbers dropped (order numbers and amounts
+// say nothing of the intent).
+func words(text string, fn func(string)) {
+	text, _ = runes.Prefix(text, MaxTextRunes)
+	var w []rune
+	clitic := false
+	flush := func() {
+		if len(w) > 0 {
+			fn(string(w))
+		}
+		w, clitic = w[:0], false
+	}
+	for _, r := range fold(text) {
+		switch {
+		case unicode.IsLetter(r):
+			if !clitic {
+				w = append(w, unicode.ToLower(r))
+			}
+		case r == '\'' && len(w) > 0:
+			clitic = true
+		default:
+			// Digits end a word too: "purchase113542617735902".
+			flush()
+		}
+	}
+	flush()
+}
+
+// fold decomposes text and drops combining marks so that "café" matches
+// "cafe", and maps typographic apostrophes to the ASCII one. It stops after
+// MaxTextRunes runes, as decomposition can multiply a text's length.
+func fold(s string) string {
+	if isASCII(s) {
+		return s
+	}
+	var (
+		b  strings.Builder
+		it norm.Iter
+		n  int
+	)
+	b.Grow(len(s))
+	it.InitString(norm.NFKD, s)
+	for !it.Done() {
+		for _, r := range string(it.Next()) {
+			if n == MaxTextRunes {
+				return b.String()
+			}
+			switch {
+			case unicode.Is(unicode.Mn, r):
+				continue
+			case r == '\u2019' || r == '\u2018' || r == '\u02bc':
+				b.WriteByte('\'')
+			default:
+				b.WriteRune(r)
+			}
+			n++
+		}
+	}
+	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// stem strips English inflections so that "refunds", "refunded" and
+// "refunding" meet at "refund". It is light on purpose: it only has to
+// agree with itself, as the knowledge and the messages go through it alike.
+func stem(w string) string {
+	if len(w) <= 3 || !isASCII(w) {
+		return w
+	}
+	switch {
+	case strings.HasSuffix(w, "ies") && len(w) > 4:
+		w = w[:len(w)-3] + "y"
+	case strings.HasSuffix(w, "sses"):
+		w = w[:len(w)-2]
+	case strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") &&
+		!strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is"):
+		w = w[:len(w)-1]
+	}
+	switch {
+	case strings.HasSuffix(w, "ied") && len(w) > 4:
+		w = w[:len(w)-3] + "y"
+	case strings.HasSuffix(w, "eed"):
+	case strings.HasSuffix(w, "ed") && hasVowel(w[:len(w)-2]) && len(w) > 4:
+		w = undouble(w[:len(w)-2])
+	case strings.HasSuffix(w, "ing") && hasVowel(w[:len(w)-3]) && len(w) > 5:
+		w = undouble(w[:len(w)-3])
+	case strings.HasSuffix(w, "ly") && len(w) > 5:
+		w = w[:len(w)-2]
+	}
+	if strings.HasSuffix(w, "e") && len(w) > 4 {
+		w = w[:len(w)-1]
+	}
+	return w
+}
+
+// undouble turns "shipp" into "ship", but leaves "add", "bill" and "pass"
+// alone, whose double letter is part of the word.
+func undouble(w string) string {
+	n := len(w)
+	if n >= 4 && w[n-1] == w[n-2] && !strings.ContainsRune("aeiouylsz", rune(w[n-1])) {
+		return w[:n-1]
+	}
+	return w
+}
+
+func hasVowel(w string) bool { return strings.ContainsAny(w, "aeiouy") }
+
+// terms returns the terms of text in order: its words, corrected when a
+// slip away from a known word or split when two run together, with the
+// thesaurus's phrases and words replaced by their concepts, stopwords
+// dropped and the rest stemmed.
+func (ix *Index) terms(text string) []string {
+	var stems, surface []string
+	words(text, func(w string) {
+		if len(w) >= minFuzzy && !ix.vocab.known(w) {
+			if c := ix.vocab.correct(w); c != "" {
+				w = c
+			} else if a, b, ok := ix.vocab.split(w); ok {
+				surface = append(surface, a)
+				stems = append(stems, stem(a))
+				w = b
+			}
+		}
+		surface = append(surface, w)
+		stems = append(stems, stem(w))
+	})
+	out := make([]string, 0, len(stems))
+	for i := 0; i < len(stems); i++ {
+		if honorifics[surface[i]] {
+			i++ // and the name after it: who a bill is from is not what is asked
+			continue
+		}
+		if n, concept := ix.th.phraseAt(stems[i:]); n > 0 {
+			out = append(out, concept)
+			i += n - 1
+			continue
+		}
+		if stopwords[surface[i]] {
+			continue
+		}
+		if concept, ok := ix.th.words[stems[i]]; ok {
+			out = append(out, concept)
+			continue
+		}
+		out = append(out, stems[i])
+	}
+	return out
+}
+
+// features counts the terms of text and the pairs of neighbouring terms,
+// a pair weighing weightPair.
+func (ix *Index) features(text string) map[string]float64 {
+	ts := ix.terms(text)
+	f := make(map[string]float64, 2*len(ts))
+	for i, t := range ts {
+		f[t]++
+		if i > 0 {
+			f[ts[i-1]+" "+t] += weightPair
+		}
+	}
+	return f
+}

@@ -1,0 +1,300 @@
+// Package retrieval is the embedded drafting provider: it answers a customer
+// message with the canned response that fits it best, from a knowledge file
+// and the account's canned responses in Chatwoot, and abstains when none
+// fits clearly enough. No network, no model: a lexical index whose cost is
+// linear in the message (at most MaxTextRunes characters read) and bounded
+// by the knowledge's size.
+//
+// A message and each canned response meet on terms: words folded to plain
+// lower case, corrected when a typo of a known word, stripped of inflections
+// and of the words every request shares ("I need help to…"), and mapped
+// onto the concepts of a thesaurus of support vocabulary, plus each pair of
+// neighbouring terms. A response is scored by TF-IDF cosine similarity
+// against its closest example question, its content and its short code; the
+// confidence weighs how close the best response is and how far it leads.
+package retrieval
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"sync"
+
+	"supportpipe/internal/support/drafting"
+)
+
+// Weights of the parts of an entry in its score. The examples are questions
+// like the customer's and weigh most; the content and the short code say
+// what the response is about in other words.
+const (
+	weightExamples = 1.0
+	weightContent  = 0.3
+	weightCode     = 0.3
+	// weightPair is a pair of neighbouring terms' share of a term's weight:
+	// "change order" and "order change" are near, "change account" is not.
+	weightPair = 0.5
+)
+
+// Parts of an entry.
+const (
+	partContent = iota
+	partCode
+	partExample
+)
+
+// Index finds the canned responses that fit a message. It is immutable
+// once built and safe for concurrent use.
+type Index struct {
+	entries []drafting.Canned
+	th      *thesaurus
+	vocab   *vocabulary
+	termIDs map[string]int32
+	// postings[t] lists the documents (an entry's content, short code or
+	// one example) holding term t, with the term's weight in each.
+	postings [][]posting
+	idf      []float64
+	// unknownIDF weighs a message's terms that no entry has.
+	unknownIDF float64
+	docs       []doc
+	// sameContent[i] is the first entry with the content of entry i.
+	sameContent []int
+	scratch     sync.Pool // *[]float64, one score per document
+}
+
+type posting struct {
+	doc int32
+	w   float64
+}
+
+type doc struct {
+	entry int32
+	part  int8
+}
+
+// Match is a canned response and how well it fits a message: its cosine
+// similarity, 0 to 1.
+type Match struct {
+	drafting.Canned
+	Similarity float64
+}
+
+// Result is what Search found.
+type Result struct {
+	// Matches are the best entries, best first, without two of the same
+	// content.
+	Matches []Match
+	// Confidence is the geometric mean of the best match's similarity and
+	// of its lead over the next one of other content, 0 to 1 (0 when
+	// nothing matched): a draft needs both a close match, which a message
+	// about something the knowledge does not cover lacks, and a clear one,
+	// which a message between two responses lacks.
+	Confidence float64
+}
+
+// NewIndex indexes entries.
+func NewIndex(entries []drafting.Canned) *Index {
+	ix := &Index{
+		entries: slices.Clone(entries),
+		th:      defaultThesaurus,
+		vocab:   newVocabulary(),
+		termIDs: map[string]int32{},
+	}
+	for w := range stopwords {
+		ix.vocab.add(w)
+	}
+	for _, w := range ix.th.surfaces {
+		ix.vocab.add(w)
+	}
+	for _, e := range ix.entries {
+		for _, text := range append([]string{e.Content, codeText(e.ShortCode)}, e.Examples...) {
+			words(text, ix.vocab.add)
+		}
+	}
+	var vectors []map[int32]float64
+	df := map[int32]int{}
+	ix.sameContent = make([]int, len(ix.entries))
+	firstOf := map[string]int{}
+	for i, e := range ix.entries {
+		if j, ok := firstOf[e.Content]; ok {
+			ix.sameContent[i] = j
+		} else {
+			firstOf[e.Content], ix.sameContent[i] = i, i
+		}
+		seen := map[int32]bool{}
+		add := func(text string, part int8) {
+			v := map[int32]float64{}
+			for term, n := range ix.features(text) {
+				id, ok := ix.termIDs[term]
+				if !ok {
+					id = int32(len(ix.termIDs))
+					ix.termIDs[term] = id
+				}
+				v[id] = n
+				if !seen[id] {
+					seen[id] = true
+					df[id]++
+				}
+			}
+			ix.docs = append(ix.docs, doc{entry: int32(i), part: part})
+			vectors = append(vectors, v)
+		}
+		add(e.Content, partContent)
+		add(codeText(e.ShortCode), partCode)
+		for _, ex := range e.Examples {
+			add(ex, partExample)
+		}
+	}
+	n := float64(len(ix.entries))
+	ix.idf = make([]float64, len(ix.termIDs))
+	for id := range ix.idf {
+		ix.idf[id] = math.Log((n + 1) / (float64(df[int32(id)]) + 0.5))
+	}
+	ix.unknownIDF = math.Log((n + 1) / 0.5)
+	ix.postings = make([][]posting, len(ix.termIDs))
+	for d, v := range vectors {
+		w := ix.weigh(v, nil)
+		for id, x := range w {
+			ix.postings[id] = append(ix.postings[id], posting{doc: int32(d), w: x})
+		}
+	}
+	ndocs := len(ix.docs)
+	ix.scratch.New = func() any { s := make([]float64, ndocs); return &s }
+	return ix
+}
+
+// Len is the number of entries.
+func (ix *Index) Len() int { return len(ix.entries) }
+
+// codeText reads a short code as words: "track_refund" is "track refund".
+func codeText(code string) string {
+	return strings.NewReplacer("_", " ", "-", " ", ".", " ").Replace(code)
+}
+
+// weigh turns term counts into a unit vector of TF-IDF weights; unknown
+// counts the weight of terms the index does not have, which lengthen the
+// vector without matching anything.
+func (ix *Index) weigh(v map[int32]float64, unknown []float64) map[int32]float64 {
+	w := make(map[int32]float64, len(v))
+	norm := 0.0
+	for id, n := range v {
+		x := tf(n) * ix.idf[id]
+		w[id] = x
+		norm += x * x
+	}
+	for _, n := range unknown {
+		x := tf(n) * ix.unknownIDF
+		norm += x * x
+	}
+	if norm == 0 {
+		return w
+	}
+	norm = math.Sqrt(norm)
+	for id := range w {
+		w[id] /= norm
+	}
+	return w
+}
+
+// tf dampens repetition: a word said three times is not three times the
+// topic. A pair's fraction of a count weighs as it is.
+func tf(n float64) float64 {
+	if n < 1 {
+		return n
+	}
+	return 1 + math.Log(n)
+}
+
+// Search scores every entry against text and returns the best k.
+func (ix *Index) Search(text string, k int) Result {
+	if len(ix.entries) == 0 || k <= 0 {
+		return Result{}
+	}
+	q := map[int32]float64{}
+	var unknown []float64
+	for term, n := range ix.features(text) {
+		if id, ok := ix.termIDs[term]; ok {
+			q[id] = n
+		} else {
+			unknown = append(unknown, n)
+		}
+	}
+	if len(q) == 0 {
+		return Result{}
+	}
+	sp := ix.scratch.Get().(*[]float64)
+	defer ix.scratch.Put(sp)
+	scores := *sp
+	clear(scores)
+	for id, x := range ix.weigh(q, unknown) {
+		for _, p := range ix.postings[id] {
+			scores[p.doc] += x * p.w
+		}
+	}
+	type part struct{ content, code, example float64 }
+	parts := make([]part, len(ix.entries))
+	examples := make([]bool, len(ix.entries))
+	for d, s := range scores {
+		p := &parts[ix.docs[d].entry]
+		switch ix.docs[d].part {
+		case partContent:
+			p.content = s
+		case partCode:
+			p.code = s
+		default:
+			examples[ix.docs[d].entry] = true
+			p.example = max(p.example, s)
+		}
+	}
+	sims := make([]float64, len(ix.entries))
+	for i, p := range parts {
+		if examples[i] {
+			sims[i] = (weightExamples*p.example + weightContent*p.content + weightCode*p.code) /
+				(weightExamples + weightContent + weightCode)
+		} else {
+			// A response without examples (Chatwoot's) is judged on what it
+			// has, not held to a part it lacks.
+			sims[i] = (weightContent*p.content + weightCode*p.code) / (weightContent + weightCode)
+		}
+	}
+	// The entries that stand for their content (the best scored of those
+	// that share it), best first; one more than k, for the runner-up.
+	stands := make([]int, len(ix.entries))
+	for i := range stands {
+		stands[i] = -1
+	}
+	for i, s := range sims {
+		if c := ix.sameContent[i]; stands[c] < 0 || s > sims[stands[c]] {
+			stands[c] = i
+		}
+	}
+	order := make([]int, 0, k+1)
+	for _, i := range stands {
+		if i < 0 {
+			continue
+		}
+		// Ties keep the earlier entry first.
+		at := len(order)
+		for at > 0 && sims[order[at-1]] < sims[i] {
+			at--
+		}
+		if at <= k {
+			order = slices.Insert(order, at, i)
+			order = order[:min(len(order), k+1)]
+		}
+	}
+	var r Result
+	for _, i := range order[:min(len(order), k)] {
+		if sims[i] <= 0 {
+			break
+		}
+		r.Matches = append(r.Matches, Match{Canned: ix.entries[i], Similarity: sims[i]})
+	}
+	if len(r.Matches) > 0 {
+		best, lead := r.Matches[0].Similarity, r.Matches[0].Similarity
+		if len(order) > 1 {
+			lead -= max(sims[order[1]], 0)
+		}
+		r.Confidence = math.Sqrt(best * lead)
+	}
+	return r
+}
