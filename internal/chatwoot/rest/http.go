@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"supportpipe/internal/support/drafting"
 )
 
 // Defaults of Options.
@@ -583,4 +585,18 @@ func minID(ms []Message) int64 {
 		id = min(id, m.ID)
 	}
 	return id
+}
+
+// CannedResponses implements Client. Chatwoot lists every canned response
+// of the account in one unpaginated array.
+func (c *HTTPClient) CannedResponses(ctx context.Context, account int64) ([]drafting.Canned, error) {
+	if err := checkAccount(account); err != nil {
+		return nil, err
+	}
+	var list []drafting.Canned
+	path := fmt.Sprintf("/api/v1/accounts/%d/canned_responses", account)
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, out: &list}); err != nil {
+		return nil, err
+	}
+	return list, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/support/drafting"
 )
 
 const conversationsJSON = `{"data":{"meta":{"mine_count":0,"assigned_count":1,"unassigned_count":0,"all_count":1},
@@ -154,6 +155,28 @@ func TestRequests(t *testing.T) {
 			check: func(t *testing.T, got any) {
 				assert.Equal(t, []Team{{ID: 3, Name: "Billing"}, {ID: 5, Name: "Returns"}}, got)
 			},
+		},
+		{
+			name: "canned responses",
+			serve: inOrder(reply{status: 200, body: `[{"id":1,"account_id":7,"short_code":"refund_status",` +
+				`"content":"Hi {{contact.name}}, your refund is on its way.","created_at":"2026-05-01T09:00:00.000Z",` +
+				`"updated_at":"2026-05-02T09:00:00.000Z"},{"id":2,"account_id":7,"short_code":"hours",` +
+				`"content":"We answer 9 to 5.","created_at":"2026-05-01T09:00:00.000Z","updated_at":"2026-05-01T09:00:00.000Z"}]`}),
+			call: func(ctx context.Context, c *HTTPClient) (any, error) { return c.CannedResponses(ctx, 7) },
+			want: []seen{{method: "GET", uri: "/api/v1/accounts/7/canned_responses"}},
+			check: func(t *testing.T, got any) {
+				assert.Equal(t, []drafting.Canned{
+					{ShortCode: "refund_status", Content: "Hi {{contact.name}}, your refund is on its way."},
+					{ShortCode: "hours", Content: "We answer 9 to 5."},
+				}, got)
+			},
+		},
+		{
+			name:  "no canned responses",
+			serve: inOrder(reply{status: 200, body: `[]`}),
+			call:  func(ctx context.Context, c *HTTPClient) (any, error) { return c.CannedResponses(ctx, 7) },
+			want:  []seen{{method: "GET", uri: "/api/v1/accounts/7/canned_responses"}},
+			check: func(t *testing.T, got any) { assert.Empty(t, got) },
 		},
 		{
 			name:  "profile drops the token and email",
@@ -321,6 +344,10 @@ func TestInvalidArgumentsSendNothing(t *testing.T) {
 		{"team zero", func(ctx context.Context, c Client) error { return c.AssignTeam(ctx, 7, 1, 0) }},
 		{"teams of account zero", func(ctx context.Context, c Client) error {
 			_, err := c.Teams(ctx, 0)
+			return err
+		}},
+		{"canned responses of account zero", func(ctx context.Context, c Client) error {
+			_, err := c.CannedResponses(ctx, 0)
 			return err
 		}},
 		{"empty label", func(ctx context.Context, c Client) error {

@@ -8,19 +8,21 @@ import (
 	"time"
 
 	"supportpipe/internal/support/conversation"
+	"supportpipe/internal/support/drafting"
 )
 
 // Client method names, as recorded in Call.Op.
 const (
-	OpLabels        = "Labels"
-	OpAddLabels     = "AddLabels"
-	OpSetPriority   = "SetPriority"
-	OpPrivateNote   = "PrivateNote"
-	OpAssignTeam    = "AssignTeam"
-	OpProfile       = "Profile"
-	OpConversations = "Conversations"
-	OpMessages      = "Messages"
-	OpTeams         = "Teams"
+	OpLabels          = "Labels"
+	OpAddLabels       = "AddLabels"
+	OpSetPriority     = "SetPriority"
+	OpPrivateNote     = "PrivateNote"
+	OpAssignTeam      = "AssignTeam"
+	OpProfile         = "Profile"
+	OpConversations   = "Conversations"
+	OpMessages        = "Messages"
+	OpTeams           = "Teams"
+	OpCannedResponses = "CannedResponses"
 )
 
 // LabelSource supplies a conversation's labels the first time the Offline
@@ -51,12 +53,14 @@ type Call struct {
 // Offline is the Client used when CHATWOOT_LIVE is not true. It makes no
 // network calls: it validates and records each call, and keeps label sets in
 // memory so AddLabels merges as Chatwoot would. Reads of conversations and
-// messages return nothing. It is safe for concurrent use.
+// messages return nothing; canned responses, those set by SetCanned. It is
+// safe for concurrent use.
 type Offline struct {
 	src LabelSource // may be nil
 
 	mu     sync.Mutex
 	labels map[conversation.Key][]string
+	canned map[int64][]drafting.Canned
 	calls  []Call
 }
 
@@ -64,7 +68,14 @@ var _ Client = (*Offline)(nil)
 
 // NewOffline returns an Offline that seeds labels from src; src may be nil.
 func NewOffline(src LabelSource) *Offline {
-	return &Offline{src: src, labels: map[conversation.Key][]string{}}
+	return &Offline{src: src, labels: map[conversation.Key][]string{}, canned: map[int64][]drafting.Canned{}}
+}
+
+// SetCanned replaces the canned responses the Offline holds for an account.
+func (r *Offline) SetCanned(account int64, canned []drafting.Canned) {
+	r.mu.Lock()
+	r.canned[account] = slices.Clone(canned)
+	r.mu.Unlock()
 }
 
 // SetLabels replaces the labels the Offline holds for a conversation.
@@ -224,4 +235,15 @@ func (r *Offline) Messages(_ context.Context, account, conv int64) ([]Message, e
 	}
 	r.record(Call{Op: OpMessages, Key: k})
 	return nil, nil
+}
+
+// CannedResponses implements Client with the responses set by SetCanned.
+func (r *Offline) CannedResponses(_ context.Context, account int64) ([]drafting.Canned, error) {
+	if err := checkAccount(account); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, Call{Op: OpCannedResponses, Key: conversation.Key{AccountID: account}})
+	return slices.Clone(r.canned[account]), nil
 }

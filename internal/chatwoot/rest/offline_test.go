@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/support/conversation"
+	"supportpipe/internal/support/drafting"
 )
 
 // labelSource is a LabelSource backed by a map.
@@ -106,14 +107,16 @@ func TestOffline(t *testing.T) {
 				cs, err2 := r.Conversations(ctx, 7, time.Hour)
 				ms, err3 := r.Messages(ctx, 7, 1423)
 				ts, err4 := r.Teams(ctx, 7)
-				return []any{p, len(cs), len(ms), len(ts)}, errors.Join(err1, err2, err3, err4)
+				crs, err5 := r.CannedResponses(ctx, 7)
+				return []any{p, len(cs), len(ms), len(ts), len(crs)}, errors.Join(err1, err2, err3, err4, err5)
 			},
-			want: []any{Profile{Name: "mock"}, 0, 0, 0},
+			want: []any{Profile{Name: "mock"}, 0, 0, 0, 0},
 			wantCalls: []Call{
 				{Op: OpProfile},
 				{Op: OpConversations, Key: conversation.Key{AccountID: 7}, Within: time.Hour},
 				{Op: OpMessages, Key: k},
 				{Op: OpTeams, Key: conversation.Key{AccountID: 7}},
+				{Op: OpCannedResponses, Key: conversation.Key{AccountID: 7}},
 			},
 		},
 	}
@@ -192,4 +195,17 @@ func TestOfflineConcurrent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, l, 51)
 	assert.Len(t, r.Calls(), 51)
+}
+
+func TestOfflineCannedResponses(t *testing.T) {
+	r := NewOffline(nil)
+	set := []drafting.Canned{{ShortCode: "hours", Content: "We answer 9 to 5."}}
+	r.SetCanned(7, set)
+	set[0].Content = "changed after the call"
+	got, err := r.CannedResponses(t.Context(), 7)
+	require.NoError(t, err)
+	assert.Equal(t, []drafting.Canned{{ShortCode: "hours", Content: "We answer 9 to 5."}}, got, "a copy of what was set")
+	got, err = r.CannedResponses(t.Context(), 8)
+	require.NoError(t, err)
+	assert.Empty(t, got, "another account has none")
 }

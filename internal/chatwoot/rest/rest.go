@@ -1,6 +1,6 @@
 // Package rest is the port through which the pipeline acts on Chatwoot
 // (labels, priority, private notes, team assignment) and reads from it for
-// reconciliation. HTTPClient talks to the REST API; Offline stands in for it
+// reconciliation and drafting. HTTPClient talks to the REST API; Offline stands in for it
 // when CHATWOOT_LIVE is not true.
 package rest
 
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/support/drafting"
 )
 
 // NotePrefix starts every private note the pipeline writes. Chatwoot echoes
@@ -52,6 +53,9 @@ type Client interface {
 	Conversations(ctx context.Context, account int64, within time.Duration) ([]Conversation, error)
 	// Messages returns the conversation's messages, oldest first.
 	Messages(ctx context.Context, account, conversation int64) ([]Message, error)
+	// CannedResponses lists the account's canned responses, which the
+	// drafting agent draws its replies from.
+	CannedResponses(ctx context.Context, account int64) ([]drafting.Canned, error)
 }
 
 // Profile is the part of GET /api/v1/profile the pipeline needs. The response
