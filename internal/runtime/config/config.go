@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"supportpipe/internal/support/drafting"
 	"supportpipe/internal/support/escalation"
 	"supportpipe/internal/support/sla"
 	"supportpipe/internal/support/tagging"
@@ -32,7 +33,17 @@ type Config struct {
 	Health        Health        `yaml:"health"`
 	Escalation    Escalation    `yaml:"escalation"`
 	Tags          Tags          `yaml:"tags"`
+	Drafting      Drafting      `yaml:"drafting"`
 }
+
+// Drafting chooses and tunes the drafting provider (docs/drafts.md).
+type Drafting struct {
+	drafting.Config `yaml:",inline"`
+}
+
+func (d *Drafting) setDefaults() { d.Config = drafting.DefaultConfig() }
+
+func (d *Drafting) check(key string) error { return d.Config.Check(key) }
 
 // Tags are tag rules added to the built-in ones (urgent, billing, shipping,
 // refund, account); a rule with a built-in name replaces it.

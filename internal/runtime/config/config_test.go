@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"supportpipe/internal/support/drafting"
 	"supportpipe/internal/support/sla"
 )
 
@@ -231,5 +232,41 @@ func TestParseReportsEveryDecodeError(t *testing.T) {
 	require.Error(t, err)
 	for _, want := range []string{"sla.first_response: cannot unmarshal", "sla.at_risk: unknown key", "queue.alert_depth: cannot unmarshal"} {
 		assert.ErrorContains(t, err, want)
+	}
+}
+
+func TestDrafting(t *testing.T) {
+	c, err := Parse(nil)
+	require.NoError(t, err)
+	assert.Equal(t, drafting.DefaultConfig(), c.Drafting.Config, "a file without drafting: gets the defaults")
+
+	c, err = Parse([]byte(`drafting:
+  provider: openai
+  knowledge: kb.yaml
+  min_score: 0.3
+  canned_refresh: 5m
+  openai: { base_url: "http://127.0.0.1:11434/v1", model: llama3.1 }
+`))
+	require.NoError(t, err)
+	want := drafting.DefaultConfig()
+	want.Provider, want.Knowledge, want.MinScore, want.CannedRefresh = drafting.OpenAI, "kb.yaml", 0.3, 5*time.Minute
+	want.OpenAI = drafting.OpenAIConfig{BaseURL: "http://127.0.0.1:11434/v1", Model: "llama3.1"}
+	assert.Equal(t, want, c.Drafting.Config, "keys left out keep their defaults")
+
+	for doc, msg := range map[string]string{
+		"drafting: {providr: bedrock}":                     "drafting.providr",
+		"drafting: {bedrock: {model: x}}":                  "drafting.bedrock.model",
+		"drafting: {provider: gpt}":                        `drafting.provider: "gpt" is not retrieval, bedrock or openai`,
+		"drafting: {provider: bedrock}":                    "drafting.bedrock.model_id: needed by provider bedrock",
+		"drafting: {timeout: soon}":                        "drafting.timeout",
+		"drafting: {fallback: retry, max_tokens: 0}":       "drafting.max_tokens",
+		"drafting: {provider: openai, openai: {model: m}}": "", // the default base URL is OpenAI's
+	} {
+		_, err := Parse([]byte(doc))
+		if msg == "" {
+			assert.NoError(t, err, doc)
+			continue
+		}
+		assert.ErrorContains(t, err, msg, doc)
 	}
 }

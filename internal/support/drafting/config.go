@@ -82,10 +82,11 @@ func DefaultConfig() Config {
 	}
 }
 
-// Check reports every impossible value; each message starts with the key.
-func (c Config) Check() error {
+// Check reports every impossible value; each message starts with the key,
+// under the section's key (drafting in the configuration file).
+func (c Config) Check(section string) error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(section+"."+format, args...)) }
 	switch c.Provider {
 	case Retrieval, Bedrock, OpenAI:
 	default:

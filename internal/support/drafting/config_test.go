@@ -9,7 +9,7 @@ import (
 )
 
 func TestDefaultConfigChecks(t *testing.T) {
-	require.NoError(t, DefaultConfig().Check())
+	require.NoError(t, DefaultConfig().Check("drafting"))
 	assert.Equal(t, Retrieval, DefaultConfig().Provider)
 }
 
@@ -32,11 +32,11 @@ func TestConfigCheck(t *testing.T) {
 	} {
 		cfg := DefaultConfig()
 		c.change(&cfg)
-		assert.ErrorContains(t, cfg.Check(), c.want)
+		assert.ErrorContains(t, cfg.Check("drafting"), "drafting."+c.want)
 	}
 	ok := DefaultConfig()
 	ok.Provider, ok.OpenAI.Model, ok.OpenAI.BaseURL = OpenAI, "llama3.1", "http://127.0.0.1:11434/v1"
-	assert.NoError(t, ok.Check())
+	assert.NoError(t, ok.Check("drafting"))
 	ok.Provider, ok.Bedrock.ModelID = Bedrock, "anthropic.claude-3-haiku-20240307-v1:0"
-	assert.NoError(t, ok.Check())
+	assert.NoError(t, ok.Check("drafting"))
 }
