@@ -56,6 +56,9 @@ type Suggestion struct {
 	Provider string
 	// Tokens a model read and wrote, for the metrics; 0 for retrieval.
 	InputTokens, OutputTokens int
+	// FellBack names the model provider that failed when this suggestion
+	// is its fallback's (retrieval's); empty otherwise.
+	FellBack string
 }
 
 // Abstained reports whether the provider had nothing good enough.
