@@ -14,27 +14,33 @@ const Lease = 60 * time.Second
 
 // Once performs an effect once per (conversation, a.ID) in effect. It claims
 // the action (a.At is the claim time), runs fn and records the outcome:
-//   - done: later calls skip it;
-//   - failed: the next call runs fn again (the message is being retried);
+//   - done or dropped: later calls skip it;
+//   - failed: the next call takes it over (ClaimAction) and runs fn again
+//     (the message is being retried, or another one needs the effect);
 //   - pending, claimed by a.Owner: this owner's earlier attempt crashed
 //     (a redelivered message), run fn again;
 //   - pending, another owner, younger than Lease: that worker is on it, skip;
-//   - pending, another owner, older than Lease: its worker died, run fn again.
+//   - pending, another owner, older than Lease: its worker died, take it
+//     over and run fn again.
 //
-// fn must tolerate a second run after a crash between the call and the
-// record (label merges and priority do; a note is the residual risk).
+// Of callers racing on one action, only the one whose claim the store
+// accepted runs fn. When fn runs again after an earlier run, its ctx says
+// so (Resumed): the earlier run may have taken effect without being
+// recorded, so an effect that must not happen twice (a note) looks for it
+// first. Effects that converge (label merges, priority) just repeat.
 func Once(ctx context.Context, s Store, a Action, fn func(ctx context.Context) (result string, err error)) (ran bool, err error) {
 	claimed, existing, err := s.ClaimAction(ctx, a)
 	if err != nil {
 		return false, fmt.Errorf("claim %s: %w", a.ID, err)
 	}
-	if !claimed {
-		switch {
-		case existing.Status == ActionDone:
-			return false, nil
-		case existing.Status == ActionPending && existing.Owner != a.Owner && a.At.Sub(existing.At) < Lease:
-			return false, nil
-		}
+	// A record the store did not hand over is run only by its own owner,
+	// resuming a claim its crash left pending; anything else is done,
+	// dropped, or another worker's.
+	if !claimed && !(existing.Status == ActionPending && existing.Owner == a.Owner) {
+		return false, nil
+	}
+	if existing.Status != "" {
+		ctx = context.WithValue(ctx, resumedKey{}, true)
 	}
 	result, err := fn(ctx)
 	if err != nil {
@@ -47,6 +53,18 @@ func Once(ctx context.Context, s Store, a Action, fn func(ctx context.Context) (
 		return true, fmt.Errorf("finish %s: %w", a.ID, err)
 	}
 	return true, nil
+}
+
+type resumedKey struct{}
+
+// Resumed reports whether ctx is that of an effect Once runs again after an
+// earlier run that may have taken effect without it being recorded: one
+// that failed (a timeout or a 5xx can hide a success) or whose worker
+// stopped before recording. rest's PrivateNote then looks for the note
+// before posting it.
+func Resumed(ctx context.Context) bool {
+	v, _ := ctx.Value(resumedKey{}).(bool)
+	return v
 }
 
 // Converge performs an effect that converges, one that applied twice leaves

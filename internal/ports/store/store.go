@@ -94,8 +94,15 @@ type Store interface {
 	Counters(ctx context.Context, day string) (map[string]int64, error)
 
 	// ClaimAction records a side effect (a Chatwoot call, a draft request) as
-	// pending before it is performed. claimed is false, and existing is the
-	// stored record, when an action with the same conversation and ID exists.
+	// pending before it is performed, and reports claimed=true with a zero
+	// existing. When an action with the same conversation and ID exists,
+	// existing is the stored record, and ClaimAction takes it over if
+	// MayTakeOver allows (it failed, or another owner's claim outlived its
+	// Lease): one conditional write on the record as read, so of callers
+	// racing for it exactly one gets claimed=true (with existing the record
+	// it replaced) and the others see the winner's pending claim. A record
+	// taken over keeps its place, kind and detail; it becomes pending under
+	// a.Owner from a.At (the store's clock when zero), without a result.
 	ClaimAction(ctx context.Context, a Action) (claimed bool, existing Action, err error)
 	// FinishAction marks a claimed action done (or failed) with its result.
 	FinishAction(ctx context.Context, k conversation.Key, id, status, result string) error
@@ -128,7 +135,31 @@ const (
 	ActionPending = "pending"
 	ActionDone    = "done"
 	ActionFailed  = "failed"
+	// ActionDropped is an effect given up on purpose, never run again: an
+	// SLA breach's escalation that had failed when the customer was
+	// answered (docs/reliability.md).
+	ActionDropped = "dropped"
 )
+
+// ClaimTries bounds how often a driver's ClaimAction reads a record again
+// after losing the race to take it over; each loss means another writer
+// changed it, so a few suffice.
+const ClaimTries = 10
+
+// MayTakeOver reports whether claim a may take over the stored action
+// existing: one that failed (the message that failed it is being retried,
+// maybe by another message), or one claimed by another owner longer than
+// Lease ago (its worker died). A pending claim of a's own owner is not
+// taken over: that owner's redelivery resumes it (Once).
+func MayTakeOver(existing, a Action) bool {
+	switch existing.Status {
+	case ActionFailed:
+		return true
+	case ActionPending:
+		return existing.Owner != a.Owner && a.At.Sub(existing.At) >= Lease
+	}
+	return false
+}
 
 // Action is one side effect on a conversation. ID is unique per conversation
 // and deterministic (e.g. "label:escalated", "note:escalation",

@@ -22,7 +22,9 @@ const actionPrefix = "ACTION#"
 // clears Result, and fills At with its clock when a.At is zero. Claim order
 // is the store's clock at the claim ("seq"), not a.At, which callers set
 // and may repeat; a per-conversation counter would be exact across writers
-// whose clocks disagree, but would cost a second write per claim.
+// whose clocks disagree, but would cost a second write per claim. A record
+// it may take over (store.MayTakeOver) is updated with a condition on what
+// was read, so of racing claims one wins and the others read its claim.
 func (s *Store) ClaimAction(ctx context.Context, a store.Action) (bool, store.Action, error) {
 	now := time.Now()
 	if a.At.IsZero() {
@@ -45,29 +47,72 @@ func (s *Store) ClaimAction(ctx context.Context, a store.Action) (bool, store.Ac
 	if a.Owner != "" {
 		item["owner"] = str(a.Owner)
 	}
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                &s.table,
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+	for range store.ClaimTries {
+		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:                &s.table,
+			Item:                     item,
+			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+			ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+		})
+		if err == nil {
+			return true, store.Action{}, nil
+		}
+		if !conditionFailed(err) {
+			return false, store.Action{}, fmt.Errorf("claim action: %w", err)
+		}
+		// Actions are never deleted, so the item that failed the condition is
+		// still there.
+		existing, found, err := s.Action(ctx, a.Key, a.ID)
+		if err != nil {
+			return false, store.Action{}, err
+		}
+		if !found {
+			return false, store.Action{}, fmt.Errorf("read action: claimed action %q not found", a.ID)
+		}
+		if !store.MayTakeOver(existing, a) {
+			return false, existing, nil
+		}
+		switch err := s.takeOver(ctx, a, existing, now); {
+		case err == nil:
+			return true, existing, nil
+		case !conditionFailed(err):
+			return false, store.Action{}, fmt.Errorf("take over action: %w", err)
+		}
+		// Another claim or finish came between the read and the write:
+		// read again and decide on what it left.
+	}
+	return false, store.Action{}, fmt.Errorf("claim action %q: %w", a.ID, store.ErrConflict)
+}
+
+// takeOver makes the action pending under a.Owner if it is still the
+// record read (existing): its status, owner, claim and update times.
+func (s *Store) takeOver(ctx context.Context, a, existing store.Action, now time.Time) error {
+	names := map[string]string{"#st": "status", "#at": "at", "#up": "updated", "#res": "result", "#owner": "owner"}
+	values := map[string]types.AttributeValue{
+		":pending": str(store.ActionPending), ":at": num(a.At.UnixNano()), ":now": num(now.UnixNano()),
+		":oldst": str(existing.Status), ":oldat": num(existing.At.UnixNano()), ":oldup": num(existing.Updated.UnixNano()),
+	}
+	cond := "#st = :oldst AND #at = :oldat AND #up = :oldup AND "
+	// Empty strings are not written (see getStr): an empty owner is absent.
+	if existing.Owner == "" {
+		cond += "attribute_not_exists(#owner)"
+	} else {
+		cond += "#owner = :oldowner"
+		values[":oldowner"] = str(existing.Owner)
+	}
+	update := "SET #st = :pending, #at = :at, #up = :now"
+	if a.Owner == "" {
+		update += " REMOVE #res, #owner"
+	} else {
+		update += ", #owner = :owner REMOVE #res"
+		values[":owner"] = str(a.Owner)
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: key(convPK(a.Key), actionPrefix+a.ID),
+		UpdateExpression: &update, ConditionExpression: &cond,
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	})
-	if err == nil {
-		return true, store.Action{}, nil
-	}
-	if !conditionFailed(err) {
-		return false, store.Action{}, fmt.Errorf("claim action: %w", err)
-	}
-	// Actions are never deleted, so the item that failed the condition is
-	// still there.
-	existing, err := s.get(ctx, pk, actionPrefix+a.ID)
-	if err != nil {
-		return false, store.Action{}, fmt.Errorf("read action: %w", err)
-	}
-	if existing == nil {
-		return false, store.Action{}, fmt.Errorf("read action: claimed action %q not found", a.ID)
-	}
-	act, err := decodeAction(a.Key, existing)
-	return false, act, err
+	return err
 }
 
 // FinishAction implements store.Store. Finishing an action that was never

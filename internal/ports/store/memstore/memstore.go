@@ -192,18 +192,26 @@ func (s *Store) Counters(_ context.Context, day string) (map[string]int64, error
 func (s *Store) ClaimAction(_ context.Context, a store.Action) (bool, store.Action, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, x := range s.actions[a.Key] {
-		if x.ID == a.ID {
-			return false, x, nil
-		}
-	}
 	now := s.now()
-	a.Status, a.Result, a.Updated = store.ActionPending, "", now
 	if a.At.IsZero() {
 		a.At = now
 	}
+	for i, x := range s.actions[a.Key] {
+		if x.ID != a.ID {
+			continue
+		}
+		if !store.MayTakeOver(x, a) {
+			return false, x, nil
+		}
+		// The lock makes the read and the write one step.
+		y := x
+		y.Status, y.Owner, y.Result, y.At, y.Updated = store.ActionPending, a.Owner, "", a.At, now
+		s.actions[a.Key][i] = y
+		return true, x, nil
+	}
+	a.Status, a.Result, a.Updated = store.ActionPending, "", now
 	s.actions[a.Key] = append(s.actions[a.Key], a)
-	return true, a, nil
+	return true, store.Action{}, nil
 }
 
 // FinishAction implements store.Store.

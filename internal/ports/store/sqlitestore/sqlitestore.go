@@ -375,34 +375,49 @@ func (s *Store) Counters(ctx context.Context, day string) (map[string]int64, err
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
 // ClaimAction implements store.Store. The store sets Status to pending,
-// clears Result, and fills At with its clock when a.At is zero.
+// clears Result, and fills At with its clock when a.At is zero. A record
+// it may take over (store.MayTakeOver) is updated only if it is still the
+// one read, so of racing claims one wins and the others read its claim.
 func (s *Store) ClaimAction(ctx context.Context, a store.Action) (bool, store.Action, error) {
 	now := s.now()
 	if a.At.IsZero() {
 		a.At = now
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO actions(account_id, conversation_id, id, kind, status, owner, detail, result, at, updated_at)
+	for range store.ClaimTries {
+		res, err := s.db.ExecContext(ctx, `INSERT INTO actions(account_id, conversation_id, id, kind, status, owner, detail, result, at, updated_at)
 		VALUES(?,?,?,?,?,?,?,'',?,?) ON CONFLICT DO NOTHING`,
-		a.Key.AccountID, a.Key.ConversationID, a.ID, a.Kind, store.ActionPending, a.Owner, a.Detail, a.At.UnixNano(), now.UnixNano())
-	if err != nil {
-		return false, store.Action{}, fmt.Errorf("claim action: %w", err)
+			a.Key.AccountID, a.Key.ConversationID, a.ID, a.Kind, store.ActionPending, a.Owner, a.Detail, a.At.UnixNano(), now.UnixNano())
+		if err != nil {
+			return false, store.Action{}, fmt.Errorf("claim action: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return true, store.Action{}, nil
+		}
+		// Actions are never deleted, so the conflicting row is still there.
+		existing, found, err := s.Action(ctx, a.Key, a.ID)
+		if err != nil {
+			return false, store.Action{}, err
+		}
+		if !found {
+			return false, store.Action{}, fmt.Errorf("read action: claimed action %q not found", a.ID)
+		}
+		if !store.MayTakeOver(existing, a) {
+			return false, existing, nil
+		}
+		res, err = s.db.ExecContext(ctx, `UPDATE actions SET status=?, owner=?, result='', at=?, updated_at=?
+			WHERE account_id=? AND conversation_id=? AND id=? AND status=? AND owner=? AND at=? AND updated_at=?`,
+			store.ActionPending, a.Owner, a.At.UnixNano(), now.UnixNano(), a.Key.AccountID, a.Key.ConversationID, a.ID,
+			existing.Status, existing.Owner, existing.At.UnixNano(), existing.Updated.UnixNano())
+		if err != nil {
+			return false, store.Action{}, fmt.Errorf("take over action: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return true, existing, nil
+		}
+		// Another claim or finish came between the read and the write:
+		// read again and decide on what it left.
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return true, store.Action{}, nil
-	}
-	// Actions are never deleted, so the conflicting row is still there.
-	rows, err := s.db.QueryContext(ctx, actionQuery+` AND id=?`, a.Key.AccountID, a.Key.ConversationID, a.ID)
-	if err != nil {
-		return false, store.Action{}, fmt.Errorf("read action: %w", err)
-	}
-	existing, err := scanActions(a.Key, rows)
-	if err != nil {
-		return false, store.Action{}, err
-	}
-	if len(existing) != 1 {
-		return false, store.Action{}, fmt.Errorf("read action: claimed action %q not found", a.ID)
-	}
-	return false, existing[0], nil
+	return false, store.Action{}, fmt.Errorf("claim action %q: %w", a.ID, store.ErrConflict)
 }
 
 // FinishAction implements store.Store. Finishing an action that was never

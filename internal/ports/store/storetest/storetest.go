@@ -20,7 +20,8 @@ type Options struct {
 	// fakes such as dynalite that lack TransactWriteItems.
 	NoTransactions bool
 	// KeepsRemovedFields skips the check that RecordAction empties a field
-	// it replaces with nothing: minidyn ignores REMOVE in an update that
+	// it replaces with nothing, and that a claim taking over a failed
+	// action clears its result: minidyn ignores REMOVE in an update that
 	// also SETs (DynamoDB and dynalite apply it, and dynalite runs it).
 	KeepsRemovedFields bool
 }
@@ -50,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts Options) {
 	t.Run("Actions", s.testActions)
 	t.Run("RecordAction", s.testRecordAction)
 	t.Run("ClaimActionConcurrent", s.testClaimActionConcurrent)
+	t.Run("ClaimActionTakeOver", s.testClaimActionTakeOver)
+	t.Run("TakeOverConcurrent", s.testTakeOverConcurrent)
 	t.Run("DayRecords", s.testDayRecords)
 	t.Run("Marks", s.testMarks)
 	t.Run("SetMarkConcurrent", s.testSetMarkConcurrent)
