@@ -16,6 +16,7 @@ var commands = map[string]func(ctx context.Context, args []string) error{
 	"report":    reportCmd,
 	"sla":       slaCmd,
 	"classify":  classify,
+	"draft":     draftCmd,
 	"reconcile": reconcileCmd,
 }
 
@@ -32,6 +33,8 @@ commands:
   sla due --opened RFC3339 [--inbox ID]
                                 first-response due time under the business hours
   classify                      JSON lines {"id","text"} in, {"id","tags","angry","anger_score"} out
+  draft [--knowledge FILE]      JSON lines {"id","text"} in, {"id","draft","source","score"} out,
+                                with the configured drafting provider (null draft when it abstains)
   reconcile --since DURATION    back-fill from Chatwoot's API what never arrived by webhook
 `)
 }
