@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"supportpipe/internal/ports/store"
 	"supportpipe/internal/support/drafting"
 )
 
@@ -185,9 +186,11 @@ type request struct {
 	query  url.Values
 	body   any // JSON-encoded when non-nil
 	out    any // decoded from a 2xx response when non-nil
-	// once marks a call that must not be repeated when Chatwoot may have
-	// acted on it: posting a note twice adds two notes.
-	once bool
+	// verify, when set, marks a call that must not be repeated when
+	// Chatwoot may have acted on it (posting a note twice adds two notes):
+	// after a failure that may have come after Chatwoot acted, it reports
+	// whether the call took effect, and the call is repeated only if not.
+	verify func(ctx context.Context) (bool, error)
 	// raw, when non-nil, receives the 2xx body undecoded.
 	raw *[]byte
 }
@@ -207,14 +210,18 @@ func (c *HTTPClient) do(ctx context.Context, r request) error {
 				return fmt.Errorf("chatwoot api: %s %s: rate limit wait: %w", r.method, r.path, err)
 			}
 		}
-		retryAfter, retry, err := c.attempt(ctx, r, body)
+		retryAfter, fail, err := c.attempt(ctx, r, body)
 		if err == nil {
 			return nil
 		}
 		if attempt > 1 {
 			err = fmt.Errorf("%w (attempt %d of %d)", err, attempt, c.o.MaxAttempts)
 		}
-		if !retry || attempt >= c.o.MaxAttempts || ctx.Err() != nil {
+		// After an ambiguous failure a verified call looks before it is
+		// repeated, and after its last attempt too: what it finds decides.
+		check := fail == ambiguous && r.verify != nil
+		last := attempt >= c.o.MaxAttempts
+		if fail == final || ctx.Err() != nil || (last && !check) {
 			return err
 		}
 		wait := c.backoff(attempt)
@@ -224,11 +231,40 @@ func (c *HTTPClient) do(ctx context.Context, r request) error {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return err // the caller's deadline would pass while waiting
 		}
+		// Before a look, the wait also gives a request Chatwoot is still
+		// handling the time to finish.
 		if werr := c.o.Sleep(ctx, wait); werr != nil {
 			return fmt.Errorf("%w (not retried: %w)", err, werr)
 		}
+		if !check {
+			continue
+		}
+		done, verr := r.verify(ctx)
+		switch {
+		case verr != nil:
+			return fmt.Errorf("%w (not retried: whether it took effect is unknown: %w)", err, verr)
+		case done:
+			return nil
+		case last:
+			return err
+		}
 	}
 }
+
+// failure says whether another attempt may follow a failed one.
+type failure int
+
+const (
+	// final: repeating cannot help (a 4xx, an unusable answer).
+	final failure = iota
+	// retryable: Chatwoot did not act (throttled, or the request never
+	// left), so repeating is safe.
+	retryable
+	// ambiguous: Chatwoot may have acted (a 5xx, a timeout, a connection
+	// lost after the request was sent): safe to repeat a call that
+	// converges, and a verified one once its verify found no effect.
+	ambiguous
+)
 
 // backoff is the jittered wait after failed attempt n (1-based).
 func (c *HTTPClient) backoff(n int) time.Duration {
@@ -240,8 +276,8 @@ func (c *HTTPClient) backoff(n int) time.Duration {
 }
 
 // attempt sends r once. retryAfter is the wait Chatwoot asked for, or -1;
-// retry reports whether another attempt may succeed and is safe.
-func (c *HTTPClient) attempt(ctx context.Context, r request, body []byte) (time.Duration, bool, error) {
+// fail says whether another attempt may follow, and on what condition.
+func (c *HTTPClient) attempt(ctx context.Context, r request, body []byte) (time.Duration, failure, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
 	target := c.base + r.path
@@ -254,7 +290,7 @@ func (c *HTTPClient) attempt(ctx context.Context, r request, body []byte) (time.
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, target, rd)
 	if err != nil {
-		return -1, false, fmt.Errorf("chatwoot api: %s %s: %w", r.method, r.path, err)
+		return -1, final, fmt.Errorf("chatwoot api: %s %s: %w", r.method, r.path, err)
 	}
 	// Set the key verbatim: Chatwoot documents api_access_token, and Header.Set
 	// would rewrite it to Api_access_token.
@@ -268,34 +304,41 @@ func (c *HTTPClient) attempt(ctx context.Context, r request, body []byte) (time.
 	if err != nil {
 		// A request that never left (refused connection, failed DNS lookup)
 		// is safe to repeat even when Chatwoot must not act twice.
-		return -1, !r.once || notSent(err), fmt.Errorf("chatwoot api: %s %s: %w", r.method, r.path, unwrapURL(err))
+		fail := ambiguous
+		if notSent(err) {
+			fail = retryable
+		}
+		return -1, fail, fmt.Errorf("chatwoot api: %s %s: %w", r.method, r.path, unwrapURL(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
-		return -1, !r.once, fmt.Errorf("chatwoot api: %s %s: read response: %w", r.method, r.path, unwrapURL(err))
+		return -1, ambiguous, fmt.Errorf("chatwoot api: %s %s: read response: %w", r.method, r.path, unwrapURL(err))
 	}
 	if len(data) > maxResponse {
-		return -1, false, fmt.Errorf("chatwoot api: %s %s: response larger than %d bytes", r.method, r.path, maxResponse)
+		return -1, final, fmt.Errorf("chatwoot api: %s %s: response larger than %d bytes", r.method, r.path, maxResponse)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := &Error{Method: r.method, Path: r.path, StatusCode: resp.StatusCode, Message: c.message(data)}
 		// Rack-attack rejects before the app runs, so a 429 is always safe
 		// to repeat; a 5xx may come after Chatwoot acted.
-		if e.StatusCode == http.StatusTooManyRequests || (e.Temporary() && !r.once) {
-			return parseRetryAfter(resp.Header.Get("Retry-After"), c.o.Now()), true, e
+		switch {
+		case e.StatusCode == http.StatusTooManyRequests:
+			return parseRetryAfter(resp.Header.Get("Retry-After"), c.o.Now()), retryable, e
+		case e.Temporary():
+			return parseRetryAfter(resp.Header.Get("Retry-After"), c.o.Now()), ambiguous, e
 		}
-		return -1, false, e
+		return -1, final, e
 	}
 	if r.raw != nil {
 		*r.raw = data
 	}
 	if r.out != nil {
 		if err := json.Unmarshal(data, r.out); err != nil {
-			return -1, false, fmt.Errorf("chatwoot api: %s %s: decode response: %w", r.method, r.path, err)
+			return -1, final, fmt.Errorf("chatwoot api: %s %s: decode response: %w", r.method, r.path, err)
 		}
 	}
-	return -1, false, nil
+	return -1, final, nil
 }
 
 // notSent reports a transport error raised before the request was written.
@@ -446,10 +489,13 @@ type noteBody struct {
 	ContentAttributes map[string]bool `json:"content_attributes"`
 }
 
-// PrivateNote implements Client. A note is retried only when Chatwoot cannot
-// have created it (throttled, or the connection never opened): a timeout or a
-// 5xx after the request was sent may hide a note that exists, and a second
-// one would be visible to agents. The caller's action record decides then.
+// PrivateNote implements Client. A timeout or a 5xx after the request was
+// sent may hide a note Chatwoot created, and a second one would be visible
+// to agents: so after such a failure the client looks among the
+// conversation's latest messages for the note (ours, same content) and
+// posts it again, within its attempts, only if it is not there. A note
+// posted again under store.Once (store.Resumed: an earlier attempt may have
+// created it) is looked for before the first post.
 func (c *HTTPClient) PrivateNote(ctx context.Context, account, conv int64, content string) error {
 	path, err := conversationPath(account, conv, "/messages")
 	if err != nil {
@@ -459,8 +505,31 @@ func (c *HTTPClient) PrivateNote(ctx context.Context, account, conv int64, conte
 	if err != nil {
 		return err
 	}
+	posted := func(ctx context.Context) (bool, error) { return c.hasNote(ctx, path, content) }
+	if store.Resumed(ctx) {
+		found, err := posted(ctx)
+		if err != nil {
+			return fmt.Errorf("chatwoot api: POST %s: not sent: whether an earlier attempt posted it is unknown: %w", path, err)
+		}
+		if found {
+			return nil
+		}
+	}
 	body := noteBody{Content: content, MessageType: "outgoing", Private: true, ContentAttributes: map[string]bool{MarkerKey: true}}
-	return c.do(ctx, request{method: http.MethodPost, path: path, body: body, once: true})
+	return c.do(ctx, request{method: http.MethodPost, path: path, body: body, verify: posted})
+}
+
+// hasNote reports whether the latest page of the conversation's messages
+// holds our note with content. One page is enough: a note whose post just
+// failed is among the conversation's last messages.
+func (c *HTTPClient) hasNote(ctx context.Context, path, content string) (bool, error) {
+	var resp struct {
+		Payload []Message `json:"payload"`
+	}
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, out: &resp}); err != nil {
+		return false, err
+	}
+	return HasNote(resp.Payload, content), nil
 }
 
 // AssignTeam implements Client.

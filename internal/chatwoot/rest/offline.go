@@ -2,11 +2,14 @@ package rest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
 
+	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/ports/store"
 	"supportpipe/internal/support/conversation"
 	"supportpipe/internal/support/drafting"
 )
@@ -52,9 +55,10 @@ type Call struct {
 
 // Offline is the Client used when CHATWOOT_LIVE is not true. It makes no
 // network calls: it validates and records each call, and keeps label sets in
-// memory so AddLabels merges as Chatwoot would. Reads of conversations and
-// messages return nothing; canned responses, those set by SetCanned. It is
-// safe for concurrent use.
+// memory so AddLabels merges as Chatwoot would, and the notes it was given
+// so PrivateNote finds them as Chatwoot's messages. Reads of conversations
+// return nothing, of messages the notes; canned responses, those set by
+// SetCanned. It is safe for concurrent use.
 type Offline struct {
 	src LabelSource // may be nil
 
@@ -62,6 +66,8 @@ type Offline struct {
 	labels map[conversation.Key][]string
 	canned map[int64][]drafting.Canned
 	calls  []Call
+	notes  map[conversation.Key][]Message // created on the first note
+	nextID int64
 }
 
 var _ Client = (*Offline)(nil)
@@ -176,8 +182,10 @@ func (r *Offline) SetPriority(_ context.Context, account, conv int64, priority s
 	return nil
 }
 
-// PrivateNote implements Client.
-func (r *Offline) PrivateNote(_ context.Context, account, conv int64, content string) error {
+// PrivateNote implements Client. Like HTTPClient, a note posted again
+// under store.Once (store.Resumed) is not added, nor recorded, when it is
+// there already.
+func (r *Offline) PrivateNote(ctx context.Context, account, conv int64, content string) error {
 	k, err := key(account, conv)
 	if err != nil {
 		return err
@@ -186,7 +194,19 @@ func (r *Offline) PrivateNote(_ context.Context, account, conv int64, content st
 	if err != nil {
 		return err
 	}
-	r.record(Call{Op: OpPrivateNote, Key: k, Content: content})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if store.Resumed(ctx) && HasNote(r.notes[k], content) {
+		return nil
+	}
+	if r.notes == nil {
+		r.notes = map[conversation.Key][]Message{}
+	}
+	r.nextID++
+	r.notes[k] = append(r.notes[k], Message{ID: r.nextID, Content: content, MessageType: chatwoot.Outgoing, Private: true,
+		ContentAttributes: json.RawMessage(`{"` + MarkerKey + `":true}`), CreatedAt: chatwoot.Time{Time: time.Now().UTC()},
+		AccountID: account, ConversationID: conv})
+	r.calls = append(r.calls, Call{Op: OpPrivateNote, Key: k, Content: content})
 	return nil
 }
 
@@ -227,14 +247,16 @@ func (r *Offline) Teams(_ context.Context, account int64) ([]Team, error) {
 	return nil, nil
 }
 
-// Messages implements Client; the Offline knows no messages.
+// Messages implements Client; the Offline knows only its notes.
 func (r *Offline) Messages(_ context.Context, account, conv int64) ([]Message, error) {
 	k, err := key(account, conv)
 	if err != nil {
 		return nil, err
 	}
-	r.record(Call{Op: OpMessages, Key: k})
-	return nil, nil
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, Call{Op: OpMessages, Key: k})
+	return slices.Clone(r.notes[k]), nil
 }
 
 // CannedResponses implements Client with the responses set by SetCanned.
