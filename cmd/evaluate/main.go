@@ -1,6 +1,7 @@
-// Command evaluate measures the tagger and the anger detector on the shared
-// labelled data and the hand-labelled urgency cases, prints the figures, and
-// exits with status 1 if any target is missed, so that it can gate a build.
+// Command evaluate measures the tagger, the anger detector and the drafting
+// provider on the shared labelled data and the hand-labelled urgency cases,
+// prints the figures, and exits with status 1 if any target is missed, so
+// that it can gate a build.
 //
 // Run it from the repository root (make eval); the shared data is expected
 // beside the repository, in ../shared/data.
@@ -18,6 +19,7 @@ func main() {
 	flag.StringVar(&p.bitext, "bitext", "../shared/data/bitext/dev.jsonl", "tagging data: JSON lines with text and tags")
 	flag.StringVar(&p.goemotions, "goemotions", "../shared/data/goemotions/dev.jsonl", "anger data: JSON lines with text and angry")
 	flag.StringVar(&p.urgent, "urgent", "testdata/urgent.jsonl", "urgency cases: JSON lines with text and urgent")
+	kb := flag.String("kb", "../shared/data/bitext/kb.jsonl", "drafting knowledge base (short_code, content, examples), measured on the -bitext messages' intents")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -26,7 +28,13 @@ func main() {
 		log.Fatal(err)
 	}
 	r.print(os.Stdout, p)
-	if m := r.missed(); len(m) > 0 {
+	d, err := evaluateDrafting(*kb, p.bitext)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println()
+	d.print(os.Stdout, p.bitext)
+	if m := append(r.missed(), d.missed()...); len(m) > 0 {
 		fmt.Println()
 		for _, s := range m {
 			fmt.Println("MISSED:", s)
