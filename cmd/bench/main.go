@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"supportpipe/internal/devtools/awscost"
+	"supportpipe/internal/support/drafting/retrieval"
 )
 
 func main() {
@@ -35,7 +36,8 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
 	edgeProfile := flag.String("edgeprofile", "", "write a CPU profile of the edge server process of the throughput run")
 	reportEvents := flag.Int("report-events", 1_000_000, "events in the day the report benchmark renders")
-	only := flag.String("only", "", "comma-separated rows to run (ingest, latency, pipeline, large, drain, report, cost); all when empty")
+	bitext := flag.String("bitext", "../shared/data/bitext", "the drafting row's data: kb.jsonl (varied to 1,000 canned responses) and dev.jsonl (the messages)")
+	only := flag.String("only", "", "comma-separated rows to run (ingest, latency, pipeline, large, drain, report, drafting, cost); all when empty")
 	flag.Parse()
 	if *edgeProfile != "" {
 		check(os.Setenv(benchProfileEnv, *edgeProfile))
@@ -120,6 +122,14 @@ func main() {
 		check(err)
 		fmt.Fprintf(w, "daily report of a %d-event day (counters + %d SLA records)\t%.2f s\t%.2f s (reading the records alone)\t%.1f×\t< 10 s\n",
 			*reportEvents, *reportEvents/20, render.Seconds(), read.Seconds(), render.Seconds()/read.Seconds())
+	}
+
+	if run("drafting") {
+		d, err := draftingCost(*bitext, *rounds)
+		check(err)
+		fmt.Fprintf(w, "drafting time per message, retrieval over %d canned responses (%d messages × %d rounds; a message of %d characters, the most read: %.2f ms (median); indexing them: %.0f ms)\tp50 %.3f ms, p99 %.3f ms\t%.1f µs (tagging the same message)\t%.1f×\tp99 < 20 ms\n",
+			kbEntries, d.messages, d.rounds, retrieval.MaxTextRunes, ms(d.longest), ms(d.build), ms(d.p50), ms(d.p99),
+			us(d.tag)/float64(d.messages*d.rounds), d.ratio())
 	}
 
 	if run("cost") {
