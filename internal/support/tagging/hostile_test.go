@@ -54,14 +54,17 @@ var hostile = []struct {
 	{name: "many short words", text: func(n int) string { return fill("ab ", n) }},
 	{name: "many keywords", text: func(n int) string { return fill("refund ", n) }, want: []string{"refund"}},
 	{name: "many run-together words", text: func(n int) string { return fill("deliveryaddress ", n) }, want: []string{"shipping"}},
-	{name: "many typos", text: func(n int) string { return fill("acount ", n) }, want: []string{"account"}},
+	{name: "many typos", text: func(n int) string { return fill("pasword ", n) }, want: []string{"account"}},
 	{name: "many contractions", text: func(n int) string { return fill("don't ", n) }},
+	{name: "many denials", text: func(n int) string { return fill("payment I didn't do ", n) }, want: []string{"billing", "urgent"}},
+	{name: "many negations in one clause", text: func(n int) string { return fill("not never no ", n) }},
+	{name: "many alternatives of a wide phrase", text: func(n int) string { return fill("someone card ", n) }},
 	{name: "apostrophes", text: func(n int) string { return fill("'", n) }},
 	{name: "a word ending in ies", text: func(n int) string { return fill("ies", n) }},
 	{name: "invalid UTF-8", text: func(n int) string { return fill("\xff\xfe", n) }},
 	{name: "sentences", text: func(n int) string {
 		return fill("I was charged twice for my order and it still hasn't arrived! I want a refund. ", n)
-	}, want: []string{"billing", "refund", "urgent"}},
+	}, want: []string{"billing", "refund", "shipping", "urgent"}},
 }
 
 func TestHostileMessages(t *testing.T) {
@@ -164,18 +167,18 @@ func TestWordLimits(t *testing.T) {
 	v := tagger.vocab
 
 	// The longest rule word with one letter too many.
-	require.Len(t, "reimbursement", v.longestWord)
-	assert.Equal(t, []string{"refund"}, tagger.Tags("reimbvursement"))
-	assert.Nil(t, tagger.Tags("reimbvvursement"), "two slips")
+	require.Len(t, "identification", v.longestWord)
+	assert.Equal(t, []string{"account"}, tagger.Tags("identificxation"))
+	assert.Nil(t, tagger.Tags("identificxxation"), "two slips")
 
 	// The longest part that is a rule word: the longest stem, inflected
 	// with the most that stem removes.
-	part := "reimbursementtings"
+	part := "identificationnings"
 	require.Len(t, part, v.longestPart)
-	require.Equal(t, "reimbursement", stem(part))
-	assert.Equal(t, []string{"refund"}, tagger.Tags("xyz"+part))
-	assert.Equal(t, []string{"refund"}, tagger.Tags(part+"xyz"))
-	assert.Equal(t, []string{"refund"}, tagger.Tags(strings.Repeat("x", 10_000)+part), "however long the rest")
+	require.Equal(t, "identification", stem(part))
+	assert.Equal(t, []string{"account"}, tagger.Tags("xyz"+part))
+	assert.Equal(t, []string{"account"}, tagger.Tags(part+"xyz"))
+	assert.Equal(t, []string{"account"}, tagger.Tags(strings.Repeat("x", 10_000)+part), "however long the rest")
 	assert.Nil(t, tagger.Tags("xyz"+part[:len(part)-1]+"x"))
 }
 

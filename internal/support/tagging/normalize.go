@@ -14,6 +14,7 @@ type token struct {
 	stem   string // the form rules are matched on
 	word   string // lower-cased surface form, for typo matching
 	clause int    // index of the clause; phrases and negation never span two
+	owned  bool   // right after a possessive: "my refund"
 }
 
 // stopwords carry no topic and are dropped so that "status of my order"
@@ -23,11 +24,21 @@ type token struct {
 var stopwords = set(
 	"a", "an", "the", "my", "mine", "your", "ur", "yur", "our", "their", "his",
 	"her", "its", "this", "that", "these", "those", "of", "me", "i", "im", "ive",
-	"id", "you", "u", "ya", "we", "us", "it", "to", "for", "am", "are",
+	"you", "u", "ya", "we", "us", "it", "to", "for", "am", "are",
 	"be", "been", "being", "was", "were", "do", "does", "did", "please", "pls",
 	"plz", "and", "or", "with", "just", "hi", "hello", "hey", "thanks", "thank",
 	"there", "at", "as", "so", "some", "any",
 )
+
+// afterNegation are stopwords kept right after a negation, where they carry
+// what is denied: "a payment I didn't do", "it isn't mine", "that wasn't me".
+var afterNegation = set("do", "did", "does", "me", "mine")
+
+// possessives are the stopwords that make the next word a thing someone has:
+// in "isn't my refund showing" and "I no longer need my premium account" the
+// negation is the verb's, not the refund's or the account's. Demonstratives
+// are left out: "not that urgent" negates urgency.
+var possessives = set("my", "your", "ur", "yur", "our", "their", "his", "her", "its", "the")
 
 // intensifiers are profanity and fillers that customers drop into a request
 // ("cancel my damn order") without changing what it is about.
@@ -68,15 +79,21 @@ func tokenize(text string) []token {
 		clause int
 		word   strings.Builder
 	)
+	owned := false
 	emit := func(w string) {
-		if w == "" || stopwords[w] || intensifiers[w] {
+		if w == "" || intensifiers[w] {
+			return
+		}
+		if stopwords[w] && !(afterNegation[w] && afterNegator(toks, clause)) {
+			owned = possessives[w]
 			return
 		}
 		if clauseBreakers[w] {
 			clause++
 			return
 		}
-		toks = append(toks, token{stem: stem(w), word: w, clause: clause})
+		toks = append(toks, token{stem: stem(w), word: w, clause: clause, owned: owned})
+		owned = false
 	}
 	flush := func() {
 		w := word.String()
@@ -127,6 +144,12 @@ func tokenize(text string) []token {
 	}
 	flush()
 	return toks
+}
+
+// afterNegator reports whether the last of toks is a negator in clause.
+func afterNegator(toks []token, clause int) bool {
+	n := len(toks)
+	return n > 0 && toks[n-1].clause == clause && negators[toks[n-1].stem]
 }
 
 // notBase undoes the irregular stems of "n't" contractions.

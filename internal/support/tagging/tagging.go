@@ -23,7 +23,12 @@ import (
 // Any phrases and none of the None phrases. A phrase is one or more words;
 // its words must appear in order in one clause, with at most one other
 // content word between two of them ("charged twice" matches "charged my card
-// twice").
+// twice"). Two more forms keep a rule short and its phrases general:
+//   - a word may list alternatives separated by "/", each a single word:
+//     "lost/stolen card/phone" matches "lost my card" and "stolen phone";
+//   - "..." between two words lets up to four other words stand between
+//     them: "payment ... not recognise" matches "a payment on my statement
+//     that I don't recognise".
 type Rule struct {
 	Name string   `yaml:"name" json:"name"`
 	Any  []string `yaml:"any" json:"any"`
@@ -54,8 +59,24 @@ type Tagger struct {
 type phrase struct {
 	rule  int
 	veto  bool
-	stems []string
+	words []element
 }
+
+// An element is one word of a phrase: the stems it may be, and how many
+// other words may stand between it and the word before.
+type element struct {
+	stems []string
+	gap   int
+}
+
+// Gaps between the words of a phrase: a phrase's words are usually said
+// together, while "..." joins the parts of a sentence ("a payment on my
+// statement that I don't recognise") without reaching across it, which the
+// clause already bounds.
+const (
+	nearGap = 1
+	wideGap = 4
+)
 
 // New compiles rules into a Tagger. Every rule needs a unique non-empty name
 // and at least one Any phrase, and every phrase must keep at least one word
@@ -83,17 +104,15 @@ func New(rules []Rule) (*Tagger, error) {
 				list = r.None
 			}
 			for _, text := range list {
-				toks := tokenize(text)
-				if len(toks) == 0 {
-					errs = append(errs, fmt.Errorf("rule %q: phrase %q has no words to match", name, text))
+				words, err := t.compile(text)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("rule %q: %w", name, err))
 					continue
 				}
-				p := phrase{rule: i, veto: veto}
-				for _, tok := range toks {
-					t.vocab.add(tok)
-					p.stems = append(p.stems, tok.stem)
+				p := phrase{rule: i, veto: veto, words: words}
+				for _, s := range words[0].stems {
+					t.phrases[s] = append(t.phrases[s], p)
 				}
-				t.phrases[p.stems[0]] = append(t.phrases[p.stems[0]], p)
 			}
 		}
 	}
@@ -101,6 +120,59 @@ func New(rules []Rule) (*Tagger, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// compile turns the text of a phrase into its elements and adds their words
+// to the vocabulary.
+func (t *Tagger) compile(text string) ([]element, error) {
+	var words []element
+	gap := nearGap
+	for _, field := range strings.Fields(text) {
+		if field == "..." {
+			if len(words) == 0 {
+				return nil, fmt.Errorf("phrase %q starts with ...", text)
+			}
+			gap = wideGap
+			continue
+		}
+		if !strings.Contains(field, "/") {
+			for _, tok := range phraseTokens(field) {
+				t.vocab.add(tok)
+				words = append(words, element{stems: []string{tok.stem}, gap: gap})
+				gap = nearGap
+			}
+			continue
+		}
+		e := element{gap: gap}
+		for _, alt := range strings.Split(field, "/") {
+			toks := phraseTokens(alt)
+			if len(toks) != 1 {
+				return nil, fmt.Errorf("phrase %q: alternative %q is not one word to match", text, alt)
+			}
+			t.vocab.add(toks[0])
+			if !slices.Contains(e.stems, toks[0].stem) {
+				e.stems = append(e.stems, toks[0].stem)
+			}
+		}
+		words = append(words, e)
+		gap = nearGap
+	}
+	switch {
+	case len(words) == 0:
+		return nil, fmt.Errorf("phrase %q has no words to match", text)
+	case gap != nearGap:
+		return nil, fmt.Errorf("phrase %q ends with ...", text)
+	}
+	return words, nil
+}
+
+// phraseTokens tokenizes a word of a phrase. A stopword that messages keep
+// after a negation ("didn't do", "isn't mine") stays a word to match.
+func phraseTokens(w string) []token {
+	if w := strings.ToLower(w); afterNegation[w] {
+		return []token{{stem: stem(w), word: w}}
+	}
+	return tokenize(w)
 }
 
 // MaxTextRunes is how much of a message Tags reads: its first 20,000
@@ -124,7 +196,8 @@ func (t *Tagger) tags(text string) []string {
 	for i := range toks {
 		for _, p := range t.phrases[toks[i].stem] {
 			switch {
-			case !matchAt(toks, i, p.stems):
+			case !matchAt(toks, i, p.words):
+			case inability(toks, i):
 			case p.veto:
 				state[p.rule] |= veto
 			case !negated(toks, i):
@@ -142,17 +215,18 @@ func (t *Tagger) tags(text string) []string {
 	return tags
 }
 
-// matchAt reports whether the phrase stems occur in toks starting at i, in
-// order, in one clause, with at most one unrelated word between neighbours.
-func matchAt(toks []token, i int, stems []string) bool {
+// matchAt reports whether the words of a phrase occur in toks starting at
+// i, in order, in one clause, each within its gap of the one before; the
+// first word is known to match. Each word is taken at its nearest match.
+func matchAt(toks []token, i int, words []element) bool {
 	at := i
-	for _, s := range stems[1:] {
+	for _, w := range words[1:] {
 		next := -1
-		for j := at + 1; j <= at+2 && j < len(toks); j++ {
+		for j := at + 1; j <= at+1+w.gap && j < len(toks); j++ {
 			if toks[j].clause != toks[i].clause {
 				break
 			}
-			if toks[j].stem == s {
+			if slices.Contains(w.stems, toks[j].stem) {
 				next = j
 				break
 			}
@@ -173,14 +247,28 @@ var negators = map[string]bool{"not": true, "never": true, "no": true}
 // Inability is not negation: "I can't log in" is about logging in.
 var modals = map[string]bool{"can": true, "could": true}
 
+// inability reports whether toks[i] is a negator that says something could
+// not be done ("can't make payments", "not able to withdraw") rather than
+// denying it ("a payment I didn't make"): a phrase starting with a negation
+// is a denial, and one about inability starts with "can" or "unable".
+func inability(toks []token, i int) bool {
+	if !negators[toks[i].stem] {
+		return false
+	}
+	before := i > 0 && toks[i-1].clause == toks[i].clause && modals[toks[i-1].stem]
+	after := i+1 < len(toks) && toks[i+1].clause == toks[i].clause && toks[i+1].word == "able"
+	return before || after
+}
+
 // negationFillers may stand between a negator and the keyword it negates:
 // "not really urgent", "don't need a refund", "no need to hurry". Any other
 // word ends the negation's scope, so "didn't receive my refund" still is
-// about a refund.
+// about a refund. "have" is no filler: "I don't have a gold account" is
+// about the account.
 var negationFillers = stems(
 	"need", "needed", "want", "ask", "asking", "request", "requesting",
 	"require", "looking", "really", "particularly", "too", "very", "super",
-	"seem", "think", "have", "longer", "actually", "terribly", "necessarily",
+	"seem", "think", "longer", "actually", "terribly", "necessarily",
 	"exactly", "anything",
 )
 
@@ -194,13 +282,14 @@ func stems(words ...string) map[string]bool {
 
 // negated reports whether the keyword at toks[i] is in the scope of a
 // negation: a negator at most four words before it in the same clause with
-// only fillers in between.
+// only fillers in between. A thing someone has is not negated, the verb
+// before it is: "why isn't my refund showing" is about a refund.
 func negated(toks []token, i int) bool {
 	fillers := 0
 	for j := i - 1; j >= 0 && i-j <= 4 && toks[j].clause == toks[i].clause; j-- {
 		s := toks[j].stem
 		if negators[s] {
-			if s == "not" && j > 0 && modals[toks[j-1].stem] {
+			if s == "not" && j > 0 && modals[toks[j-1].stem] || toks[i].owned {
 				return false
 			}
 			return s != "no" || fillers > 0

@@ -29,6 +29,11 @@ func TestTags(t *testing.T) {
 		{"negation stays in its clause", "Not now. This is urgent!", []string{"urgent"}},
 		{"inability is not negation", "I can't log in to my profile", []string{"account"}},
 		{"not received is still the topic", "I didn't receive my refund", []string{"refund"}},
+		{"a negated verb before a possession", "Why isn't my refund showing up?", []string{"refund"}},
+		{"a denial written into a phrase", "There is a payment I did not make", []string{"billing", "urgent"}},
+		{"a denial after a negation keeps its verb", "A cash withdrawal shows up that I didn't do", []string{"urgent"}},
+		{"inability is not a denial", "I can't make any payments with my card", []string{"billing"}},
+		{"not able is inability too", "I am not able to make a purchase", nil},
 		{"no rush vetoes", "Urgently need my invoice copy, no rush", []string{"billing"}},
 		{"whenever you get a chance", "Whenever you get a chance, please send the receipt asap", []string{"billing"}},
 		{"false friend", "The Urgent Care clinic address on my order is wrong", []string{"shipping"}},
@@ -55,6 +60,132 @@ func TestTags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, tagger.Tags(tt.text))
 		})
+	}
+}
+
+// TestRealPhrasings holds questions as customers of a bank or a shop ask
+// them, worded unlike the rules, one table row per way of asking.
+func TestRealPhrasings(t *testing.T) {
+	tagger, err := New(DefaultRules())
+	require.NoError(t, err)
+	tests := []struct {
+		tag  string
+		text string
+		want []string
+	}{
+		{"billing", "Why was my card declined at the supermarket?", []string{"billing"}},
+		{"billing", "There's an extra charge on my bank statement", []string{"billing"}},
+		{"billing", "When is my electricity bill due?", []string{"billing"}},
+		{"billing", "How much do I owe this month?", []string{"billing"}},
+		{"billing", "The exchange rate you applied to my purchase was wrong", []string{"billing"}},
+		{"billing", "Do you charge anything for transfers?", []string{"billing"}},
+		{"billing", "I have a duplicate transaction for one purchase", []string{"billing"}},
+		{"billing", "How much does it cost to send money abroad?", []string{"billing"}},
+
+		{"shipping", "My new card hasn't arrived yet", []string{"shipping"}},
+		{"shipping", "When will my replacement card be here?", []string{"shipping"}},
+		{"shipping", "Can I track the card you sent me?", []string{"shipping"}},
+		{"shipping", "I'm still waiting for my order", []string{"shipping"}},
+		{"shipping", "What's the status of my online order?", []string{"shipping"}},
+		{"shipping", "How long does it take to get a new card?", []string{"shipping"}},
+
+		{"refund", "How do I get a refund for an item I returned?", []string{"refund"}},
+		{"refund", "Why isn't my refund showing up?", []string{"refund"}},
+		{"refund", "Can I return the product I bought?", []string{"refund"}},
+		{"refund", "Please give me back my money", []string{"refund"}},
+
+		{"account", "How do I close my account?", []string{"account"}},
+		{"account", "I need to verify my identity", []string{"account"}},
+		{"account", "I'd like to change my personal details", []string{"account"}},
+		{"account", "How old do you have to be to open an account?", []string{"account"}},
+		{"account", "I forgot my passcode", []string{"account"}},
+		{"account", "I no longer need my premium account, please delete it", []string{"account"}},
+		{"account", "Why is there a hold on my checking account?", []string{"account", "urgent"}},
+
+		// Money held in or moved between accounts is not about the account,
+		// money arriving is not shipping, and a card application is not a
+		// parcel.
+		{"none", "What's the interest rate on my savings account?", nil},
+		{"none", "I want to move money to my other account", nil},
+		{"none", "The transfer to my friend hasn't arrived", nil},
+		{"none", "What is the status of my credit card application?", nil},
+		{"none", "Why can't I withdraw cash?", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tag+": "+tt.text, func(t *testing.T) {
+			assert.Equal(t, tt.want, tagger.Tags(tt.text))
+		})
+	}
+}
+
+// TestUrgentCategories checks each kind of urgency in the definition in
+// rules.yaml, and what is not urgent by it.
+func TestUrgentCategories(t *testing.T) {
+	tagger, err := New(DefaultRules())
+	require.NoError(t, err)
+	tests := []struct {
+		category string
+		text     string
+		urgent   bool
+	}{
+		{"fraud", "I think I've been scammed, someone emptied my account", true},
+		{"fraud", "There's fraudulent activity on my card", true},
+		{"payment not recognised", "I don't recognise this charge on my statement", true},
+		{"payment not recognised", "There's a direct debit on my account that I never set up", true},
+		{"payment not recognised", "What is this strange transaction on my card?", true},
+		{"withdrawal not recognised", "A cash withdrawal shows up in the app that I didn't do", true},
+		{"card used by someone else", "Someone is using my card without my permission", true},
+		{"lost or stolen card", "My card was stolen", true},
+		{"lost or stolen card", "I lost my wallet with all my cards in it", true},
+		{"lost or stolen card", "I can't find my credit card anywhere", true},
+		{"lost or stolen phone", "My phone was stolen and the banking app is on it", true},
+		{"lost or stolen phone", "I lost my phone yesterday, what should I do?", true},
+		{"lost or stolen credentials", "I lost my password", true},
+		{"lost or stolen credentials", "Someone stole my password", true},
+		{"compromised account", "My account has been hacked", true},
+		{"compromised account", "I think my PIN has been compromised", true},
+		{"locked account", "Why is my account frozen? I can't pay my rent", true},
+		{"locked account", "I'm locked out of my online banking", true},
+		{"locked account", "Please put a block on my account right now", true},
+		{"safety", "The charger caught fire and burned my hand", true},
+		{"legal", "If this isn't resolved I will take legal action", true},
+		{"explicit", "Please sort this out asap", true},
+
+		{"a fee", "How much is the fee for using my card abroad?", false},
+		{"a forgotten password", "I forgot my password, how do I reset it?", false},
+		{"a card found again", "I found my lost card, can I still use it?", false},
+		{"a card in the post", "Is my card lost in the post? It's been two weeks", false},
+		{"a damaged card", "My card is damaged, can I get a new one?", false},
+		{"a declined withdrawal", "Why can't I withdraw cash?", false},
+		{"a payment that failed", "I can't make any payments with my card", false},
+		{"a name, not a theft", "Hi, this is Rob, where is my order?", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.category+": "+tt.text, func(t *testing.T) {
+			assert.Equal(t, tt.urgent, slices.Contains(tagger.Tags(tt.text), "urgent"))
+		})
+	}
+}
+
+func TestPhraseForms(t *testing.T) {
+	tagger, err := New([]Rule{
+		{Name: "risk", Any: []string{"lost/stolen card/phone", "payment ... not recognise/recognize"}},
+	})
+	require.NoError(t, err)
+	tests := []struct {
+		text string
+		want []string
+	}{
+		{"I lost my card", []string{"risk"}},
+		{"a stolen phone", []string{"risk"}},
+		{"my card was lost", nil},
+		{"a payment on my statement that I don't recognize", []string{"risk"}},
+		{"a payment I don't recognise", []string{"risk"}},
+		{"a payment on my old statement from last month I don't recognise", nil},
+		{"a payment. I don't recognise it", nil},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tagger.Tags(tt.text), tt.text)
 	}
 }
 
@@ -89,6 +220,10 @@ func TestNewRejects(t *testing.T) {
 		{"duplicate", []Rule{{Name: "a", Any: []string{"x"}}, {Name: "a", Any: []string{"y"}}}, "duplicate"},
 		{"no phrases", []Rule{{Name: "a", None: []string{"x"}}}, "no phrases"},
 		{"stopwords only", []Rule{{Name: "a", Any: []string{"the", "of my"}}}, "no words"},
+		{"a stopword alternative", []Rule{{Name: "a", Any: []string{"lost the/my card"}}}, "not one word"},
+		{"a two-word alternative", []Rule{{Name: "a", Any: []string{"e-mail/post address"}}}, "not one word"},
+		{"starts with ...", []Rule{{Name: "a", Any: []string{"... refund"}}}, "starts with"},
+		{"ends with ...", []Rule{{Name: "a", Any: []string{"refund ..."}}}, "ends with"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

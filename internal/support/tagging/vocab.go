@@ -13,8 +13,10 @@ package tagging
 const minFuzzy = 6
 
 // minPart is the shortest rule word that can be split off a run-together
-// token ("premiumaccount", "withpayment").
-const minPart = 4
+// token ("premiumaccount", "withpayment"). Four-letter rule words split
+// ordinary words far more often than run-together ones: "available" into
+// "avail" and "able", "mistake" into "mis" and "take".
+const minPart = 5
 
 type vocabulary struct {
 	stems    map[string]bool   // stems of all rule words
@@ -169,7 +171,7 @@ func (v *vocabulary) split(w string) (string, string, bool) {
 }
 
 // endings are suffixes that turn a word into another one.
-var endings = set("ers", "ing", "able", "ment", "ation", "ful")
+var endings = set("ers", "ing", "able", "ment", "ation", "ations", "ful", "ion", "ions", "ity", "est", "less", "ness")
 
 // isWordPart reports whether the rest of a run-together token can be a word
 // of its own: a stopword, or three letters or more.
