@@ -64,11 +64,13 @@ type report struct {
 	vaderF1      float64
 	vaderThresh  float64
 	angerGainVsV float64
+	ood          *oodReport
 }
 
 // paths name the evaluation data.
 type paths struct {
 	bitext, goemotions, urgent string
+	ood, oodSplit              string // directory of the out-of-domain data, and its split
 }
 
 func evaluate(p paths) (*report, error) {
@@ -112,6 +114,10 @@ func evaluate(p paths) (*report, error) {
 		r.urgent.add(slices.Contains(tagger.Tags(row.Text), "urgent"), row.Urgent)
 	})
 	if err != nil {
+		return nil, err
+	}
+
+	if r.ood, err = evaluateOOD(tagger, p.ood, p.oodSplit); err != nil {
 		return nil, err
 	}
 
@@ -180,6 +186,12 @@ func (r *report) missed() []string {
 	}
 	check(r.macroF1 >= minMacroF1, "tagging macro-F1 %.3f < %.2f", r.macroF1, minMacroF1)
 	check(r.noTagRate >= minNoTagRate, "no-tag rate %.3f < %.2f", r.noTagRate, minNoTagRate)
+	all := r.ood.tags[""]
+	for _, t := range topics {
+		check(all[t].f1() >= minOODTopicF1, "out-of-domain %s F1 %.3f < %.2f", t, all[t].f1(), minOODTopicF1)
+	}
+	check(all["urgent"].precision() >= minOODUrgentPrecise, "out-of-domain urgent precision %.3f < %.2f", all["urgent"].precision(), minOODUrgentPrecise)
+	check(all["urgent"].recall() >= minOODUrgentRecall, "out-of-domain urgent recall %.3f < %.2f", all["urgent"].recall(), minOODUrgentRecall)
 	check(r.anger.f1() >= minAngerF1, "anger F1 %.3f < %.2f", r.anger.f1(), minAngerF1)
 	check(r.angerGainVsV >= minAngerGain, "anger F1 is %.2f× VADER's, < %.1f×", r.angerGainVsV, minAngerGain)
 	return m
@@ -204,6 +216,21 @@ func (r *report) print(w io.Writer, p paths) {
 	row("urgent", r.urgent, "")
 	tw.Flush()
 	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "Tagging out of domain: the %s split of %s (%d rows; the rules were tuned on dev only)\n", r.ood.split, p.ood, r.ood.rows[""])
+	fmt.Fprintf(tw, "data\ttag\tprecision\trecall\tF1\tTP\tFP\tFN\t\n")
+	for _, src := range append(slices.Clone(r.ood.sources), "") {
+		name := src
+		if src == "" {
+			name = "all"
+		}
+		for _, t := range oodTags {
+			c := r.ood.tags[src][t]
+			fmt.Fprintf(tw, "%s (%d)\t%s\t%.3f\t%.3f\t%.3f\t%d\t%d\t%d\t\n", name, r.ood.rows[src], t, c.precision(), c.recall(), c.f1(), c.tp, c.fp, c.fn)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "targets on all: F1 ≥ %.2f for each topic, urgent precision ≥ %.2f and recall ≥ %.2f\n\n", minOODTopicF1, minOODUrgentPrecise, minOODUrgentRecall)
 
 	fmt.Fprintf(w, "Anger on %s (%d rows)\n", p.goemotions, r.angerRows)
 	fmt.Fprintf(tw, "scorer\tprecision\trecall\tF1\tTP\tFP\tFN\tthreshold\t\n")

@@ -1,5 +1,6 @@
 // Command evaluate measures the tagger, the anger detector and the drafting
 // provider on the shared labelled data and the hand-labelled urgency cases,
+// and the tagger on questions from another domain (testdata/outofdomain),
 // prints the figures, and exits with status 1 if any target is missed, so
 // that it can gate a build.
 //
@@ -20,6 +21,8 @@ func main() {
 	flag.StringVar(&p.goemotions, "goemotions", "../shared/data/goemotions/dev.jsonl", "anger data: JSON lines with text and angry")
 	flag.StringVar(&p.urgent, "urgent", "testdata/urgent.jsonl", "urgency cases: JSON lines with text and urgent")
 	kb := flag.String("kb", "../shared/data/bitext/kb.jsonl", "drafting knowledge base (short_code, content, examples), measured on the -bitext messages' intents")
+	flag.StringVar(&p.ood, "ood", "testdata/outofdomain", "out-of-domain data: <source>_<split>.jsonl files with text and intent")
+	flag.StringVar(&p.oodSplit, "ood-split", "test", "the out-of-domain split to measure: test, or dev (the one to tune on)")
 	flag.Parse()
 	log.SetFlags(0)
 
