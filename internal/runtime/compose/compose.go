@@ -19,6 +19,8 @@ import (
 	"supportpipe/internal/ops/report"
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/pipeline/claim"
+	"supportpipe/internal/pipeline/drafter"
+	"supportpipe/internal/pipeline/retry"
 	"supportpipe/internal/pipeline/edge"
 	"supportpipe/internal/pipeline/processor"
 	"supportpipe/internal/pipeline/reconcile"
@@ -29,6 +31,7 @@ import (
 	"supportpipe/internal/ports/store"
 	"supportpipe/internal/runtime/config"
 	"supportpipe/internal/support/anger"
+	"supportpipe/internal/support/drafting"
 	"supportpipe/internal/support/drafts"
 	"supportpipe/internal/support/escalation"
 	"supportpipe/internal/support/sla"
@@ -209,3 +212,20 @@ func (p *Pipeline) WriteReport(ctx context.Context, day string) (string, error) 
 	}
 	return key, err
 }
+
+// Drafter builds the drafts queue's consumer: provider's suggestions
+// posted in Chatwoot, the retry policy on q (the drafts queue and its DLQ),
+// measurements to m (optional).
+func (p *Pipeline) Drafter(provider drafting.Provider, q retry.Queue, m drafter.Metrics) *drafter.Drafter {
+	d := &drafter.Drafter{Provider: provider, Chatwoot: p.Chatwoot, Store: p.Store,
+		Retry: retry.Policy{Attempts: p.Store, Queue: q}, Log: p.Log, Now: p.now,
+		Live: p.Settings.Live, Concurrency: DrafterConcurrency}
+	if m != nil {
+		d.Metrics = m
+	}
+	return d
+}
+
+// DrafterConcurrency is how many draft requests of a batch one drafter
+// runs at once: a model call waits seconds on the network, not on the CPU.
+const DrafterConcurrency = 5

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
+	"supportpipe/internal/ports/queue"
 	"supportpipe/internal/ports/queue/sqlitequeue"
 )
 
@@ -40,6 +42,49 @@ func (d *DraftsQueue) Send(ctx context.Context, body []byte, attrs map[string]st
 		return "", errors.Join(errors.New("open drafts queue"), err)
 	}
 	return q.Send(ctx, body, attrs)
+}
+
+// Receive, DeleteBatch, ChangeVisibility, DeadLetter and ReleaseInFlight
+// are the drafter's: the queue's consumer runs in the process that sends.
+
+func (d *DraftsQueue) Receive(ctx context.Context, max int, visibility time.Duration) ([]queue.Message, error) {
+	q, err := d.Queue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return q.Receive(ctx, max, visibility)
+}
+
+func (d *DraftsQueue) DeleteBatch(ctx context.Context, receipts []string) error {
+	q, err := d.Queue(ctx)
+	if err != nil {
+		return err
+	}
+	return q.DeleteBatch(ctx, receipts)
+}
+
+func (d *DraftsQueue) ChangeVisibility(ctx context.Context, receipt string, v time.Duration) error {
+	q, err := d.Queue(ctx)
+	if err != nil {
+		return err
+	}
+	return q.ChangeVisibility(ctx, receipt, v)
+}
+
+func (d *DraftsQueue) DeadLetter(ctx context.Context, m queue.Message, reason string, attempts int) error {
+	q, err := d.Queue(ctx)
+	if err != nil {
+		return err
+	}
+	return q.DeadLetter(ctx, m, reason, attempts)
+}
+
+func (d *DraftsQueue) ReleaseInFlight(ctx context.Context) (int64, error) {
+	q, err := d.Queue(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return q.ReleaseInFlight(ctx)
 }
 
 // Close closes the queue if it was opened.

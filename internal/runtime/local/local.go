@@ -21,10 +21,12 @@ import (
 	"supportpipe/internal/ops/api"
 	"supportpipe/internal/ops/health"
 	"supportpipe/internal/ops/stats"
+	"supportpipe/internal/pipeline/drafter"
 	"supportpipe/internal/pipeline/edge"
 	"supportpipe/internal/pipeline/processor"
 	"supportpipe/internal/pipeline/stages"
 	"supportpipe/internal/ports/blob/fileblob"
+	"supportpipe/internal/ports/queue"
 	"supportpipe/internal/ports/queue/sqlitequeue"
 	"supportpipe/internal/ports/store/sqlitestore"
 	"supportpipe/internal/runtime/compose"
@@ -49,7 +51,9 @@ type Server struct {
 	// Processor is nil for a server opened without classifiers (one-shot
 	// commands), which then neither serves nor processes.
 	Processor *processor.Processor
-	API       *api.Handler
+	// Drafter consumes the drafts queue; nil when Processor is.
+	Drafter *drafter.Drafter
+	API     *api.Handler
 	// Checker answers /support/health; its cache lives as long as the server.
 	Checker *health.Checker
 	// jobsMu serialises rounds of the periodic jobs (RunJobs): the jobs
@@ -220,12 +224,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// processLoop is the local event source mapping.
-func (s *Server) processLoop(ctx context.Context) {
+// processLoop and draftLoop are the local event source mappings of the
+// events and drafts queues.
+func (s *Server) processLoop(ctx context.Context) { s.loop(ctx, "processor", s.ProcessOnce) }
+
+func (s *Server) draftLoop(ctx context.Context) { s.loop(ctx, "drafter", s.DraftOnce) }
+
+func (s *Server) loop(ctx context.Context, name string, once func(context.Context, int) (int, error)) {
 	for ctx.Err() == nil {
-		n, err := s.ProcessOnce(ctx, 10)
+		n, err := once(ctx, 10)
 		if err != nil && ctx.Err() == nil {
-			s.Log.Error("processor loop", "error", err)
+			s.Log.Error(name+" loop", "error", err)
 		}
 		if n == 0 || err != nil {
 			select {
@@ -236,11 +245,31 @@ func (s *Server) processLoop(ctx context.Context) {
 	}
 }
 
-// ProcessOnce receives a batch, runs the processor on it, and deletes what
-// it did not report as failed — after making the batch's results durable.
-// It returns how many messages it received.
+// ProcessOnce receives a batch of events, runs the processor on it, and
+// deletes what it did not report as failed — after making the batch's
+// results durable. It returns how many messages it received.
 func (s *Server) ProcessOnce(ctx context.Context, max int) (int, error) {
-	msgs, err := s.Queue.Receive(ctx, max, s.Visibility)
+	return s.consume(ctx, s.Queue, s.Processor, max)
+}
+
+// DraftOnce is ProcessOnce for the drafts queue and the drafter.
+func (s *Server) DraftOnce(ctx context.Context, max int) (int, error) {
+	return s.consume(ctx, s.Drafts, s.Drafter, max)
+}
+
+// source is a queue a loop consumes.
+type source interface {
+	Receive(ctx context.Context, max int, visibility time.Duration) ([]queue.Message, error)
+	DeleteBatch(ctx context.Context, receipts []string) error
+}
+
+// consumer is what a loop feeds: it returns the ids of the messages to retry.
+type consumer interface {
+	Process(ctx context.Context, msgs []queue.Message) (failed []string)
+}
+
+func (s *Server) consume(ctx context.Context, q source, c consumer, max int) (int, error) {
+	msgs, err := q.Receive(ctx, max, s.Visibility)
 	if err != nil || len(msgs) == 0 {
 		return 0, err
 	}
@@ -248,7 +277,7 @@ func (s *Server) ProcessOnce(ctx context.Context, max int) (int, error) {
 	// otherwise wait out the visibility timeout.
 	work := context.WithoutCancel(ctx)
 	failed := map[string]bool{}
-	for _, id := range s.Processor.Process(work, msgs) {
+	for _, id := range c.Process(work, msgs) {
 		failed[id] = true
 	}
 	var done []string
@@ -260,7 +289,7 @@ func (s *Server) ProcessOnce(ctx context.Context, max int) (int, error) {
 	if err := s.Store.Sync(work); err != nil {
 		return len(msgs), err
 	}
-	if err := s.Queue.DeleteBatch(work, done); err != nil {
+	if err := q.DeleteBatch(work, done); err != nil {
 		return len(msgs), fmt.Errorf("delete: %w", err)
 	}
 	return len(msgs), nil
