@@ -205,8 +205,23 @@ func (e *Escalator) Escalate(ctx context.Context, k conversation.Key, owner stri
 	}
 	for _, s := range steps {
 		a := store.Action{Key: k, ID: s.id, Kind: s.kind, Owner: owner, Detail: jsonString(s.detail), At: now}
-		if _, err := store.Once(ctx, e.Store, a, s.fn); err != nil {
+		ran, err := store.Once(ctx, e.Store, a, s.fn)
+		if err != nil {
 			return err
+		}
+		if !ran && s.kind == "note" {
+			// Skipped: posted, or being posted by another worker for the
+			// same reasons (the note's id names them), which records the
+			// escalation once its note is posted. Recorded here first, the
+			// reasons would count as escalated even if that post failed,
+			// and no later escalation would post the note again.
+			cur, ok, err := e.Store.Action(ctx, k, s.id)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", s.id, err)
+			}
+			if ok && cur.Status != store.ActionDone {
+				return nil
+			}
 		}
 	}
 	e.Log.LogAttrs(ctx, slog.LevelInfo, "conversation escalated", slog.Int64("account_id", k.AccountID),

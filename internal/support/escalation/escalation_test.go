@@ -162,3 +162,46 @@ func TestCheckTeam(t *testing.T) {
 		})
 	}
 }
+
+// TestNoteBeingPostedElsewhere: an escalation whose note another worker is
+// posting leaves the escalation for that worker to record; if its post
+// fails, the next escalation for those reasons posts the note.
+func TestNoteBeingPostedElsewhere(t *testing.T) {
+	ctx := t.Context()
+	st := memstore.New()
+	cw := rest.NewOffline(st)
+	now := time.Date(2026, 5, 12, 10, 30, 0, 0, time.UTC)
+	e := &escalation.Escalator{Store: st, Chatwoot: cw, Config: escalation.Config{AngerThreshold: 0.5},
+		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+	k := conversation.Key{AccountID: 7, ConversationID: 1423}
+	reasons := []string{escalation.ReasonAngry}
+	noteID := "note:escalation:" + escalation.ReasonAngry
+	notes := func() int {
+		n := 0
+		for _, c := range cw.Calls() {
+			if c.Op == rest.OpPrivateNote {
+				n++
+			}
+		}
+		return n
+	}
+
+	// m1 is posting the note right now.
+	claimed, _, err := st.ClaimAction(ctx, store.Action{Key: k, ID: noteID, Kind: "note", Owner: "m1", At: now})
+	require.NoError(t, err)
+	require.True(t, claimed)
+	require.NoError(t, e.Escalate(ctx, k, "m2", reasons, nil))
+	acts, err := st.Actions(ctx, k)
+	require.NoError(t, err)
+	assert.Empty(t, escalation.Reasons(acts), "m1 records the escalation once its note is posted")
+	assert.Zero(t, notes())
+
+	// m1's post failed: the next escalation for the reason posts it.
+	require.NoError(t, st.FinishAction(ctx, k, noteID, store.ActionFailed, "status 500"))
+	require.NoError(t, e.Escalate(ctx, k, "m3", reasons, nil))
+	acts, err = st.Actions(ctx, k)
+	require.NoError(t, err)
+	assert.Equal(t, reasons, escalation.Reasons(acts))
+	assert.Equal(t, store.ActionDone, actionStatus(acts)[noteID])
+	assert.Equal(t, 1, notes())
+}
