@@ -52,6 +52,11 @@ const (
 	DraftsFailed        = "drafts_failed"
 	DraftInputTokens    = "draft_input_tokens"
 	DraftOutputTokens   = "draft_output_tokens"
+
+	// BreachEscalationsDropped counts SLA breaches whose escalation had
+	// failed when the customer was answered (or the conversation resolved),
+	// given up then rather than posted late (docs/reliability.md).
+	BreachEscalationsDropped = "sla_breach_escalations_dropped"
 )
 
 // Histogram is a latency histogram stored as daily counters, one per

@@ -165,9 +165,53 @@ func (t *Support) trackSLA(ctx context.Context, ev *event) error {
 		if err := t.fileSLA(ctx, r, now); err != nil {
 			return err
 		}
+		if err := t.dropBreach(ctx, ev, r); err != nil {
+			return err
+		}
 	}
 	return nil
 }
+
+// dropBreach gives up the escalation of a breached waiting period that has
+// ended, answered or resolved, while the sweeper's escalation of it had
+// failed (Chatwoot down): the sweeper, which only looks at conversations
+// still waiting, would never run it again. Posted now, the note and the
+// urgent priority would call for action on a customer already answered:
+// noise. The breach itself is in the SLA records and the daily report
+// either way. The action is marked dropped and counted, so the give-up is
+// visible rather than a failure left behind (docs/reliability.md).
+func (t *Support) dropBreach(ctx context.Context, ev *event, r sla.Record) error {
+	if r.State != sla.Breached || (r.RespondedAt.IsZero() && r.ResolvedAt.IsZero()) {
+		return nil
+	}
+	k := ev.Conversation.Key
+	id := breachAction(r)
+	a, ok, err := t.Store.Action(ctx, k, id)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", id, err)
+	}
+	// Dropped by this message already: an earlier attempt of it did, and
+	// its count went with that attempt.
+	again := ok && a.Status == store.ActionDropped && a.Owner == ev.MessageID
+	if !again && (!ok || a.Status != store.ActionFailed) {
+		return nil
+	}
+	if !again {
+		// A sweep that took the action over between the read and this
+		// write would still run it: at worst the note is posted, once.
+		a.Status, a.Owner, a.Result = store.ActionDropped, ev.MessageID, "waiting period ended before the escalation was posted"
+		if err := t.Store.RecordAction(ctx, a); err != nil {
+			return fmt.Errorf("drop %s: %w", id, err)
+		}
+		t.Log.LogAttrs(ctx, slog.LevelWarn, "SLA breach escalation dropped: the waiting period ended first",
+			slog.Int64("account_id", k.AccountID), slog.Int64("conversation_id", k.ConversationID), slog.Time("due", r.Due))
+	}
+	ev.Count(stats.BreachEscalationsDropped, 1)
+	return nil
+}
+
+// breachAction is the id of the sweeper's escalation of a breached period.
+func breachAction(r sla.Record) string { return fmt.Sprintf("sla-breach:%d", r.Start.Unix()) }
 
 func (t *Support) fileSLA(ctx context.Context, r sla.Record, now time.Time) error {
 	rec := store.DayRecord{Day: r.Day(), Kind: sla.DayRecordKind, ID: r.ID(), Data: r.JSON(), At: now}
@@ -242,8 +286,10 @@ func (t *Support) draft(ctx context.Context, ev *event) error {
 const sweeperOwner = "sweeper"
 
 // Sweep marks breaches of waiting conversations whose due time passed, and
-// escalates them, even when no event arrives. It returns how many breaches
-// it filed this run.
+// escalates them, even when no event arrives. An escalation that failed is
+// run again by the next sweeps while the customer still waits; once the
+// waiting period ends it is dropped (dropBreach). It returns how many
+// breaches it filed this run.
 func (t *Support) Sweep(ctx context.Context, limit int) (int, error) {
 	now := t.Now()
 	waiting, err := t.Store.WaitingForFirstResponse(ctx, limit)
@@ -257,7 +303,7 @@ func (t *Support) Sweep(ctx context.Context, limit int) (int, error) {
 		if !ok || r.State != sla.Breached {
 			continue
 		}
-		a := store.Action{Key: st.Key, ID: fmt.Sprintf("sla-breach:%d", r.Start.Unix()), Kind: "sla_breach", Owner: sweeperOwner,
+		a := store.Action{Key: st.Key, ID: breachAction(r), Kind: "sla_breach", Owner: sweeperOwner,
 			Detail: jsonString(map[string]any{"due": r.Due}), At: now}
 		ran, err := store.Once(ctx, t.Store, a, func(ctx context.Context) (string, error) {
 			if err := t.fileSLA(ctx, r, now); err != nil {
