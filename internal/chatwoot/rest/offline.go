@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -259,7 +260,10 @@ func (r *Offline) Messages(_ context.Context, account, conv int64) ([]Message, e
 	return slices.Clone(r.notes[k]), nil
 }
 
-// CannedResponses implements Client with the responses set by SetCanned.
+// CannedResponses implements Client with the responses set by SetCanned,
+// or, for an account SetCanned has not set, SampleCanned's: the stand-in
+// account has the canned responses a support team would keep, so the local
+// pipeline drafts suggestions as it would against Chatwoot.
 func (r *Offline) CannedResponses(_ context.Context, account int64) ([]drafting.Canned, error) {
 	if err := checkAccount(account); err != nil {
 		return nil, err
@@ -267,5 +271,21 @@ func (r *Offline) CannedResponses(_ context.Context, account int64) ([]drafting.
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, Call{Op: OpCannedResponses, Key: conversation.Key{AccountID: account}})
-	return slices.Clone(r.canned[account]), nil
+	if c, ok := r.canned[account]; ok {
+		return slices.Clone(c), nil
+	}
+	return SampleCanned(), nil
+}
+
+//go:embed offline_canned.yaml
+var sampleCanned []byte
+
+// SampleCanned is the stand-in account's canned responses
+// (offline_canned.yaml).
+func SampleCanned() []drafting.Canned {
+	c, err := drafting.ParseKnowledgeYAML(sampleCanned, "offline_canned.yaml")
+	if err != nil {
+		panic(err) // embedded and tested: a broken file fails every test
+	}
+	return c
 }

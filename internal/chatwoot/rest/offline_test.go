@@ -110,7 +110,7 @@ func TestOffline(t *testing.T) {
 				crs, err5 := r.CannedResponses(ctx, 7)
 				return []any{p, len(cs), len(ms), len(ts), len(crs)}, errors.Join(err1, err2, err3, err4, err5)
 			},
-			want: []any{Profile{Name: "mock"}, 0, 0, 0, 0},
+			want: []any{Profile{Name: "mock"}, 0, 0, 0, len(SampleCanned())},
 			wantCalls: []Call{
 				{Op: OpProfile},
 				{Op: OpConversations, Key: conversation.Key{AccountID: 7}, Within: time.Hour},
@@ -207,5 +207,20 @@ func TestOfflineCannedResponses(t *testing.T) {
 	assert.Equal(t, []drafting.Canned{{ShortCode: "hours", Content: "We answer 9 to 5."}}, got, "a copy of what was set")
 	got, err = r.CannedResponses(t.Context(), 8)
 	require.NoError(t, err)
-	assert.Empty(t, got, "another account has none")
+	assert.Equal(t, SampleCanned(), got, "another account has the stand-in account's set")
+	r.SetCanned(9, nil)
+	got, err = r.CannedResponses(t.Context(), 9)
+	require.NoError(t, err)
+	assert.Empty(t, got, "an account set to none has none")
+}
+
+// TestSampleCanned: the stand-in account's set parses, and each entry
+// fills the variables a suggestion greets with.
+func TestSampleCanned(t *testing.T) {
+	c := SampleCanned()
+	require.GreaterOrEqual(t, len(c), 8)
+	for _, e := range c {
+		assert.Contains(t, e.Content, "{{contact.name}}", e.ShortCode)
+		assert.GreaterOrEqual(t, len(e.Examples), 3, e.ShortCode)
+	}
 }
