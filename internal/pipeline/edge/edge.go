@@ -120,10 +120,15 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 			h.Metrics.Count(name, 1)
 		}
 	}
+	// received counts a webhook on the day and in the hour it came.
+	received := func() {
+		h.Counters.Add(day, stats.Received, 1)
+		h.Counters.Add(day, stats.Hour(stats.HourlyReceived, now), 1)
+	}
 	delivery := safeID(apigw.Header(req, chatwoot.HeaderDelivery))
 	// reject answers what no one proved to be Chatwoot: nothing is kept.
 	reject := func(code int, reason string, msg string) (events.APIGatewayV2HTTPResponse, error) {
-		h.Counters.Add(day, stats.Received, 1)
+		received()
 		h.Counters.Add(day, stats.Rejected, 1)
 		h.Counters.Add(day, stats.RejectedPrefix+reason, 1)
 		if h.Metrics != nil {
@@ -136,7 +141,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	// refuse answers what may have been an authentic webhook that could not
 	// be kept: Chatwoot will not retry, so it is a loss, counted as one.
 	refuse := func(code int, reason string, msg string, err error) (events.APIGatewayV2HTTPResponse, error) {
-		h.Counters.Add(day, stats.Received, 1)
+		received()
 		count(stats.Refused)
 		h.Counters.Add(day, stats.RefusedPrefix+reason, 1)
 		attrs := []slog.Attr{slog.String("reason", reason), slog.Int("status", code), slog.String("delivery_id", delivery)}
@@ -186,7 +191,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	p, invalid := inspect(req, body)
 	if invalid == "" && p.Kind == chatwoot.KindUnknown {
-		h.Counters.Add(day, stats.Received, 1)
+		received()
 		count(stats.Ignored)
 		h.Log.LogAttrs(ctx, slog.LevelInfo, "webhook ignored", slog.String("event", safeID(p.Event)),
 			slog.String("delivery_id", delivery))
@@ -217,7 +222,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	if invalid != "" {
 		reason, _, _ := strings.Cut(invalid, ":")
-		h.Counters.Add(day, stats.Received, 1)
+		received()
 		h.Counters.Add(day, stats.Accepted, 1)
 		h.Counters.Add(day, stats.DeadLettered, 1)
 		count(stats.InvalidPayload)

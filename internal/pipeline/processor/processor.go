@@ -296,8 +296,7 @@ func (p *Processor) fail(ctx context.Context, msg queue.Message, cause error, lo
 	if v.Again {
 		delete(counters, stats.Failed)
 	} else {
-		counters[stats.DeadLettered] = 1
-		counts = arrival(msg, now, counts)
+		counts = arrival(msg, now, true, counts)
 	}
 	p.addCounters(ctx, counts, log)
 	log.LogAttrs(ctx, slog.LevelError, "message dead-lettered", slog.Int("attempts", v.Attempt), slog.String("error", reason))
@@ -416,7 +415,7 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 
 	now := p.Now()
 	elapsed := time.Since(start)
-	counters := map[string]int64{stats.Processed: 1, stats.Processing.Counter(elapsed): 1}
+	counters := map[string]int64{stats.Processed: 1, stats.Hour(stats.HourlyProcessed, now): 1, stats.Processing.Counter(elapsed): 1}
 	for k, v := range ev.counters {
 		counters[k] += v
 	}
@@ -425,7 +424,7 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 	}
 	r.outcome = OutcomeProcessed
 	r.completion = &store.Completion{Keys: withClaim(msg, contentKey), Owner: msg.ID, ExpiresAt: now.Add(idempotencyTTL),
-		Counts: arrival(msg, now, map[string]map[string]int64{stats.Day(now): counters})}
+		Counts: arrival(msg, now, false, map[string]map[string]int64{stats.Day(now): counters})}
 	return nil
 }
 
@@ -451,27 +450,40 @@ func withClaim(msg queue.Message, key string) []string {
 func (p *Processor) duplicate(msg queue.Message) *store.Completion {
 	now := p.Now()
 	return &store.Completion{Keys: withClaim(msg, "msg:"+msg.ID), Owner: msg.ID, ExpiresAt: now.Add(idempotencyTTL),
-		Counts: arrival(msg, now, map[string]map[string]int64{stats.Day(now): {stats.Duplicates: 1}})}
+		Counts: arrival(msg, now, false, map[string]map[string]int64{stats.Day(now): {stats.Duplicates: 1}})}
 }
 
-// arrival adds to counts that the message's event was received and
-// accepted, on the day the webhook received it. The processor counts them,
-// once per queue message at its final outcome, with the exactness of its
-// own counters, so the edge writes nothing to the store for an accepted
-// event. A message redriven from the DLQ was counted when it went there.
-func arrival(msg queue.Message, now time.Time, counts map[string]map[string]int64) map[string]map[string]int64 {
-	if queue.Redriven(msg.Attributes) {
-		return counts
-	}
+// arrival adds to counts what a message's final outcome says about its
+// event, on the day (and hour) the webhook received it: received and
+// accepted, and dead-lettered when the outcome is the DLQ. The processor
+// counts them, once per queue message at its final outcome, with the
+// exactness of its own counters, so the edge writes nothing to the store
+// for an accepted event. A message redriven from the DLQ was counted when
+// it went there: completing it now counts it recovered on that same day,
+// beside its dead letter, so the day's delivery figures can be corrected
+// after a redrive; dead-lettering it again counts nothing more.
+func arrival(msg queue.Message, now time.Time, deadLettered bool, counts map[string]map[string]int64) map[string]map[string]int64 {
 	at, err := time.Parse(time.RFC3339Nano, msg.Attributes[queue.AttrReceivedAt])
 	if err != nil {
 		at = now
 	}
 	day := stats.Day(at)
-	if counts[day] == nil {
-		counts[day] = map[string]int64{}
+	add := func(name string) {
+		if counts[day] == nil {
+			counts[day] = map[string]int64{}
+		}
+		counts[day][name]++
 	}
-	counts[day][stats.Received]++
-	counts[day][stats.Accepted]++
+	switch {
+	case !queue.Redriven(msg.Attributes):
+		add(stats.Received)
+		add(stats.Hour(stats.HourlyReceived, at))
+		add(stats.Accepted)
+		if deadLettered {
+			add(stats.DeadLettered)
+		}
+	case !deadLettered:
+		add(stats.Recovered)
+	}
 	return counts
 }

@@ -203,6 +203,54 @@ func TestDeadLetterAndRedrive(t *testing.T) {
 	assert.Equal(t, int64(1), c[stats.Accepted])
 }
 
+// TestDeadLettersCountOnTheDayReceived: a dead letter, and its recovery
+// after a redrive, are counted on the day its webhook was received, beside
+// its received and accepted counts, whatever day they happen; a redriven
+// message that fails again is not a second dead letter.
+func TestDeadLettersCountOnTheDayReceived(t *testing.T) {
+	stage := &countingStage{fails: 6}
+	e := newEnv(t, stage)
+	now := time.Now().UTC()
+	e.p.Now = func() time.Time { return now }
+	received := now.Add(-24 * time.Hour)
+	yesterday, today := stats.Day(received), stats.Day(now)
+	_, err := e.q.Send(context.Background(), fixture(t, "02_message_created_incoming.json"), map[string]string{
+		queue.AttrDelivery: "d1", queue.AttrAccount: "7", queue.AttrReceivedAt: received.Format(time.RFC3339Nano),
+	})
+	require.NoError(t, err)
+	counters := func(day string) map[string]int64 {
+		c, err := e.st.Counters(context.Background(), day)
+		require.NoError(t, err)
+		return c
+	}
+	redrive := func() {
+		dl, err := e.q.ListDeadLetters(context.Background(), 10)
+		require.NoError(t, err)
+		require.Len(t, dl, 1)
+		_, err = e.q.Redrive(context.Background(), dl[0].ID)
+		require.NoError(t, err)
+	}
+	arrival := map[string]int64{stats.Received: 1, stats.Accepted: 1, stats.Hour(stats.HourlyReceived, received): 1, stats.DeadLettered: 1}
+
+	e.drain(t)
+	assert.Equal(t, arrival, counters(yesterday), "dead-lettered today, counted on the day it came")
+	assert.Equal(t, map[string]int64{stats.Failed: 3, stats.Retried: 2}, counters(today))
+
+	redrive()
+	e.drain(t)
+	assert.Equal(t, arrival, counters(yesterday), "dead-lettered again after a redrive: the same dead letter")
+	assert.Equal(t, map[string]int64{stats.Failed: 6, stats.Retried: 4}, counters(today))
+
+	redrive()
+	e.drain(t)
+	arrival[stats.Recovered] = 1
+	assert.Equal(t, arrival, counters(yesterday), "recovered beside its dead letter")
+	c := counters(today)
+	assert.Equal(t, int64(1), c[stats.Processed])
+	assert.Equal(t, int64(1), c[stats.Hour(stats.HourlyProcessed, now)], "processed in this hour")
+	assert.Zero(t, c[stats.Recovered]+c[stats.Received])
+}
+
 type recordingQueue struct {
 	mu         sync.Mutex
 	visibility []time.Duration
