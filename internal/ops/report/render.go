@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -18,12 +19,33 @@ func Render(d *Data) []byte {
 	c := d.Counters
 	var b bytes.Buffer
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	at := d.GeneratedAt.UTC().Format("2006-01-02 15:04")
+	// period names the span the figures cover, in the sentences that say
+	// a section is empty.
+	period := "this day"
+	if d.Complete {
+		p("# Support health report — %s (UTC)\n\n", d.Day)
+		p("Generated %s UTC, after the day ended: the day is complete. Waiting periods still open are judged at that time.\n\n", at)
+	} else {
+		period = "so far today"
+		p("# Support health report — %s (UTC), so far\n\n", d.Day)
+		p("So far: generated %s UTC, before the day ended. The figures cover the day up to then, and waiting periods still open are judged at that time: none counts as breached before its due time.\n\n", at)
+	}
+	p("![Webhooks received and processed, and first-response times, by UTC hour](%s)\n\n", path.Base(ChartKey(d.Day)))
 
-	p("# Support health report — %s (UTC)\n\n", d.Day)
 	p("## Summary\n\n")
 	p("- Webhooks: received %d, accepted %d, back-filled %d by reconciliation.\n", c[stats.Received], c[stats.Accepted], c[stats.Backfilled])
-	p("- Delivery success: %s (target %.1f %%) %s\n", pct(d.DeliveryPct), DeliveryTarget, verdict(d.DeliveryPct, DeliveryTarget))
-	p("- First-response SLA: %s met (%d met, %d breached)\n", pct(d.CompliancePct), d.SLAMet, d.SLABreached)
+	if d.DeliveryPct == nil {
+		p("- Delivery success: no webhook was accepted or refused %s.\n", period)
+	} else {
+		p("- Delivery success: %s (target %.1f %%) %s\n", pct(*d.DeliveryPct), DeliveryTarget, verdict(*d.DeliveryPct, DeliveryTarget))
+	}
+	if d.DeadLettered+d.Recovered == 0 {
+		p("- Dead letters: none.\n")
+	} else {
+		p("- Dead letters: dead-lettered %d, recovered %d, still in DLQ %d.\n", d.DeadLettered, d.Recovered, d.StillDead)
+	}
+	p("- First-response SLA: %s\n", slaLine(d, period))
 	p("- Conversations: %d opened, %d resolved.\n\n", c[stats.Opened], c[stats.Resolved])
 
 	p("## Webhooks\n\n| figure | count |\n|---|---:|\n")
@@ -60,30 +82,48 @@ func Render(d *Data) []byte {
 	}
 
 	p("\n## Processing\n\n| figure | value |\n|---|---:|\n")
-	p("| processed | %d |\n| retried | %d |\n| failed attempts | %d |\n| dead-lettered | %d |\n",
-		c[stats.Processed], c[stats.Retried], c[stats.Failed], c[stats.DeadLettered])
-	p("| processing time p50 / p95 / p99 | %s / %s / %s |\n", msf(d.Processing[0]), msf(d.Processing[1]), msf(d.Processing[2]))
+	p("| processed | %d |\n| retried | %d |\n| failed attempts | %d |\n| dead-lettered (this day's webhooks) | %d |\n",
+		c[stats.Processed], c[stats.Retried], c[stats.Failed], d.DeadLettered)
+	p("| recovered (redriven from the DLQ, then processed) | %d |\n| still in DLQ (dead-lettered, not recovered) | %d |\n", d.Recovered, d.StillDead)
+	if c[stats.Processed] == 0 {
+		p("| processing time p50 / p95 / p99 | nothing processed |\n")
+	} else {
+		p("| processing time p50 / p95 / p99 | %s / %s / %s |\n", msf(d.Processing[0]), msf(d.Processing[1]), msf(d.Processing[2]))
+	}
 	p("| messages over 1 s | %d |\n", c[stats.SlowMessages])
 
-	p("\n## First response\n\n| | conversations | average | median | p90 |\n|---|---:|---:|---:|---:|\n")
-	for _, row := range []struct {
-		name string
-		s    Summary
-	}{{"business hours", d.FRTBusiness}, {"wall clock", d.FRTWall}} {
-		if row.s.N == 0 {
-			p("| %s | 0 | — | — | — |\n", row.name)
-			continue
+	waits := d.SLAMet + d.SLABreached + d.SLAAtRisk + d.SLAPending + d.SLAClosed
+	p("\n## First response\n\n")
+	switch {
+	case waits == 0:
+		p("No conversations waited for a first response %s.\n", period)
+	case d.FRTBusiness.N == 0:
+		p("None of the %d waiting period(s) that started %s had been answered when this report was generated.\n", waits, period)
+	default:
+		p("| | conversations | average | median | p90 |\n|---|---:|---:|---:|---:|\n")
+		for _, row := range []struct {
+			name string
+			s    Summary
+		}{{"business hours", d.FRTBusiness}, {"wall clock", d.FRTWall}} {
+			p("| %s | %d | %s | %s | %s |\n", row.name, row.s.N, dur(row.s.Avg), dur(row.s.Median), dur(row.s.P90))
 		}
-		p("| %s | %d | %s | %s | %s |\n", row.name, row.s.N, dur(row.s.Avg), dur(row.s.Median), dur(row.s.P90))
 	}
 
 	p("\n## SLA (first response)\n\n")
-	p("- Compliance: %s (%d met, %d breached; %d closed unanswered are not counted)\n", pct(d.CompliancePct), d.SLAMet, d.SLABreached, d.SLAClosed)
-	p("- Still open at the end of the day: %d at risk, %d pending\n", d.SLAAtRisk, d.SLAPending)
+	if waits == 0 {
+		p("No conversations waited for a first response %s.\n", period)
+	} else {
+		compliance := "no outcome yet"
+		if d.CompliancePct != nil {
+			compliance = pct(*d.CompliancePct)
+		}
+		p("- Compliance: %s (%d met, %d breached; %d closed unanswered are not counted)\n", compliance, d.SLAMet, d.SLABreached, d.SLAClosed)
+		p("- Still waiting when generated (%s UTC): %d at risk, %d pending\n", at, d.SLAAtRisk, d.SLAPending)
+	}
 
 	p("\n## Escalations\n\n")
 	if len(d.Escalations) == 0 {
-		p("None.\n")
+		p("No conversation was escalated %s.\n", period)
 	} else {
 		var rs []string
 		for r := range d.Escalations {
@@ -97,7 +137,7 @@ func Render(d *Data) []byte {
 
 	p("\n## Top tags\n\n")
 	if len(d.TopTags) == 0 {
-		p("None.\n")
+		p("No customer message was tagged %s.\n", period)
 	}
 	for _, t := range d.TopTags {
 		p("- %s: %d\n", t.Tag, t.Count)
@@ -143,26 +183,34 @@ func Render(d *Data) []byte {
 	}
 	if d.DeliveryPct != nil && *d.DeliveryPct < DeliveryTarget {
 		n++
-		p("- Delivery success below target: check dead letters and the spool.\n")
+		p("- Delivery success below target: %d dead letter(s) of this day not recovered, %d refused: check dead letters and the spool.\n",
+			d.StillDead, c[stats.Refused])
 	}
 	if n == 0 {
-		p("Nothing.\n")
+		p("Nothing needs attention.\n")
 	}
 	return b.Bytes()
 }
 
-func pct(v *float64) string {
-	if v == nil {
-		return "n/a"
+// slaLine is the summary's first-response line; it says in words what an
+// empty or undecided day is.
+func slaLine(d *Data, period string) string {
+	open := d.SLAAtRisk + d.SLAPending
+	switch {
+	case d.CompliancePct != nil:
+		return fmt.Sprintf("%s met (%d met, %d breached)", pct(*d.CompliancePct), d.SLAMet, d.SLABreached)
+	case open > 0:
+		return fmt.Sprintf("no waiting period has an outcome yet (%d still waiting).", open)
+	case d.SLAClosed > 0:
+		return fmt.Sprintf("no waiting period was answered or breached (%d closed unanswered before their due time).", d.SLAClosed)
 	}
-	return fmt.Sprintf("%.2f %%", *v)
+	return fmt.Sprintf("No conversations waited for a first response %s.", period)
 }
 
-func verdict(v *float64, target float64) string {
-	switch {
-	case v == nil:
-		return ""
-	case *v >= target:
+func pct(v float64) string { return fmt.Sprintf("%.2f %%", v) }
+
+func verdict(v, target float64) string {
+	if v >= target {
 		return "— on target"
 	}
 	return "— **below target**"

@@ -1,11 +1,17 @@
-// Package report builds the daily support health report (Markdown) for one
-// UTC day from pre-aggregated counters and the day's SLA and escalation
-// records — key lookups only, never a scan, so its cost does not grow with
-// the number of events.
+// Package report builds the daily support health report (Markdown, with an
+// hourly SVG chart beside it) for one UTC day from pre-aggregated counters
+// and the day's SLA and escalation records — key lookups only, never a
+// scan, so its cost does not grow with the number of events.
+//
+// A report is true as of the moment it is generated: waiting periods still
+// open are judged then, so today's report says "so far" and counts no
+// breach whose due time has not come, and a finished day's report counts
+// the dead letters recovered since.
 package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -24,6 +30,14 @@ import (
 // working directory).
 func Key(day string) string { return "reports/support/" + day + ".md" }
 
+// ChartKey is where the day's chart is written, beside the report, which
+// links to it by its file name.
+func ChartKey(day string) string { return "reports/support/" + day + ".svg" }
+
+// ErrFutureDay is returned for a day that has not begun at generation time:
+// there is nothing to report yet.
+var ErrFutureDay = errors.New("the day has not begun")
+
 // DeliveryTarget is the delivery success objective.
 const DeliveryTarget = 99.9
 
@@ -35,6 +49,16 @@ type Source struct {
 	Store  store.Store
 	Queue  queue.Queue
 	Policy sla.Policy
+	// Now is the generation time: open waiting periods are judged at it,
+	// and it tells a finished day from today. Nil reads the system clock.
+	Now func() time.Time
+}
+
+func (s Source) now() time.Time {
+	if s.Now == nil {
+		return time.Now().UTC()
+	}
+	return s.Now().UTC()
 }
 
 // Data is everything the report shows, computed before rendering so tests
@@ -50,6 +74,7 @@ type Data struct {
 	SLAAtRisk           int
 	SLAPending          int
 	SLAClosed           int
+	Target              time.Duration // the first-response target
 	CompliancePct       *float64
 	Breaches            []sla.Record
 	Escalations         map[string]int
@@ -59,6 +84,32 @@ type Data struct {
 	DeadLetters         []queue.DeadLetter
 	Alerts              []store.DayRecord
 	DepthErr            bool
+
+	// GeneratedAt is when the figures were read; Complete says the day had
+	// ended by then. A report of today is "so far".
+	GeneratedAt time.Time
+	Complete    bool
+
+	// Dead letters of the day's webhooks: those recovered (redriven and
+	// then completed) count as delivered; StillDead are neither, so far.
+	DeadLettered, Recovered, StillDead int64
+
+	// Hours are the day's figures by UTC hour, for the chart. Hourly says
+	// the webhook figures were recorded by hour (days before the hourly
+	// counters existed have totals only).
+	Hours  [24]Hour
+	Hourly bool
+}
+
+// Hour is one UTC hour of the day: webhooks received, events processed,
+// and the first responses to the waiting periods that started in it.
+type Hour struct {
+	Received, Processed int64
+	// FRT summarises the business-time first responses of the hour's
+	// waiting periods answered by generation time; Waiting counts those
+	// still unanswered then (closed ones are in neither).
+	FRT     Summary
+	Waiting int
 }
 
 // Summary is average, median and p90 of response times in seconds.
@@ -73,40 +124,60 @@ type TagCount struct {
 	Count int64
 }
 
-// Build gathers the day's figures. ref is the moment open waiting periods
-// are judged at: the end of the day, so a report rendered twice for a past
-// day says the same thing.
+// Build gathers the day's figures as of the generation time (src.Now).
+// Waiting periods still open then are judged then, so a report of today
+// counts no breach whose due time has not come, and one of a finished day
+// rendered again says what is true by then: later answers, breaches whose
+// due time has passed, dead letters recovered. A day that has not begun
+// is refused with ErrFutureDay.
 func Build(ctx context.Context, src Source, day string) (*Data, error) {
 	start, err := time.Parse(time.DateOnly, day)
 	if err != nil {
 		return nil, fmt.Errorf("report day %q: %w", day, err)
 	}
-	ref := start.Add(24 * time.Hour)
-	d := &Data{Day: day, Escalations: map[string]int{}}
+	now := src.now()
+	if now.Before(start) {
+		return nil, fmt.Errorf("report for %s: %w (it is %s UTC)", day, ErrFutureDay, now.Format("2006-01-02 15:04"))
+	}
+	d := &Data{Day: day, GeneratedAt: now, Complete: !now.Before(start.Add(24 * time.Hour)), Target: src.Policy.Target,
+		Escalations: map[string]int{}}
 	if d.Counters, err = src.Store.Counters(ctx, day); err != nil {
 		return nil, fmt.Errorf("read counters: %w", err)
 	}
 	c := d.Counters
+	// A dead letter redriven and completed was delivered after all; both
+	// are counted on the day the webhook came.
+	d.DeadLettered, d.Recovered = c[stats.DeadLettered], c[stats.Recovered]
+	d.StillDead = max(d.DeadLettered-d.Recovered, 0)
 	// Refusals count against delivery: they may have been authentic.
 	// Rejections do not: nothing showed they came from Chatwoot.
 	if attempts := c[stats.Accepted] + c[stats.Refused]; attempts > 0 {
-		pct := 100 * float64(c[stats.Accepted]-c[stats.DeadLettered]) / float64(attempts)
+		pct := 100 * float64(c[stats.Accepted]-d.StillDead) / float64(attempts)
 		d.DeliveryPct = &pct
 	}
 	p := stats.Processing.Percentiles(c, 0.5, 0.95, 0.99)
 	copy(d.Processing[:], p)
+	received, processed := stats.Hourly(c, stats.HourlyReceived), stats.Hourly(c, stats.HourlyProcessed)
+	for h := range d.Hours {
+		d.Hours[h].Received, d.Hours[h].Processed = received[h], processed[h]
+		d.Hourly = d.Hourly || received[h] > 0 || processed[h] > 0
+	}
 
 	recs, err := src.Store.DayRecords(ctx, day, sla.DayRecordKind, maxRecords)
 	if err != nil {
 		return nil, fmt.Errorf("read SLA records: %w", err)
 	}
 	var business, wall []float64
+	var hourly [24][]float64
 	for _, dr := range recs {
 		r, err := sla.ParseRecord(dr.Data)
 		if err != nil {
 			continue
 		}
-		r = rejudge(src.Policy, r, ref)
+		r, ok := judge(src.Policy, r, now)
+		if !ok {
+			continue
+		}
 		switch r.State {
 		case sla.Met:
 			d.SLAMet++
@@ -120,9 +191,14 @@ func Build(ctx context.Context, src Source, day string) (*Data, error) {
 		case sla.Closed:
 			d.SLAClosed++
 		}
-		if !r.RespondedAt.IsZero() {
+		h := r.Start.UTC().Hour()
+		switch {
+		case !r.RespondedAt.IsZero():
 			business = append(business, r.BusinessSeconds)
 			wall = append(wall, r.WallSeconds)
+			hourly[h] = append(hourly[h], r.BusinessSeconds)
+		case r.State != sla.Closed:
+			d.Hours[h].Waiting++
 		}
 	}
 	if n := d.SLAMet + d.SLABreached; n > 0 {
@@ -130,6 +206,9 @@ func Build(ctx context.Context, src Source, day string) (*Data, error) {
 		d.CompliancePct = &pct
 	}
 	d.FRTBusiness, d.FRTWall = summarise(business), summarise(wall)
+	for h, xs := range hourly {
+		d.Hours[h].FRT = summarise(xs)
+	}
 
 	escs, err := src.Store.DayRecords(ctx, day, escalation.DayRecordKind, maxRecords)
 	if err != nil {
@@ -172,14 +251,36 @@ func Build(ctx context.Context, src Source, day string) (*Data, error) {
 // AlertKind is the kind of day records that queue monitoring files.
 const AlertKind = "alert"
 
-// rejudge settles a record that was still open when filed, as of ref.
-func rejudge(p sla.Policy, r sla.Record, ref time.Time) sla.Record {
-	if r.Final() || p.Calendar == nil {
-		return r
+// judge says where a waiting period stood at ref, under the policy the
+// rest of the pipeline uses (/support/queue among them), and whether it
+// had begun by then. Only an answer or a resolution given by ref settles
+// it; otherwise it is judged at ref, so its stored state (written by an
+// event or a sweep, possibly after ref) cannot put a breach before its
+// due time. Without a calendar the stored state stands.
+func judge(p sla.Policy, r sla.Record, ref time.Time) (sla.Record, bool) {
+	if r.Start.After(ref) {
+		return r, false
 	}
-	s := sla.Evaluate(p.Target, p.AtRiskFraction, p.Calendar(r.InboxID), r.Start, r.RespondedAt, ref)
-	r.State, r.Due = s.State, s.DueAt
-	return r
+	if p.Calendar == nil {
+		return r, true
+	}
+	if !r.RespondedAt.IsZero() && !r.RespondedAt.After(ref) && (r.State == sla.Met || r.State == sla.Breached) {
+		return r, true
+	}
+	if r.RespondedAt.After(ref) {
+		r.RespondedAt, r.BusinessSeconds, r.WallSeconds, r.NextResponse = time.Time{}, 0, 0, nil
+	}
+	at := ref
+	if !r.ResolvedAt.IsZero() && !r.ResolvedAt.After(ref) && r.RespondedAt.IsZero() {
+		at = r.ResolvedAt
+	}
+	s := sla.Evaluate(p.Target, p.AtRiskFraction, p.Calendar(r.InboxID), r.Start, r.RespondedAt, at)
+	r.State, r.Due, r.RemainingSeconds = s.State, s.DueAt, s.Remaining.Seconds()
+	if !at.Equal(ref) && (s.State == sla.Pending || s.State == sla.AtRisk) {
+		// Resolved unanswered before its due time: neither met nor breached.
+		r.State = sla.Closed
+	}
+	return r, true
 }
 
 func summarise(xs []float64) Summary {
@@ -201,11 +302,16 @@ type Bucket interface {
 	Put(ctx context.Context, key string, data []byte, contentType string) error
 }
 
-// Write builds, renders and stores the report for day and returns its key.
+// Write builds the report for day, renders it and its chart and stores
+// both, the chart first so that the report never links a missing image,
+// and returns the report's key.
 func Write(ctx context.Context, src Source, dst Bucket, day string) (string, error) {
 	d, err := Build(ctx, src, day)
 	if err != nil {
 		return "", err
+	}
+	if err := dst.Put(ctx, ChartKey(day), Chart(d), "image/svg+xml"); err != nil {
+		return "", fmt.Errorf("write %s: %w", ChartKey(day), err)
 	}
 	key := Key(day)
 	if err := dst.Put(ctx, key, Render(d), "text/markdown; charset=utf-8"); err != nil {
