@@ -7,6 +7,9 @@ package compose
 
 import (
 	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"fmt"
 	"log/slog"
 	"time"
@@ -20,10 +23,10 @@ import (
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/pipeline/claim"
 	"supportpipe/internal/pipeline/drafter"
-	"supportpipe/internal/pipeline/retry"
 	"supportpipe/internal/pipeline/edge"
 	"supportpipe/internal/pipeline/processor"
 	"supportpipe/internal/pipeline/reconcile"
+	"supportpipe/internal/pipeline/retry"
 	"supportpipe/internal/pipeline/spool"
 	"supportpipe/internal/pipeline/stages"
 	"supportpipe/internal/ports/blob"
@@ -32,6 +35,7 @@ import (
 	"supportpipe/internal/runtime/config"
 	"supportpipe/internal/support/anger"
 	"supportpipe/internal/support/drafting"
+	"supportpipe/internal/support/drafting/providers"
 	"supportpipe/internal/support/drafts"
 	"supportpipe/internal/support/escalation"
 	"supportpipe/internal/support/sla"
@@ -196,12 +200,13 @@ func (p *Pipeline) API(token string, checker *health.Checker) *api.Handler {
 	routes := api.TileRoutes()
 	routes["/support/health"] = api.HealthRoute(checker)
 	routes["/support/queue"] = api.QueueRoute(p.Store, p.Policy(), p.now)
-	return &api.Handler{Store: p.Store, Token: token, Log: p.Log, Now: p.now, Routes: routes, Policy: p.Policy()}
+	return &api.Handler{Store: p.Store, Token: token, Log: p.Log, Now: p.now, Routes: routes, Policy: p.Policy(),
+		Offline: !p.Settings.Live}
 }
 
 // ReportSource is what the daily report reads.
 func (p *Pipeline) ReportSource() report.Source {
-	return report.Source{Store: p.Store, Queue: p.Queue, Policy: p.Policy()}
+	return report.Source{Store: p.Store, Queue: p.Queue, Policy: p.Policy(), Now: p.now}
 }
 
 // WriteReport writes day's report and returns its key.
@@ -219,13 +224,31 @@ func (p *Pipeline) WriteReport(ctx context.Context, day string) (string, error) 
 func (p *Pipeline) Drafter(provider drafting.Provider, q retry.Queue, m drafter.Metrics) *drafter.Drafter {
 	d := &drafter.Drafter{Provider: provider, Chatwoot: p.Chatwoot, Store: p.Store,
 		Retry: retry.Policy{Attempts: p.Store, Queue: q}, Log: p.Log, Now: p.now,
-		Live: p.Settings.Live, Concurrency: DrafterConcurrency}
+		Live: p.Settings.Live, Concurrency: DrafterConcurrency,
+		// A model call may take its whole timeout before the provider
+		// falls back to retrieval, which takes milliseconds.
+		Timeout: p.Settings.File.Drafting.Timeout + fallbackAllowance}
 	if m != nil {
 		d.Metrics = m
 	}
 	return d
 }
 
+// fallbackAllowance is what a provider call may take beyond the model's
+// timeout: the retrieval fallback, and the catalog's read of Chatwoot's
+// canned responses (the client's own timeout bounds it).
+const fallbackAllowance = 10 * time.Second
+
 // DrafterConcurrency is how many draft requests of a batch one drafter
 // runs at once: a model call waits seconds on the network, not on the CPU.
 const DrafterConcurrency = 5
+
+// DraftingProvider builds the configured drafting provider (the
+// configuration's drafting: section), drawing on the canned responses of
+// chatwoot (the stand-in's when not live). aws is the runtime's AWS
+// configuration (nil: the default chain) and openAIKey the
+// OpenAI-compatible endpoint's key; each matters to its provider only. A
+// function, not a method: only the runtimes that draft link the providers.
+func DraftingProvider(ctx context.Context, s config.Settings, chatwoot rest.Client, aws *aws.Config, openAIKey string, log *slog.Logger) (drafting.Provider, error) {
+	return providers.New(ctx, s.File.Drafting.Config, providers.Deps{Chatwoot: chatwoot, AWS: aws, OpenAIKey: openAIKey, Log: log})
+}

@@ -12,6 +12,7 @@ import (
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/ports/private"
 	"supportpipe/internal/runtime/config"
+	"supportpipe/internal/support/drafting/providers"
 )
 
 // Config is the local server's environment: the settings (read as the
@@ -22,6 +23,9 @@ type Config struct {
 	WebhookSecrets []string
 	APIToken       string
 	ChatwootToken  string
+	// OpenAIKey is the OpenAI-compatible endpoint's key (OPENAI_API_KEY),
+	// for drafting.provider openai.
+	OpenAIKey string
 	// Generated lists the secrets this run generated, so the caller can print them once.
 	Generated map[string]string
 }
@@ -83,5 +87,6 @@ func LoadConfig() (Config, error) {
 		return c, err
 	}
 	c.ChatwootToken = os.Getenv("CHATWOOT_API_TOKEN")
+	c.OpenAIKey = os.Getenv(providers.OpenAIKeyEnv)
 	return c, nil
 }

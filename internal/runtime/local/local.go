@@ -126,6 +126,11 @@ func Open(ctx context.Context, env Config, cls Classifiers, log *slog.Logger) (*
 	s.Ingest.Queue = edgeQueue(s.Ingest.Queue)
 	if cls.Tagger != nil {
 		s.Processor = s.Pipeline.Processor(cls.Tagger, cls.Anger, nil)
+		provider, err := compose.DraftingProvider(ctx, env.Settings, s.Chatwoot, nil, env.OpenAIKey, log)
+		if err != nil {
+			return nil, errors.Join(err, s.Close())
+		}
+		s.Drafter = s.Pipeline.Drafter(provider, s.Drafts, nil)
 	}
 	s.Checker = s.Health()
 	s.API = s.Pipeline.API(env.APIToken, s.Checker)
@@ -163,13 +168,30 @@ func (s *Server) Handler() http.Handler {
 }
 
 // Recover makes the messages a killed predecessor held visible at once. Call
-// it only from the process that will consume the queue.
+// it only from the process that will consume the queues.
 func (s *Server) Recover(ctx context.Context) error {
 	n, err := s.Queue.ReleaseInFlight(ctx)
 	if n > 0 {
 		s.Log.Info("recovered in-flight messages", "count", n)
 	}
+	if err != nil || s.Drafter == nil {
+		return err
+	}
+	if n, err = s.Drafts.ReleaseInFlight(ctx); n > 0 {
+		s.Log.Info("recovered in-flight draft requests", "count", n)
+	}
 	return err
+}
+
+// consumers starts the queues' loops: Workers on the events queue, one on
+// the drafts queue (the drafter runs a batch's requests concurrently).
+func (s *Server) consumers(ctx context.Context, wg *sync.WaitGroup) {
+	for range s.Workers {
+		wg.Go(func() { s.processLoop(ctx) })
+	}
+	if s.Drafter != nil {
+		wg.Go(func() { s.draftLoop(ctx) })
+	}
 }
 
 // Run serves on the configured address until ctx ends.
@@ -200,9 +222,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		wg.Go(func() { s.superviseWorker(bg) })
 	} else {
 		wg.Go(func() { s.jobs(bg) })
-		for range s.Workers {
-			wg.Go(func() { s.processLoop(bg) })
-		}
+		s.consumers(bg, &wg)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -298,6 +318,20 @@ func (s *Server) consume(ctx context.Context, q source, c consumer, max int) (in
 // Drained reports whether the events queue has nothing visible or in flight.
 func (s *Server) Drained(ctx context.Context) (bool, error) {
 	d, err := s.Queue.Depth(ctx)
+	if err != nil {
+		return false, err
+	}
+	return d.Visible == 0 && d.InFlight == 0 && d.Delayed == 0, nil
+}
+
+// DraftsDrained reports whether the drafts queue has nothing visible or in
+// flight. It opens the queue: call it from the process that consumes it.
+func (s *Server) DraftsDrained(ctx context.Context) (bool, error) {
+	q, err := s.Drafts.Queue(ctx)
+	if err != nil {
+		return false, err
+	}
+	d, err := q.Depth(ctx)
 	if err != nil {
 		return false, err
 	}

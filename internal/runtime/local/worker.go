@@ -51,9 +51,7 @@ func (s *Server) Work(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.jobs(ctx) })
-	for range s.Workers {
-		wg.Go(func() { s.processLoop(ctx) })
-	}
+	s.consumers(ctx, &wg)
 	wg.Wait()
 	return nil
 }
