@@ -26,6 +26,7 @@ import (
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/runtime/config"
 	"supportpipe/internal/runtime/local"
+	"supportpipe/internal/runtime/logging"
 )
 
 const benchSecret = "bench-secret"
@@ -105,7 +106,7 @@ const benchWorkerEnv = "BENCH_WORKER_DATA_DIR"
 func runWorker(dir string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	s, err := openLocal(ctx, dir, slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	s, err := openLocal(ctx, dir, logging.JSON(os.Stderr, slog.LevelError))
 	if err != nil {
 		return err
 	}

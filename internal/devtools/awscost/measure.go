@@ -33,6 +33,7 @@ import (
 	"supportpipe/internal/runtime/compose"
 	"supportpipe/internal/runtime/config"
 	"supportpipe/internal/runtime/lambdaenv"
+	"supportpipe/internal/runtime/logging"
 )
 
 // Traffic is the stream a measurement sends.
@@ -124,7 +125,7 @@ func Measure(ctx context.Context, t Traffic) (Result, error) {
 	// What the functions write to CloudWatch Logs: their JSON logs at the
 	// deployed level and their EMF lines.
 	logs := &byteCounter{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := logging.JSON(logs, slog.LevelInfo)
 	evq := &capture{}
 	draftQ := &capture{}
 	cw := rest.NewOffline(st)

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -29,6 +28,7 @@ import (
 	"supportpipe/internal/ports/store/dynamostore"
 	"supportpipe/internal/runtime/compose"
 	"supportpipe/internal/runtime/config"
+	"supportpipe/internal/runtime/logging"
 )
 
 // processorConcurrency is the event source mapping's maximum concurrency
@@ -78,7 +78,7 @@ func Load(ctx context.Context) (*Env, error) {
 		// One bucket; its lifecycle rule expires what the claim check
 		// never released.
 		Claims: objects, Spool: objects, Reports: objects,
-		Log: slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: s.LogLevel})),
+		Log: logging.JSON(os.Stdout, s.LogLevel),
 		Now: time.Now,
 	}}
 	if u := os.Getenv("SUPPORT_DRAFTS_QUEUE_URL"); u != "" {
