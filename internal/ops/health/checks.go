@@ -52,16 +52,21 @@ func DLQ(depth func(ctx context.Context) (queue.Depth, error)) Check {
 	}}
 }
 
+// NoWebhookYet is the ingest check's detail before the first webhook.
+const NoWebhookYet = "no webhook received yet"
+
 // Ingest is degraded when no webhook was accepted for longer than quiet: a
 // silent Chatwoot is how a broken webhook configuration looks from here.
+// Until the first webhook its result is waiting (Check.Waiting): the
+// cache must not keep saying so for minutes after one arrived.
 func Ingest(last func(ctx context.Context) (time.Time, error), quiet time.Duration, now func() time.Time) Check {
-	return Check{Name: "ingest", Run: func(ctx context.Context) (string, string) {
+	return Check{Name: "ingest", Waiting: func(_, detail string) bool { return detail == NoWebhookYet }, Run: func(ctx context.Context) (string, string) {
 		t, err := last(ctx)
 		if err != nil {
 			return Degraded, "last webhook time unavailable"
 		}
 		if t.IsZero() {
-			return OK, "no webhook received yet"
+			return OK, NoWebhookYet
 		}
 		age := now().Sub(t).Round(time.Second)
 		if age > quiet {
