@@ -14,6 +14,7 @@ import (
 
 	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ops/api"
+	"supportpipe/internal/ports/store"
 	"supportpipe/internal/runtime/local"
 	"supportpipe/internal/support/drafts"
 	"supportpipe/internal/support/sla"
@@ -53,7 +54,7 @@ func (s *server) waitDrained(t *testing.T) {
 	}, "the queues drained")
 }
 
-func actionIDs(acts []api.ActionView) []string {
+func actionIDs(acts []store.Action) []string {
 	var ids []string
 	for _, a := range acts {
 		ids = append(ids, a.ID+"="+a.Status)
