@@ -10,12 +10,16 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // fakeChatwoot is the Chatwoot REST API as the pipeline uses it, with
 // injected faults, recording every effect so duplicates can be counted.
+// Faults happen before the request is handled, except for a share
+// (afterRate) of the 500s and hangs of note posts, which come after the
+// note was created: the answer is lost, the note exists.
 type fakeChatwoot struct {
-	faultRate, hangRate float64
+	faultRate, hangRate, afterRate float64
 	// transient: never fail a call path three times in a row, never hang.
 	transient bool
 	hang      time.Duration
@@ -26,16 +30,31 @@ type fakeChatwoot struct {
 	labels      map[string][]string
 	labelPosts  map[string]int         // POSTs that did not change the set
 	notes       map[string][]time.Time // conversation|content → when posted
+	messages    map[string][]message   // conversation → its notes, oldest first
 	priorities  map[string][]string
 	faults      map[string]int
 	calls       int
+	lastID      int64 // of the notes created
 }
 
-func newFake(fault, hang float64, transient bool, seed uint64) *fakeChatwoot {
-	return &fakeChatwoot{faultRate: fault, hangRate: hang, transient: transient, hang: 15 * time.Second,
+// message is a note as the messages endpoint lists it.
+type message struct {
+	ID                int64           `json:"id"`
+	Content           string          `json:"content"`
+	MessageType       int             `json:"message_type"`
+	Private           bool            `json:"private"`
+	ContentAttributes map[string]bool `json:"content_attributes"`
+	CreatedAt         int64           `json:"created_at"`
+}
+
+// messagesPage is how many messages Chatwoot's MessageFinder returns.
+const messagesPage = 20
+
+func newFake(fault, hang, after float64, transient bool, seed uint64) *fakeChatwoot {
+	return &fakeChatwoot{faultRate: fault, hangRate: hang, afterRate: after, transient: transient, hang: 15 * time.Second,
 		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), consecutive: map[string]int{},
 		labels: map[string][]string{}, labelPosts: map[string]int{}, notes: map[string][]time.Time{},
-		priorities: map[string][]string{}, faults: map[string]int{}}
+		messages: map[string][]message{}, priorities: map[string][]string{}, faults: map[string]int{}}
 }
 
 var convPath = regexp.MustCompile(`^/api/v1/accounts/(\d+)/conversations/(\d+)/(labels|toggle_priority|messages|assignments)$`)
@@ -60,15 +79,36 @@ func (f *fakeChatwoot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail = "429"
 		}
 	}
+	// A note post may fail after Chatwoot created the note: the realistic
+	// ambiguous case, which the client must resolve by looking.
+	notePost := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/messages")
+	after := notePost && (fail == "500" || fail == "hang") && f.rng.Float64() < f.afterRate
 	if fail != "" {
 		f.consecutive[key]++
-		f.faults[fail]++
+		if after {
+			f.faults[fail+" after the note"]++
+		} else {
+			f.faults[fail]++
+		}
 	} else {
 		f.consecutive[key] = 0
 	}
 	f.mu.Unlock()
-	// Faults happen before the request is handled: like a proxy or a
-	// rate limiter in front of Chatwoot.
+	if after {
+		f.serve(w, r, fail)
+		return
+	}
+	// Other faults happen before the request is handled: like a proxy or
+	// a rate limiter in front of Chatwoot.
+	if fail != "" {
+		f.fault(w, r, fail)
+		return
+	}
+	f.serve(w, r, "")
+}
+
+// fault answers the fault (none when empty).
+func (f *fakeChatwoot) fault(w http.ResponseWriter, r *http.Request, fail string) {
 	switch fail {
 	case "hang":
 		select {
@@ -85,6 +125,11 @@ func (f *fakeChatwoot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Retry later\n", http.StatusTooManyRequests)
 		return
 	}
+}
+
+// serve handles the request; after, when set, is the fault that loses its
+// answer once it is handled.
+func (f *fakeChatwoot) serve(w http.ResponseWriter, r *http.Request, after string) {
 	switch {
 	case r.URL.Path == "/api/v1/profile":
 		writeJSON(w, map[string]any{"id": 1, "name": "chaos", "accounts": []any{map[string]any{"id": 7, "name": "N", "role": "administrator"}}})
@@ -99,6 +144,26 @@ func (f *fakeChatwoot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conv := m[1] + "/" + m[2]
+	if m[3] == "messages" && r.Method == http.MethodPost {
+		var b struct{ Content string }
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		// Chatwoot keeps a message without its trailing whitespace.
+		content := strings.TrimRightFunc(b.Content, unicode.IsSpace)
+		f.mu.Lock()
+		f.lastID++
+		id := f.lastID
+		f.notes[conv+"|"+content] = append(f.notes[conv+"|"+content], time.Now())
+		note := message{ID: id, Content: content, MessageType: 1, Private: true,
+			ContentAttributes: map[string]bool{"supportpipe": true}, CreatedAt: time.Now().Unix()}
+		f.messages[conv] = append(f.messages[conv], note)
+		f.mu.Unlock()
+		if after != "" {
+			f.fault(w, r, after)
+			return
+		}
+		writeJSON(w, note)
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
@@ -118,11 +183,11 @@ func (f *fakeChatwoot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewDecoder(r.Body).Decode(&b)
 		f.priorities[conv] = append(f.priorities[conv], b.Priority)
 		w.WriteHeader(http.StatusOK)
-	case m[3] == "messages" && r.Method == http.MethodPost:
-		var b struct{ Content string }
-		_ = json.NewDecoder(r.Body).Decode(&b)
-		f.notes[conv+"|"+b.Content] = append(f.notes[conv+"|"+b.Content], time.Now())
-		writeJSON(w, map[string]any{"id": f.calls, "content": b.Content, "private": true, "message_type": 1})
+	case m[3] == "messages" && r.Method == http.MethodGet:
+		// The latest page, newest last; the pipeline looks for a note
+		// whose post failed.
+		list := f.messages[conv]
+		writeJSON(w, map[string]any{"meta": map[string]any{}, "payload": nonNilMessages(list[max(0, len(list)-messagesPage):])})
 	case m[3] == "assignments":
 		writeJSON(w, map[string]any{"id": 3})
 	default:
@@ -185,6 +250,13 @@ func (f *fakeChatwoot) summary() string {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+func nonNilMessages(s []message) []message {
+	if s == nil {
+		return []message{}
+	}
+	return s
 }
 
 func nonNil(s []string) []string {

@@ -47,7 +47,7 @@ const (
 type options struct {
 	n, kills, concurrency    int
 	dup, reemit, poison      float64
-	fault, hang              float64
+	fault, hang, faultAfter  float64
 	sendFail                 float64
 	transient, measureFaults bool
 	probes                   int
@@ -67,6 +67,7 @@ func main() {
 	flag.Float64Var(&o.poison, "poison", 0.02, "poison events added, as a share of -n (0: none)")
 	flag.Float64Var(&o.fault, "fault", 0.20, "share of Chatwoot API calls answered 500 or 429")
 	flag.Float64Var(&o.hang, "hang", 0.01, "share of Chatwoot API calls that hang")
+	flag.Float64Var(&o.faultAfter, "fault-after", 0.5, "share of a note post's 500s and hangs that come after the note was created")
 	flag.Float64Var(&o.sendFail, "send-fail", 0.005, "share of the edge's queue sends that fail (the spool takes them)")
 	flag.BoolVar(&o.transient, "transient", false, "only transient faults: no hangs, never 3 failures in a row")
 	flag.IntVar(&o.probes, "probes", 300, "ordinary messages whose processing delay is measured after the storm (0: skip)")
@@ -146,7 +147,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	fake := newFake(o.fault, o.hang, o.transient, o.seed)
+	fake := newFake(o.fault, o.hang, o.faultAfter, o.transient, o.seed)
 	fakeSrv := httptest.NewServer(fake)
 	defer fakeSrv.Close()
 	logf, err := os.Create(filepath.Join(work, "server.log"))
@@ -181,8 +182,8 @@ func run(ctx context.Context, o options) error {
 		events = append(events, e)
 	}
 	sends := traffic.Plan(events, o.dup, o.reemit, rng)
-	fmt.Fprintf(os.Stderr, "chaos: %d distinct events (%d poison), %d sends, %d kills, faults %.0f%% (hang %.1f%%, transient=%v), queue sends failing %.2f%%\n",
-		len(events), len(events)-o.n, len(sends), o.kills, 100*o.fault, 100*o.hang, o.transient, 100*o.sendFail)
+	fmt.Fprintf(os.Stderr, "chaos: %d distinct events (%d poison), %d sends, %d kills, faults %.0f%% (hang %.1f%%, %.0f%% of a note's after it was created, transient=%v), queue sends failing %.2f%%\n",
+		len(events), len(events)-o.n, len(sends), o.kills, 100*o.fault, 100*o.hang, 100*o.faultAfter, o.transient, 100*o.sendFail)
 
 	l := newLedger()
 	client := &http.Client{Timeout: 5 * time.Second} // Chatwoot's timeout
