@@ -39,6 +39,10 @@ type Handler struct {
 	Routes map[string]Route
 	// Policy evaluates the conversation's SLA in lookups.
 	Policy sla.Policy
+	// Offline is true when Chatwoot is not called (CHATWOOT_LIVE is not
+	// true): lookups then say that the Chatwoot actions were recorded, not
+	// sent.
+	Offline bool
 }
 
 // Route is an extra endpoint. Public routes skip the bearer check.
@@ -118,25 +122,28 @@ func (h *Handler) stats(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 
 // ConversationView is the contract shape of GET /support/conversations/{a}/{c}.
 type ConversationView struct {
-	AccountID              int64          `json:"account_id"`
-	ConversationID         int64          `json:"conversation_id"`
-	InboxID                int64          `json:"inbox_id,omitempty"`
-	Status                 string         `json:"status"`
-	Priority               string         `json:"priority,omitempty"`
-	Labels                 []string       `json:"labels"`
-	Tags                   []string       `json:"tags"`
-	AppliedLabels          []string       `json:"applied_labels"`
-	AssigneeID             int64          `json:"assignee_id,omitempty"`
-	TeamID                 int64          `json:"team_id,omitempty"`
-	FirstCustomerMessageAt *time.Time     `json:"first_customer_message_at"`
-	FirstResponseAt        *time.Time     `json:"first_response_at"`
-	FirstResponseSeconds   *float64       `json:"first_response_seconds"`
-	SLA                    *sla.Record    `json:"sla"`
-	SLAPeriods             []sla.Record   `json:"sla_periods"`
-	EscalationReasons      []string       `json:"escalation_reasons"`
-	Actions                []store.Action `json:"actions"`
-	Waiting                bool           `json:"waiting"`
-	SnapshotAt             *time.Time     `json:"snapshot_at"`
+	AccountID              int64        `json:"account_id"`
+	ConversationID         int64        `json:"conversation_id"`
+	InboxID                int64        `json:"inbox_id,omitempty"`
+	Status                 string       `json:"status"`
+	Priority               string       `json:"priority,omitempty"`
+	Labels                 []string     `json:"labels"`
+	Tags                   []string     `json:"tags"`
+	AppliedLabels          []string     `json:"applied_labels"`
+	AssigneeID             int64        `json:"assignee_id,omitempty"`
+	TeamID                 int64        `json:"team_id,omitempty"`
+	FirstCustomerMessageAt *time.Time   `json:"first_customer_message_at"`
+	FirstResponseAt        *time.Time   `json:"first_response_at"`
+	FirstResponseSeconds   *float64     `json:"first_response_seconds"`
+	SLA                    *sla.Record  `json:"sla"`
+	SLAPeriods             []sla.Record `json:"sla_periods"`
+	EscalationReasons      []string     `json:"escalation_reasons"`
+	Actions                []ActionView `json:"actions"`
+	// Chatwoot is "live" or "offline": whether this deployment sends its
+	// Chatwoot actions or only records them.
+	Chatwoot   string     `json:"chatwoot"`
+	Waiting    bool       `json:"waiting"`
+	SnapshotAt *time.Time `json:"snapshot_at"`
 }
 
 func (h *Handler) conversation(ctx context.Context, rest string) events.APIGatewayV2HTTPResponse {
@@ -163,7 +170,9 @@ func (h *Handler) conversation(ctx context.Context, rest string) events.APIGatew
 		h.Log.ErrorContext(ctx, "actions read failed", "error", err)
 		return apigw.JSON(http.StatusInternalServerError, errorBody("conversation unavailable"))
 	}
-	return respond(ctx, http.StatusOK, View(st, acts, h.Policy, h.Now()), slog.String("response", "conversation"),
+	v := View(st, acts, h.Policy, h.Now())
+	v.MarkOffline(h.Offline)
+	return respond(ctx, http.StatusOK, v, slog.String("response", "conversation"),
 		slog.Int64("account_id", a), slog.Int64("conversation_id", c))
 }
 
@@ -174,11 +183,11 @@ func View(st conversation.State, acts []store.Action, policy sla.Policy, now tim
 		AccountID: st.AccountID, ConversationID: st.ConversationID, InboxID: st.InboxID,
 		Status: st.Status, Priority: st.Priority, Labels: nonNil(st.Labels), Tags: []string{}, AppliedLabels: []string{},
 		AssigneeID: st.AssigneeID, TeamID: st.TeamID, EscalationReasons: nonNil(escalation.Reasons(acts)),
-		Actions: make([]store.Action, len(acts)), Waiting: st.WaitingForFirstResponse(), SLAPeriods: []sla.Record{},
+		Actions: make([]ActionView, len(acts)), Chatwoot: "live", Waiting: st.WaitingForFirstResponse(), SLAPeriods: []sla.Record{},
 	}
 	for i, a := range acts {
 		a.At, a.Updated = jsonstr.Time(a.At), jsonstr.Time(a.Updated)
-		v.Actions[i] = a
+		v.Actions[i] = ActionView{Action: a}
 	}
 	for _, a := range acts {
 		var d struct {
@@ -219,6 +228,36 @@ func View(st conversation.State, acts []store.Action, policy sla.Policy, now tim
 		}
 	}
 	return v
+}
+
+// ActionView is an action as lookups show it.
+type ActionView struct {
+	store.Action
+	// Sent is false on an action that calls Chatwoot (labels, priority,
+	// team, notes) while Chatwoot is offline: its "done" means recorded,
+	// not sent. Absent otherwise.
+	Sent *bool `json:"sent,omitempty"`
+}
+
+// chatwootKinds are the action kinds whose effect is a Chatwoot call
+// (stages, escalation, drafter); the others are this pipeline's own
+// records (draft requests, SLA breaches, escalation day records).
+var chatwootKinds = map[string]bool{"label": true, "priority": true, "team": true, "note": true, "draft_note": true}
+
+// MarkOffline makes a view say, when offline, that its Chatwoot actions
+// were recorded and not sent. The mode is the deployment's now: actions
+// recorded before it went live still read as sent.
+func (v *ConversationView) MarkOffline(offline bool) {
+	if !offline {
+		return
+	}
+	v.Chatwoot = "offline"
+	no := false
+	for i := range v.Actions {
+		if chatwootKinds[v.Actions[i].Kind] {
+			v.Actions[i].Sent = &no
+		}
+	}
 }
 
 // recordJSONTimes moves a record's times within the years JSON can hold.

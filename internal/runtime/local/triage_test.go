@@ -14,7 +14,6 @@ import (
 
 	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ops/api"
-	"supportpipe/internal/ports/store"
 	"supportpipe/internal/runtime/local"
 	"supportpipe/internal/support/drafts"
 	"supportpipe/internal/support/sla"
@@ -54,7 +53,7 @@ func (s *server) waitDrained(t *testing.T) {
 	}, "the queues drained")
 }
 
-func actionIDs(acts []store.Action) []string {
+func actionIDs(acts []api.ActionView) []string {
 	var ids []string
 	for _, a := range acts {
 		ids = append(ids, a.ID+"="+a.Status)
