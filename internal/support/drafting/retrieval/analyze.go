@@ -207,15 +207,34 @@ func (ix *Index) terms(text string) []string {
 	return out
 }
 
+// A feature is a term of a text, or a pair of neighbouring terms, and how
+// often it occurs.
+type feature struct {
+	term string
+	n    float64
+	pair bool
+}
+
 // features counts the terms of text and the pairs of neighbouring terms,
-// a pair weighing weightPair.
-func (ix *Index) features(text string) map[string]float64 {
+// a pair weighing weightPair, in the order they first occur: scores are
+// sums over them, and floating-point sums in one order are the same on
+// every run.
+func (ix *Index) features(text string) []feature {
 	ts := ix.terms(text)
-	f := make(map[string]float64, 2*len(ts))
+	at := make(map[string]int, 2*len(ts))
+	f := make([]feature, 0, 2*len(ts))
+	add := func(term string, n float64, pair bool) {
+		if i, ok := at[term]; ok {
+			f[i].n += n
+			return
+		}
+		at[term] = len(f)
+		f = append(f, feature{term: term, n: n, pair: pair})
+	}
 	for i, t := range ts {
-		f[t]++
+		add(t, 1, false)
 		if i > 0 {
-			f[ts[i-1]+" "+t] += weightPair
+			add(ts[i-1]+" "+t, weightPair, true)
 		}
 	}
 	return f

@@ -110,7 +110,7 @@ func NewIndex(entries []drafting.Canned) *Index {
 			words(text, ix.vocab.add)
 		}
 	}
-	var vectors []map[int32]float64
+	var vectors [][]weighted
 	df := map[int32]int{}
 	ix.sameContent = make([]int, len(ix.entries))
 	firstOf := map[string]int{}
@@ -122,14 +122,14 @@ func NewIndex(entries []drafting.Canned) *Index {
 		}
 		seen := map[int32]bool{}
 		add := func(text string, part int8) {
-			v := map[int32]float64{}
-			for term, n := range ix.features(text) {
-				id, ok := ix.termIDs[term]
+			var v []weighted
+			for _, f := range ix.features(text) {
+				id, ok := ix.termIDs[f.term]
 				if !ok {
 					id = int32(len(ix.termIDs))
-					ix.termIDs[term] = id
+					ix.termIDs[f.term] = id
 				}
-				v[id] = n
+				v = append(v, weighted{id, f.n})
 				if !seen[id] {
 					seen[id] = true
 					df[id]++
@@ -152,9 +152,8 @@ func NewIndex(entries []drafting.Canned) *Index {
 	ix.unknownIDF = math.Log((n + 1) / 0.5)
 	ix.postings = make([][]posting, len(ix.termIDs))
 	for d, v := range vectors {
-		w := ix.weigh(v, nil)
-		for id, x := range w {
-			ix.postings[id] = append(ix.postings[id], posting{doc: int32(d), w: x})
+		for _, x := range ix.weigh(v) {
+			ix.postings[x.id] = append(ix.postings[x.id], posting{doc: int32(d), w: x.w})
 		}
 	}
 	ndocs := len(ix.docs)
@@ -170,27 +169,26 @@ func codeText(code string) string {
 	return strings.NewReplacer("_", " ", "-", " ", ".", " ").Replace(code)
 }
 
-// weigh turns term counts into a unit vector of TF-IDF weights; unknown
-// counts the weight of terms the index does not have, which lengthen the
-// vector without matching anything.
-func (ix *Index) weigh(v map[int32]float64, unknown []float64) map[int32]float64 {
-	w := make(map[int32]float64, len(v))
+// weighted is a term and its count or weight.
+type weighted struct {
+	id int32
+	w  float64
+}
+
+// weigh turns term counts into a unit vector of TF-IDF weights.
+func (ix *Index) weigh(v []weighted) []weighted {
+	w := make([]weighted, len(v))
 	norm := 0.0
-	for id, n := range v {
-		x := tf(n) * ix.idf[id]
-		w[id] = x
-		norm += x * x
-	}
-	for _, n := range unknown {
-		x := tf(n) * ix.unknownIDF
-		norm += x * x
+	for i, x := range v {
+		w[i] = weighted{x.id, tf(x.w) * ix.idf[x.id]}
+		norm += w[i].w * w[i].w
 	}
 	if norm == 0 {
 		return w
 	}
 	norm = math.Sqrt(norm)
-	for id := range w {
-		w[id] /= norm
+	for i := range w {
+		w[i].w /= norm
 	}
 	return w
 }
@@ -209,25 +207,31 @@ func (ix *Index) Search(text string, k int) Result {
 	if len(ix.entries) == 0 || k <= 0 {
 		return Result{}
 	}
-	q := map[int32]float64{}
-	var unknown []float64
-	for term, n := range ix.features(text) {
-		if id, ok := ix.termIDs[term]; ok {
-			q[id] = n
+	var q []weighted
+	// The query's norm counts the terms that no entry has: they lengthen
+	// the message without matching anything.
+	norm := 0.0
+	for _, f := range ix.features(text) {
+		if id, ok := ix.termIDs[f.term]; ok {
+			x := tf(f.n) * ix.idf[id]
+			q = append(q, weighted{id, x})
+			norm += x * x
 		} else {
-			unknown = append(unknown, n)
+			x := tf(f.n) * ix.unknownIDF
+			norm += x * x
 		}
 	}
 	if len(q) == 0 {
 		return Result{}
 	}
+	norm = math.Sqrt(norm)
 	sp := ix.scratch.Get().(*[]float64)
 	defer ix.scratch.Put(sp)
 	scores := *sp
 	clear(scores)
-	for id, x := range ix.weigh(q, unknown) {
-		for _, p := range ix.postings[id] {
-			scores[p.doc] += x * p.w
+	for _, x := range q {
+		for _, p := range ix.postings[x.id] {
+			scores[p.doc] += x.w * p.w
 		}
 	}
 	type part struct{ content, code, example float64 }
@@ -249,11 +253,11 @@ func (ix *Index) Search(text string, k int) Result {
 	for i, p := range parts {
 		if examples[i] {
 			sims[i] = (weightExamples*p.example + weightContent*p.content + weightCode*p.code) /
-				(weightExamples + weightContent + weightCode)
+				(weightExamples + weightContent + weightCode) / norm
 		} else {
 			// A response without examples (Chatwoot's) is judged on what it
 			// has, not held to a part it lacks.
-			sims[i] = (weightContent*p.content + weightCode*p.code) / (weightContent + weightCode)
+			sims[i] = (weightContent*p.content + weightCode*p.code) / (weightContent + weightCode) / norm
 		}
 	}
 	// The entries that stand for their content (the best scored of those
