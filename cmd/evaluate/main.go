@@ -20,7 +20,7 @@ func main() {
 	flag.StringVar(&p.bitext, "bitext", "../shared/data/bitext/dev.jsonl", "tagging data: JSON lines with text and tags")
 	flag.StringVar(&p.goemotions, "goemotions", "../shared/data/goemotions/dev.jsonl", "anger data: JSON lines with text and angry")
 	flag.StringVar(&p.urgent, "urgent", "testdata/urgent.jsonl", "urgency cases: JSON lines with text and urgent")
-	kb := flag.String("kb", "../shared/data/bitext/kb.jsonl", "drafting knowledge base (short_code, content, examples), measured on the -bitext messages' intents")
+	kb := flag.String("kb", "../shared/data/bitext/kb.jsonl", "drafting knowledge base (short_code, content, examples), measured with and without its examples on the -bitext messages' intents")
 	flag.StringVar(&p.ood, "ood", "testdata/outofdomain", "out-of-domain data: <source>_<split>.jsonl files with text and intent")
 	flag.StringVar(&p.oodSplit, "ood-split", "test", "the out-of-domain split to measure: test, or dev (the one to tune on)")
 	flag.Parse()
@@ -31,7 +31,7 @@ func main() {
 		log.Fatal(err)
 	}
 	r.print(os.Stdout, p)
-	d, err := evaluateDrafting(*kb, p.bitext)
+	d, err := evaluateDrafting(*kb, p.bitext, p.ood, p.oodSplit)
 	if err != nil {
 		log.Fatal(err)
 	}
