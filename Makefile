@@ -7,7 +7,7 @@ export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 GO ?= go
-FUNCTIONS := webhook processor api report sweeper
+FUNCTIONS := webhook processor drafter api report sweeper
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 CDK := _tools/node_modules/.bin/cdk

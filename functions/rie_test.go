@@ -35,7 +35,9 @@ import (
 	"supportpipe/internal/chatwoot/chatwoottest"
 	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ops/report"
+	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/pipeline/claim"
+	"supportpipe/internal/pipeline/drafter"
 	"supportpipe/internal/pipeline/edge/edgetest"
 	"supportpipe/internal/pipeline/spool"
 	"supportpipe/internal/ports/blob"
@@ -43,17 +45,19 @@ import (
 	"supportpipe/internal/ports/queue"
 	"supportpipe/internal/ports/queue/sqsqueue"
 	"supportpipe/internal/ports/queue/sqsqueue/sqsfake"
+	"supportpipe/internal/ports/store"
 	"supportpipe/internal/ports/store/dynamostore"
 	"supportpipe/internal/runtime/compose"
 	"supportpipe/internal/runtime/lambdaenv"
 	"supportpipe/internal/support/conversation"
+	"supportpipe/internal/support/drafts"
 )
 
 // rieModule is the emulator version these tests are written against; the
 // skip message says how to install it.
 const rieModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
 
-var functions = []string{"webhook", "processor", "api", "report", "sweeper"}
+var functions = []string{"webhook", "processor", "drafter", "api", "report", "sweeper"}
 
 // Resources in the fakes, and the secrets the functions get.
 const (
@@ -62,6 +66,7 @@ const (
 	eventsQueue   = "support-events"
 	deadLetters   = "support-events-dlq"
 	draftsQueue   = "support-drafts"
+	draftsDLQ     = "support-drafts-dlq"
 	webhookSecret = "rie-webhook-secret"
 	// inboxSecret is an API inbox's own secret, which signs its webhooks.
 	inboxSecret = "rie-api-inbox-secret"
@@ -75,7 +80,7 @@ const (
 // the function's own changes of its visibility find it in flight.
 const functionTimeout = time.Minute
 
-// build compiles the five functions for linux/goarch as the Makefile does and
+// build compiles the six functions for linux/goarch as the Makefile does and
 // returns the path of each bootstrap, dir/<function>/bootstrap.
 func build(t *testing.T, goarch string) map[string]string {
 	t.Helper()
@@ -85,7 +90,7 @@ func build(t *testing.T, goarch string) map[string]string {
 	for _, f := range functions {
 		args = append(args, "./"+f)
 	}
-	// One go command links the five binaries in parallel.
+	// One go command links the six binaries in parallel.
 	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
 	start := time.Now()
@@ -117,7 +122,7 @@ const maxBootstrap = 15 << 20
 // TestBootstrapSize holds the deployed bootstraps to their budget.
 func TestBootstrapSize(t *testing.T) {
 	if testing.Short() {
-		t.Skip("cross-compiles the five functions")
+		t.Skip("cross-compiles the six functions")
 	}
 	bootstraps := build(t, "arm64")
 	for _, f := range functions {
@@ -163,7 +168,7 @@ func startFakes(t *testing.T) *fakes {
 
 	q := sqsfake.New(t)
 	evq, dlq := q.CreateQueue(eventsQueue, false), q.CreateQueue(deadLetters, true)
-	drafts := q.CreateQueue(draftsQueue, false)
+	drafts, draftsDead := q.CreateQueue(draftsQueue, false), q.CreateQueue(draftsDLQ, true)
 
 	dyn := httptest.NewServer(server.NewServer())
 	t.Cleanup(dyn.Close)
@@ -190,7 +195,7 @@ func startFakes(t *testing.T) *fakes {
 		"SUPPORT_TABLE=" + table, "SUPPORT_BUCKET=" + bucket,
 		"SUPPORT_QUEUE_URL=" + evq.URL, "SUPPORT_QUEUE_ARN=" + evq.ARN,
 		"SUPPORT_DLQ_URL=" + dlq.URL, "SUPPORT_DLQ_ARN=" + dlq.ARN,
-		"SUPPORT_DRAFTS_QUEUE_URL=" + drafts.URL,
+		"SUPPORT_DRAFTS_QUEUE_URL=" + drafts.URL, "SUPPORT_DRAFTS_DLQ_URL=" + draftsDead.URL,
 		"CHATWOOT_WEBHOOK_SECRET=" + webhookSecret + "," + inboxSecret, "SUPPORT_API_TOKEN=" + apiToken,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(int(functionTimeout/time.Second)),
 	}}
@@ -332,7 +337,7 @@ func fixture(t *testing.T, name string) []byte {
 	return b
 }
 
-// TestEmulator runs the five bootstraps, built as for deployment but for this
+// TestEmulator runs the six bootstraps, built as for deployment but for this
 // machine's amd64, each under its own Lambda Runtime Interface Emulator,
 // against in-process SQS, DynamoDB and S3 fakes. Each function's first
 // invocation is its cold start; the second, of the same kind, finds it warm.
@@ -340,7 +345,7 @@ func fixture(t *testing.T, name string) []byte {
 // on the empty events queue.
 func TestEmulator(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the five functions and runs them in the emulator")
+		t.Skip("builds the six functions and runs them in the emulator")
 	}
 	rie := findRIE(t)
 	bootstraps := build(t, "amd64")
@@ -416,6 +421,49 @@ func TestEmulator(t *testing.T) {
 		figs["processor"].warm = em["processor"].invoke(t, ev, &resp)
 		assert.Len(t, resp.BatchItemFailures, 1)
 		settle(ms)
+	})
+
+	t.Run("drafter", func(t *testing.T) {
+		dq := sqsqueue.New(f.sqsClient(), sqsqueue.Config{QueueURL: f.sqs.Queue(draftsQueue).URL, DLQURL: f.sqs.Queue(draftsDLQ).URL})
+		// What the processor asked for above, and a billing question the
+		// stand-in account's canned responses answer (CHATWOOT_LIVE is not
+		// set: the note is recorded, not sent).
+		req := drafts.Request{ID: drafts.RequestID(7, 9001, 90011), AccountID: 7, ConversationID: 9001,
+			Message: drafts.Message{ID: 90011, Content: "I was charged twice for my order", CreatedAt: time.Now()}, RequestedAt: time.Now()}
+		_, err := drafts.Enqueue(ctx, dq, req)
+		require.NoError(t, err)
+		var ms []queue.Message
+		waitfor.Until(t, func() bool {
+			got, err := dq.Receive(ctx, 10, 2*functionTimeout)
+			require.NoError(t, err)
+			ms = append(ms, got...)
+			return slices.ContainsFunc(ms, func(m queue.Message) bool { return strings.Contains(string(m.Body), req.ID) })
+		}, "the draft requests are received")
+		ev := f.sqsEvent(ms)
+		var resp events.SQSEventResponse
+		figs["drafter"].first = em["drafter"].invoke(t, ev, &resp)
+		assert.Empty(t, resp.BatchItemFailures)
+		day := time.Now().UTC().Format(time.DateOnly)
+		st := dynamostore.New(f.db, table)
+		recs, err := st.DayRecords(ctx, day, drafter.DayRecordKind, 100)
+		require.NoError(t, err)
+		require.Len(t, recs, len(ms), "one outcome per request")
+		i := slices.IndexFunc(recs, func(r store.DayRecord) bool { return r.ID == req.ID })
+		require.GreaterOrEqual(t, i, 0)
+		var rec drafter.Record
+		require.NoError(t, json.Unmarshal([]byte(recs[i].Data), &rec))
+		assert.Equal(t, drafter.OutcomeMade, rec.Outcome)
+		assert.Equal(t, "double_charge", rec.Source)
+
+		// Warm: the same requests delivered again change nothing.
+		figs["drafter"].warm = em["drafter"].invoke(t, ev, &resp)
+		assert.Empty(t, resp.BatchItemFailures)
+		c, err := st.Counters(ctx, day)
+		require.NoError(t, err)
+		assert.EqualValues(t, 1, c[stats.DraftsMade], "counted once")
+		for _, m := range ms {
+			require.NoError(t, dq.Delete(ctx, m.ReceiptHandle))
+		}
 	})
 
 	t.Run("webhook", func(t *testing.T) {

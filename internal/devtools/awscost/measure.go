@@ -141,7 +141,7 @@ func Measure(ctx context.Context, t Traffic) (Result, error) {
 	secret := "cost-measurement-secret"
 	webhook := lambdaenv.WebhookHandler(p, []string{secret}, metrics.New(logs, "webhook"))
 	pm := metrics.New(logs, "processor")
-	proc := lambdaenv.ProcessorHandler(p.Processor(tagger, scorer, pm), pm)
+	proc := lambdaenv.QueueHandler(p.Processor(tagger, scorer, pm), pm)
 
 	rng := rand.New(rand.NewPCG(t.Seed, t.Seed))
 	evs := traffic.Generate(t.Events, rng)

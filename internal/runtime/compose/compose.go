@@ -8,8 +8,6 @@ package compose
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"fmt"
 	"log/slog"
 	"time"
@@ -143,6 +141,7 @@ func (p *Pipeline) Edge(secrets []string, counters *stats.Buffer, m edge.Metrics
 		EnqueueTimeout: config.EnqueueTimeout, DefaultAccount: p.Settings.Account,
 		Replays:    edge.NewReplayCache(2*chatwoot.DefaultTolerance, config.ReplayCacheSize),
 		OnAccepted: func(t time.Time) { counters.Mark(MarkLastAccepted, t) },
+		Deliveries: p.Store,
 	}
 	if m != nil {
 		h.Metrics = m
@@ -201,7 +200,7 @@ func (p *Pipeline) API(token string, checker *health.Checker) *api.Handler {
 	routes["/support/health"] = api.HealthRoute(checker)
 	routes["/support/queue"] = api.QueueRoute(p.Store, p.Policy(), p.now)
 	return &api.Handler{Store: p.Store, Token: token, Log: p.Log, Now: p.now, Routes: routes, Policy: p.Policy(),
-		Offline: !p.Settings.Live}
+		Offline: !p.Settings.Live, Account: p.Settings.Account}
 }
 
 // ReportSource is what the daily report reads.
@@ -244,11 +243,9 @@ const fallbackAllowance = 10 * time.Second
 const DrafterConcurrency = 5
 
 // DraftingProvider builds the configured drafting provider (the
-// configuration's drafting: section), drawing on the canned responses of
-// chatwoot (the stand-in's when not live). aws is the runtime's AWS
-// configuration (nil: the default chain) and openAIKey the
-// OpenAI-compatible endpoint's key; each matters to its provider only. A
-// function, not a method: only the runtimes that draft link the providers.
-func DraftingProvider(ctx context.Context, s config.Settings, chatwoot rest.Client, aws *aws.Config, openAIKey string, log *slog.Logger) (drafting.Provider, error) {
-	return providers.New(ctx, s.File.Drafting.Config, providers.Deps{Chatwoot: chatwoot, AWS: aws, OpenAIKey: openAIKey, Log: log})
+// configuration's drafting: section) on what the runtime gives it: the
+// Chatwoot client whose canned responses it draws on (the stand-in's when
+// not live), and for the model providers their keys and clients.
+func DraftingProvider(ctx context.Context, s config.Settings, d providers.Deps) (drafting.Provider, error) {
+	return providers.New(ctx, s.File.Drafting.Config, d)
 }

@@ -3,19 +3,23 @@ package lambdaenv
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/ops/metrics"
 	"supportpipe/internal/ops/report"
 	"supportpipe/internal/ops/stats"
-	"supportpipe/internal/pipeline/processor"
 	"supportpipe/internal/ports/queue"
 	"supportpipe/internal/runtime/compose"
+	"supportpipe/internal/support/drafting"
+	"supportpipe/internal/support/drafting/llm"
+	"supportpipe/internal/support/drafting/providers"
 )
 
 // HTTPHandler is a Lambda handler behind API Gateway's HTTP API (payload 2.0).
@@ -72,19 +76,53 @@ func (e *Env) Processor(ctx context.Context) (SQSHandler, error) {
 		return nil, err
 	}
 	m := metrics.New(os.Stdout, "processor")
-	return ProcessorHandler(p.Processor(tagger, scorer, m), m), nil
+	return QueueHandler(p.Processor(tagger, scorer, m), m), nil
 }
 
-// ProcessorHandler is the processor function's handler on proc, writing
-// the metrics proc recorded in m after each batch.
-func ProcessorHandler(proc *processor.Processor, m *metrics.Recorder) SQSHandler {
+// Drafter is the drafts queue's function: suggested replies from the
+// configured provider, posted in Chatwoot. openBedrock is bedrock.Open,
+// given by the drafter's main so that no other function links Bedrock's
+// client.
+func (e *Env) Drafter(ctx context.Context, openBedrock func(context.Context, *aws.Config, string, string) (llm.Model, error)) (SQSHandler, error) {
+	if e.drafts == nil {
+		return nil, fmt.Errorf("environment variables SUPPORT_DRAFTS_QUEUE_URL and SUPPORT_DRAFTS_DLQ_URL are not set")
+	}
+	p, err := e.pipeline(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	key := ""
+	if e.Settings.File.Drafting.Provider == drafting.OpenAI {
+		if key, err = e.Secret(ctx, providers.OpenAIKeyARNEnv, providers.OpenAIKeyEnv); err != nil {
+			return nil, err
+		}
+	}
+	provider, err := compose.DraftingProvider(ctx, e.Settings,
+		providers.Deps{Chatwoot: p.Chatwoot, AWS: &e.AWS, OpenAIKey: key, Bedrock: openBedrock, Log: p.Log})
+	if err != nil {
+		return nil, err
+	}
+	m := metrics.New(os.Stdout, "drafter")
+	return QueueHandler(p.Drafter(provider, e.drafts, m), m), nil
+}
+
+// Consumer is what a queue's function runs on a batch: the processor or
+// the drafter. It returns the ids of the messages to retry.
+type Consumer interface {
+	Process(ctx context.Context, msgs []queue.Message) (failed []string)
+}
+
+// QueueHandler is an SQS-triggered function's handler on c, its failed
+// records reported as partial batch failures, writing the metrics c
+// recorded in m after each batch.
+func QueueHandler(c Consumer, m *metrics.Recorder) SQSHandler {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		msgs := make([]queue.Message, len(ev.Records))
 		for i, r := range ev.Records {
 			msgs[i] = Message(r)
 		}
 		var resp events.SQSEventResponse
-		for _, id := range proc.Process(ctx, msgs) {
+		for _, id := range c.Process(ctx, msgs) {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 		}
 		_ = m.Flush()

@@ -31,9 +31,10 @@ import (
 	"supportpipe/internal/runtime/logging"
 )
 
-// processorConcurrency is the event source mapping's maximum concurrency
-// (infra/stack): the instances that share Chatwoot's rate allowance.
-const processorConcurrency = 10
+// chatwootInstances is how many instances call Chatwoot at most at once,
+// and share its rate allowance: the processor's and the drafter's event
+// source mappings' maximum concurrency (infra/stack).
+const chatwootInstances = 10 + 5
 
 // Env is one Lambda instance: its settings and its AWS adapters, before the
 // pipeline is assembled for the function it runs.
@@ -41,6 +42,9 @@ type Env struct {
 	Settings config.Settings
 	AWS      aws.Config
 	adapters compose.Adapters
+	// drafts is the drafts queue and its DLQ, for the drafter; nil when
+	// the function is given neither.
+	drafts *sqsqueue.Queue
 }
 
 // Load reads the settings and builds the adapters. It fails fast at cold
@@ -83,6 +87,9 @@ func Load(ctx context.Context) (*Env, error) {
 	}}
 	if u := os.Getenv("SUPPORT_DRAFTS_QUEUE_URL"); u != "" {
 		e.adapters.Drafts = sqsqueue.New(sqsClient, sqsqueue.Config{QueueURL: u})
+		if dlq := os.Getenv("SUPPORT_DRAFTS_DLQ_URL"); dlq != "" {
+			e.drafts = sqsqueue.New(sqsClient, sqsqueue.Config{QueueURL: u, DLQURL: dlq})
+		}
 	}
 	return e, nil
 }
@@ -121,7 +128,7 @@ func (e *Env) pipeline(ctx context.Context, chatwoot bool) (*compose.Pipeline, e
 			}
 		}
 		var err error
-		if a.Chatwoot, err = compose.Chatwoot(e.Settings, token, a.Store, processorConcurrency); err != nil {
+		if a.Chatwoot, err = compose.Chatwoot(e.Settings, token, a.Store, chatwootInstances); err != nil {
 			return nil, err
 		}
 	}

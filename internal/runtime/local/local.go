@@ -30,6 +30,8 @@ import (
 	"supportpipe/internal/ports/queue/sqlitequeue"
 	"supportpipe/internal/ports/store/sqlitestore"
 	"supportpipe/internal/runtime/compose"
+	"supportpipe/internal/support/drafting/bedrock"
+	"supportpipe/internal/support/drafting/providers"
 )
 
 // Classifiers are the text models the support stage uses.
@@ -126,7 +128,8 @@ func Open(ctx context.Context, env Config, cls Classifiers, log *slog.Logger) (*
 	s.Ingest.Queue = edgeQueue(s.Ingest.Queue)
 	if cls.Tagger != nil {
 		s.Processor = s.Pipeline.Processor(cls.Tagger, cls.Anger, nil)
-		provider, err := compose.DraftingProvider(ctx, env.Settings, s.Chatwoot, nil, env.OpenAIKey, log)
+		provider, err := compose.DraftingProvider(ctx, env.Settings,
+			providers.Deps{Chatwoot: s.Chatwoot, OpenAIKey: env.OpenAIKey, Bedrock: bedrock.Open, Log: log})
 		if err != nil {
 			return nil, errors.Join(err, s.Close())
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
@@ -19,6 +20,31 @@ import (
 // Client is the part of *bedrockruntime.Client the model uses.
 type Client interface {
 	Converse(ctx context.Context, in *bedrockruntime.ConverseInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error)
+}
+
+// Open returns the model named modelID on Bedrock, with the runtime's AWS
+// configuration (nil: the default chain), in region when one is given.
+func Open(ctx context.Context, given *aws.Config, region, modelID string) (llm.Model, error) {
+	var ac aws.Config
+	if given != nil {
+		ac = given.Copy()
+		if region != "" {
+			ac.Region = region
+		}
+	} else {
+		var opts []func(*awsconfig.LoadOptions) error
+		if region != "" {
+			opts = append(opts, awsconfig.WithRegion(region))
+		}
+		var err error
+		if ac, err = awsconfig.LoadDefaultConfig(ctx, opts...); err != nil {
+			return nil, fmt.Errorf("drafting: bedrock: AWS configuration: %w", err)
+		}
+	}
+	if ac.Region == "" {
+		return nil, errors.New("drafting: bedrock: no AWS region (set drafting.bedrock.region or AWS_REGION)")
+	}
+	return &Model{Client: bedrockruntime.NewFromConfig(ac), ModelID: modelID}, nil
 }
 
 // Model is a Bedrock model, named by its model id or inference profile.

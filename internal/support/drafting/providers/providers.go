@@ -1,7 +1,7 @@
 // Package providers builds the drafting provider the configuration names
 // (drafting.Config): the one call a composition root makes. It is the only
 // place that knows every provider, so that the domain (drafting, retrieval)
-// imports no AWS SDK.
+// imports no AWS SDK; Bedrock's client is given to it (Deps.Bedrock).
 package providers
 
 import (
@@ -13,11 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 
 	"supportpipe/internal/support/drafting"
-	"supportpipe/internal/support/drafting/bedrock"
 	"supportpipe/internal/support/drafting/llm"
 	"supportpipe/internal/support/drafting/openai"
 	"supportpipe/internal/support/drafting/retrieval"
@@ -40,6 +37,10 @@ type Deps struct {
 	// AWS is the runtime's AWS configuration, for Bedrock; nil loads the
 	// default chain (environment, profile, role).
 	AWS *aws.Config
+	// Bedrock opens a Bedrock model (bedrock.Open). A runtime that drafts
+	// passes it; the others leave it out and link no Bedrock client, whose
+	// SDK would add most of a megabyte to every Lambda bootstrap.
+	Bedrock func(ctx context.Context, aws *aws.Config, region, modelID string) (llm.Model, error)
 	// OpenAIKey is the OpenAI-compatible endpoint's key; empty for none.
 	OpenAIKey string
 	// Transport carries the OpenAI-compatible calls; nil for the default.
@@ -80,11 +81,14 @@ func New(ctx context.Context, cfg drafting.Config, d Deps) (drafting.Provider, e
 	}
 	switch cfg.Provider {
 	case drafting.Bedrock:
-		ac, err := awsConfig(ctx, d.AWS, cfg.Bedrock.Region)
+		if d.Bedrock == nil {
+			return nil, errors.New("drafting: provider bedrock is not built into this program")
+		}
+		m, err := d.Bedrock(ctx, d.AWS, cfg.Bedrock.Region, cfg.Bedrock.ModelID)
 		if err != nil {
 			return nil, err
 		}
-		p.Model = &bedrock.Model{Client: bedrockruntime.NewFromConfig(ac), ModelID: cfg.Bedrock.ModelID}
+		p.Model = m
 	case drafting.OpenAI:
 		m, err := openai.New(cfg.OpenAI.BaseURL, cfg.OpenAI.Model, d.OpenAIKey, d.Transport)
 		if err != nil {
@@ -95,28 +99,4 @@ func New(ctx context.Context, cfg drafting.Config, d Deps) (drafting.Provider, e
 		return nil, fmt.Errorf("drafting: unknown provider %q", cfg.Provider)
 	}
 	return p, nil
-}
-
-// awsConfig is the runtime's configuration, or the default chain's, in
-// region when one is given.
-func awsConfig(ctx context.Context, given *aws.Config, region string) (aws.Config, error) {
-	if given != nil {
-		ac := given.Copy()
-		if region != "" {
-			ac.Region = region
-		}
-		return ac, nil
-	}
-	var opts []func(*awsconfig.LoadOptions) error
-	if region != "" {
-		opts = append(opts, awsconfig.WithRegion(region))
-	}
-	ac, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("drafting: bedrock: AWS configuration: %w", err)
-	}
-	if ac.Region == "" {
-		return aws.Config{}, errors.New("drafting: bedrock: no AWS region (set drafting.bedrock.region or AWS_REGION)")
-	}
-	return ac, nil
 }

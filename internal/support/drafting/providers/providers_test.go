@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/support/drafting"
+	"supportpipe/internal/support/drafting/bedrock"
 	"supportpipe/internal/support/drafting/llm"
 	"supportpipe/internal/support/drafting/retrieval"
 )
@@ -117,7 +118,7 @@ func TestBedrock(t *testing.T) {
 	cfg.Bedrock = drafting.BedrockConfig{ModelID: "amazon.nova-lite-v1:0", Region: "eu-central-1"}
 	ac := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""), HTTPClient: srv.Client()}
-	p, err := New(context.Background(), cfg, Deps{AWS: &ac})
+	p, err := New(context.Background(), cfg, Deps{AWS: &ac, Bedrock: bedrock.Open})
 	require.NoError(t, err)
 	s, err := p.Draft(context.Background(), refund)
 	require.NoError(t, err)
@@ -135,9 +136,18 @@ func TestBedrockNeedsARegion(t *testing.T) {
 	}
 	cfg := config(t, drafting.Bedrock)
 	cfg.Bedrock.ModelID = "amazon.nova-lite-v1:0"
-	_, err := New(context.Background(), cfg, Deps{})
+	_, err := New(context.Background(), cfg, Deps{Bedrock: bedrock.Open})
 	assert.ErrorContains(t, err, "no AWS region")
 	cfg.Bedrock.Region = "eu-west-1"
-	_, err = New(context.Background(), cfg, Deps{})
+	_, err = New(context.Background(), cfg, Deps{Bedrock: bedrock.Open})
 	assert.NoError(t, err, "the region from the configuration")
+}
+
+// TestBedrockNotBuiltIn: a program that links no Bedrock client says so
+// at start rather than failing each draft.
+func TestBedrockNotBuiltIn(t *testing.T) {
+	cfg := config(t, drafting.Bedrock)
+	cfg.Bedrock = drafting.BedrockConfig{ModelID: "amazon.nova-lite-v1:0", Region: "eu-west-1"}
+	_, err := New(context.Background(), cfg, Deps{})
+	assert.EqualError(t, err, "drafting: provider bedrock is not built into this program")
 }
