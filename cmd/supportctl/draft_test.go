@@ -45,7 +45,7 @@ func (failing) Draft(context.Context, drafting.Request) (drafting.Suggestion, er
 func TestDraftLinesGoOnAfterAFailure(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := draftLines(context.Background(), failing{}, 7, strings.NewReader("{\"id\":1,\"text\":\"a\"}\n{\"id\":2,\"text\":\"b\"}\n"), &out, &errOut)
-	assert.EqualError(t, err, "draft: 2 lines failed")
+	assert.EqualError(t, err, "2 lines failed")
 	assert.Equal(t, "{\"id\":1,\"draft\":null,\"source\":null,\"score\":0}\n{\"id\":2,\"draft\":null,\"source\":null,\"score\":0}\n", out.String())
 	assert.Contains(t, errOut.String(), "line 1: openai: 503")
 	assert.NotContains(t, errOut.String(), `"a"`, "no message content in the errors")

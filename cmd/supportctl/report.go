@@ -1,33 +1,45 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"supportpipe/internal/ops/report"
 )
 
-func reportCmd(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	day := fs.String("date", report.Yesterday(time.Now()), "UTC day to report on (YYYY-MM-DD)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if _, err := time.Parse(time.DateOnly, *day); err != nil {
-		return errors.New("report: --date must be YYYY-MM-DD")
-	}
-	s, err := openQuiet(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	key, err := s.WriteReport(ctx, *day)
-	if err != nil {
-		return err
-	}
-	fmt.Println(key)
-	return nil
+func init() {
+	register(func() *cobra.Command {
+		c := &cobra.Command{
+			Use:   "report [--date YYYY-MM-DD]",
+			Short: "write a day's report (reports/support/<day>.md)",
+			Long: `report writes the daily health report of a UTC day, as the 09:00 UTC job
+does, to SUPPORT_REPORTS_ROOT/reports/support/<day>.md (default: the working
+directory), and prints its path. A finished day renders the same file every
+time.`,
+			Example: "  supportctl report --date 2026-05-12",
+		}
+		day := c.Flags().String("date", report.Yesterday(time.Now()), "UTC day to report on (YYYY-MM-DD; default yesterday)")
+		_ = c.RegisterFlagCompletionFunc("date", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return []cobra.Completion{report.Yesterday(time.Now())}, cobra.ShellCompDirectiveNoFileComp
+		})
+		c.RunE = func(c *cobra.Command, _ []string) error {
+			if _, err := time.Parse(time.DateOnly, *day); err != nil {
+				return usageErrorf("--date %q is not a day (want YYYY-MM-DD)", *day)
+			}
+			s, err := openQuiet(c.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			key, err := s.WriteReport(c.Context(), *day)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), key)
+			return nil
+		}
+		return c
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,35 +14,67 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/spf13/cobra"
 
 	"supportpipe/internal/chatwoot"
 )
 
-func send(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	url := fs.String("url", envOr("SUPPORT_WEBHOOK_URL", "http://"+envOr("SUPPORT_ADDR", "127.0.0.1:8080")+"/webhooks/chatwoot"), "webhook URL")
-	secret := fs.String("secret", "", "signing secret (default: first of CHATWOOT_WEBHOOK_SECRET, else the local data dir's)")
-	delivery := fs.String("delivery", "", "X-Chatwoot-Delivery to send (default: a new UUID per file)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return fmt.Errorf("send: no files")
-	}
-	key := *secret
+func init() {
+	register(func() *cobra.Command {
+		c := &cobra.Command{
+			Use:   "send [--url URL] [--secret S] [--delivery ID] FILE...",
+			Short: "sign files exactly as Chatwoot does and POST them",
+			Long: `send posts each FILE (a Chatwoot webhook body; .gz files are gunzipped) to the
+webhook URL, signed as Chatwoot signs (X-Chatwoot-Signature over
+"<timestamp>.<body>", X-Chatwoot-Timestamp now, X-Chatwoot-Delivery a new UUID
+per file). It prints one line per file: the file, the HTTP status and the
+answer. The corpus manifest (manifest.json) is skipped.
+
+The secret defaults to the first of CHATWOOT_WEBHOOK_SECRET, else the one
+serve keeps in SUPPORT_DATA_DIR; the URL to SUPPORT_WEBHOOK_URL, else
+http://SUPPORT_ADDR/webhooks/chatwoot. Exit code 1 when any file was not
+accepted.`,
+			Example: `  supportctl send testdata/chatwoot/*.json
+  supportctl send --url https://example.net/webhooks/chatwoot/27 --secret S body.json`,
+			Args: args(1, -1, "FILE to send"),
+			ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				return []cobra.Completion{"json", "gz"}, cobra.ShellCompDirectiveFilterFileExt
+			},
+		}
+		url := c.Flags().String("url", defaultWebhookURL(), "webhook URL")
+		secret := c.Flags().String("secret", "", "signing secret (default: first of CHATWOOT_WEBHOOK_SECRET, else the data dir's)")
+		delivery := c.Flags().String("delivery", "", "X-Chatwoot-Delivery to send (default: a new UUID per file)")
+		for _, f := range []string{"url", "secret", "delivery"} {
+			_ = c.RegisterFlagCompletionFunc(f, cobra.NoFileCompletions)
+		}
+		c.RunE = func(c *cobra.Command, files []string) error {
+			return send(c.Context(), c.OutOrStdout(), *url, *secret, *delivery, files)
+		}
+		return c
+	})
+}
+
+// defaultWebhookURL is where send and demo post unless told otherwise.
+func defaultWebhookURL() string {
+	return envOr("SUPPORT_WEBHOOK_URL", "http://"+localAddr()+"/webhooks/chatwoot")
+}
+
+func send(ctx context.Context, stdout io.Writer, url, secret, delivery string, files []string) error {
+	key := secret
 	if key == "" {
 		key = localSecret()
 	}
 	if key == "" {
-		return fmt.Errorf("send: no secret: pass --secret or set CHATWOOT_WEBHOOK_SECRET")
+		return usageErrorf("no secret: pass --secret, set CHATWOOT_WEBHOOK_SECRET, or run serve once so that %s holds one",
+			filepath.Join(dataDir(), "chatwoot_webhook_secret"))
 	}
 	client := &http.Client{Timeout: 5 * time.Second} // Chatwoot's own timeout
 	failed := 0
 	sent := 0
-	for _, f := range fs.Args() {
+	for _, f := range files {
 		if filepath.Base(f) == corpusManifest {
 			// So that "send testdata/chatwoot/corpus/*" sends the bodies only.
-			fmt.Printf("%s\tskipped (corpus manifest, not a webhook body)\n", f)
+			fmt.Fprintf(stdout, "%s\tskipped (corpus manifest, not a webhook body)\n", f)
 			continue
 		}
 		body, err := readBody(f)
@@ -51,23 +82,23 @@ func send(ctx context.Context, args []string) error {
 			return err
 		}
 		sent++
-		id := *delivery
+		id := delivery
 		if id == "" {
 			id = uuid.NewString()
 		}
-		status, resp, err := post(ctx, client, *url, []byte(key), id, body)
+		status, resp, err := post(ctx, client, url, []byte(key), id, body)
 		if err != nil {
-			fmt.Printf("%s\terror\t%v\n", f, err)
+			fmt.Fprintf(stdout, "%s\terror\t%v\n", f, err)
 			failed++
 			continue
 		}
-		fmt.Printf("%s\t%d\t%s\n", f, status, strings.TrimSpace(resp))
+		fmt.Fprintf(stdout, "%s\t%d\t%s\n", f, status, strings.TrimSpace(resp))
 		if status >= 300 {
 			failed++
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("send: %d of %d not accepted", failed, sent)
+		return fmt.Errorf("%d of %d not accepted", failed, sent)
 	}
 	return nil
 }
@@ -119,7 +150,7 @@ func localSecret() string {
 	if s, err := chatwoot.ParseSecrets(os.Getenv("CHATWOOT_WEBHOOK_SECRET")); err == nil {
 		return s[0]
 	}
-	b, err := os.ReadFile(filepath.Join(envOr("SUPPORT_DATA_DIR", ".data"), "chatwoot_webhook_secret"))
+	b, err := os.ReadFile(filepath.Join(dataDir(), "chatwoot_webhook_secret"))
 	if err != nil {
 		return ""
 	}
@@ -128,6 +159,12 @@ func localSecret() string {
 	}
 	return ""
 }
+
+// dataDir is the local data dir, as serve reads it.
+func dataDir() string { return envOr("SUPPORT_DATA_DIR", ".data") }
+
+// localAddr is serve's listen address.
+func localAddr() string { return envOr("SUPPORT_ADDR", "127.0.0.1:8080") }
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {

@@ -50,7 +50,10 @@ func TestSendGzip(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	require.NoError(t, send(context.Background(), []string{"--url", srv.URL, "--secret", "s3cret", gz, manifest}))
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"send", "--url", srv.URL, "--secret", "s3cret", gz, manifest}, nil, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	assert.Contains(t, out.String(), "skipped (corpus manifest")
 	require.Len(t, got, 1)
 	assert.Equal(t, body, got[0])
 }

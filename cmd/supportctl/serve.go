@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,16 +10,43 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"supportpipe/internal/runtime/local"
+	"supportpipe/internal/runtime/logging"
 )
 
-// openServing parses a serving command's flags and opens the pipeline with
-// the text models, for serve and for the worker it starts.
-func openServing(ctx context.Context, name string, args []string) (*local.Server, local.Config, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
-		return nil, local.Config{}, err
-	}
+func init() {
+	register(func() *cobra.Command {
+		return &cobra.Command{
+			Use:   "serve",
+			Short: "run the local pipeline (HTTP, processor, jobs)",
+			Long: `serve runs the whole pipeline on SUPPORT_ADDR (default 127.0.0.1:8080): the
+webhook endpoint, the read API and tile under /support/, and, in a worker
+child process at the lowest CPU priority, the processor and the scheduled
+jobs (SLA sweep, queue alarms, the 09:00 UTC report, reconciliation).
+
+Data lives in SUPPORT_DATA_DIR (default .data). A webhook secret and an API
+token are generated there on the first run unless CHATWOOT_WEBHOOK_SECRET and
+SUPPORT_API_TOKEN are set. Chatwoot is not called unless CHATWOOT_LIVE=true.
+Stop it with Ctrl-C.`,
+			RunE: func(c *cobra.Command, _ []string) error { return serve(c.Context(), c.ErrOrStderr()) },
+		}
+	})
+	register(func() *cobra.Command {
+		return &cobra.Command{
+			Use:    "worker",
+			Short:  "serve's child process (processor and jobs); not for direct use",
+			Long:   "worker runs the processor loops and the scheduled jobs on the data dir and configuration of serve, which starts it.",
+			Hidden: true,
+			RunE:   func(c *cobra.Command, _ []string) error { return worker(c.Context(), c.ErrOrStderr()) },
+		}
+	})
+}
+
+// openServing opens the pipeline with the text models, for serve and for
+// the worker it starts.
+func openServing(ctx context.Context, logs io.Writer) (*local.Server, local.Config, error) {
 	env, err := local.LoadConfig()
 	if err != nil {
 		return nil, env, err
@@ -29,21 +55,21 @@ func openServing(ctx context.Context, name string, args []string) (*local.Server
 	if err != nil {
 		return nil, env, err
 	}
-	s, err := local.Open(ctx, env, cls, newLogger(env.LogLevel))
+	s, err := local.Open(ctx, env, cls, logging.JSON(logs, env.LogLevel))
 	return s, env, err
 }
 
-func serve(ctx context.Context, args []string) error {
+func serve(ctx context.Context, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	s, env, err := openServing(ctx, "serve", args)
+	s, env, err := openServing(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	// Generated credentials are shown once, on the terminal, never in the logs.
 	for name, v := range env.Generated {
-		fmt.Fprintf(os.Stderr, "generated %s (saved in %s): %s\n", name, env.DataDir, v)
+		fmt.Fprintf(stderr, "generated %s (saved in %s): %s\n", name, env.DataDir, v)
 	}
 	if err := s.Recover(ctx); err != nil {
 		return err
@@ -56,20 +82,20 @@ func serve(ctx context.Context, args []string) error {
 	}
 	s.Spawn = func() *exec.Cmd {
 		cmd := exec.Command(exe, "worker")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		cmd.Stdout, cmd.Stderr = stderr, stderr
 		return cmd
 	}
-	fmt.Fprintf(os.Stderr, "webhook:  POST http://%[1]s/webhooks/chatwoot\nhealth:   GET  http://%[1]s/support/health\n"+
+	fmt.Fprintf(stderr, "webhook:  POST http://%[1]s/webhooks/chatwoot\nhealth:   GET  http://%[1]s/support/health\n"+
 		"tile:     http://%[1]s/support/tile#token=<SUPPORT_API_TOKEN>\n", env.Addr)
 	return s.Run(ctx)
 }
 
 // worker is the child process serve starts: the processor loops and the
 // background jobs on the same data dir and configuration.
-func worker(ctx context.Context, args []string) error {
+func worker(ctx context.Context, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	s, _, err := openServing(ctx, "worker", args)
+	s, _, err := openServing(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -84,9 +110,5 @@ func openQuiet(ctx context.Context) (*local.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return local.Open(ctx, env, local.Classifiers{}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-}
-
-func newLogger(level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return local.Open(ctx, env, local.Classifiers{}, slog.New(slog.DiscardHandler))
 }
