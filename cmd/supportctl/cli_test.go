@@ -143,6 +143,9 @@ func TestWrongArguments(t *testing.T) {
 		{args: []string{"draft", "--knowledge", "no-such-kb.yaml"}, code: exitFail, want: []string{"supportctl draft:", "no-such-kb.yaml"}},
 		{args: []string{"reconcile", "--since", "soon"}, code: exitUsage, want: []string{`invalid argument "soon"`, "--since"}},
 		{args: []string{"reconcile", "--since", "-1h"}, code: exitUsage, want: []string{"--since -1h0m0s is not a positive duration"}},
+		{args: []string{"demo", "again"}, code: exitUsage, want: []string{"supportctl demo:", `unexpected argument "again"`}},
+		{args: []string{"demo", "--wait", "0s"}, code: exitUsage, want: []string{"--wait 0s"}},
+		{args: []string{"demo"}, code: exitFail, want: []string{"supportctl demo:", "no server at http://127.0.0.1:", "make run"}},
 		{args: []string{"completion"}, code: exitUsage, want: []string{"supportctl completion:", "bash", "zsh", "fish"}},
 		{args: []string{"completion", "tcsh"}, code: exitUsage, want: []string{`unknown command "tcsh"`}},
 		{args: []string{"completion", "bash", "extra"}, code: exitUsage, want: []string{`unexpected argument "extra"`}},
@@ -177,7 +180,7 @@ func TestNoCommand(t *testing.T) {
 	code, out, errOut := invoke(t, "")
 	assert.Equal(t, exitUsage, code)
 	assert.Empty(t, out)
-	for _, c := range []string{"serve", "send", "dlq", "completion"} {
+	for _, c := range []string{"serve", "send", "demo", "dlq", "completion"} {
 		assert.Contains(t, errOut, "\n  "+c+" ")
 	}
 	assert.NotContains(t, errOut, "worker", "hidden")
@@ -200,7 +203,7 @@ func TestCompletionScripts(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"__complete", ""}, []string{"serve", "send", "dlq", "sla", "completion"}},
+		{[]string{"__complete", ""}, []string{"serve", "send", "demo", "dlq", "sla", "completion"}},
 		{[]string{"__complete", "dlq", ""}, []string{"list", "show", "redrive"}},
 		{[]string{"__complete", "sla", "due", "--"}, []string{"--opened"}}, // the required flag first
 		{[]string{"__complete", "sla", "due", "--opened", "2026-05-15T20:59:00Z", "--"}, []string{"--inbox"}},

@@ -1,5 +1,5 @@
 // Command supportctl runs the local pipeline and operates it: serve, send,
-// dlq, report, sla, classify, draft, reconcile. `supportctl --help` lists
+// dlq, report, sla, classify, draft, reconcile, demo. `supportctl --help` lists
 // the commands; the README has the whole command set.
 //
 // Each command is one file that registers a constructor in its init
@@ -94,7 +94,7 @@ func newRoot() *cobra.Command {
 		Use:   "supportctl",
 		Short: "the local Chatwoot support pipeline and its operator tools",
 		Long: `supportctl runs the support pipeline locally (serve) and operates it:
-send signed webhooks, review the dead-letter queue, write
+send signed webhooks, try it with a demo, review the dead-letter queue, write
 reports, compute SLA due times, classify text, draft replies, reconcile with
 Chatwoot.
 

@@ -85,8 +85,7 @@ func serve(ctx context.Context, stderr io.Writer) error {
 		cmd.Stdout, cmd.Stderr = stderr, stderr
 		return cmd
 	}
-	fmt.Fprintf(stderr, "webhook:  POST http://%[1]s/webhooks/chatwoot\nhealth:   GET  http://%[1]s/support/health\n"+
-		"tile:     http://%[1]s/support/tile#token=<SUPPORT_API_TOKEN>\n", env.Addr)
+	fmt.Fprint(stderr, startBanner(env))
 	return s.Run(ctx)
 }
 
