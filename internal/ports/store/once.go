@@ -9,7 +9,10 @@ import (
 // Lease is how long a pending claim belongs to the worker that made it. It
 // must exceed the longest effect (a Chatwoot call with its retries, ~40 s)
 // and stay below the queue's visibility timeout, so that the redelivery of a
-// message whose worker crashed finds the lease expired and takes over.
+// message whose worker crashed finds the lease expired and takes over. A
+// note that keeps failing ambiguously also looks for itself between its
+// attempts, which in a Chatwoot outage can outlast the lease; whoever takes
+// it over then looks for the note before posting it (Resumed).
 const Lease = 60 * time.Second
 
 // Once performs an effect once per (conversation, a.ID) in effect. It claims
