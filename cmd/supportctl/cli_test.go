@@ -133,6 +133,7 @@ func TestWrongArguments(t *testing.T) {
 		{args: []string{"dlq", "redrive", "123"}, code: exitFail, want: []string{"supportctl dlq redrive:", `no dead letter with id "123"`}},
 		{args: []string{"report", "--date", "2026-13-01"}, code: exitUsage, want: []string{"supportctl report:", `--date "2026-13-01"`, "YYYY-MM-DD"}},
 		{args: []string{"report", "2026-05-12"}, code: exitUsage, want: []string{`unexpected argument "2026-05-12"`}},
+		{args: []string{"report", "--date", "2099-01-01"}, code: exitUsage, want: []string{"supportctl report:", "report for 2099-01-01: the day has not begun"}},
 		{args: []string{"sla"}, code: exitUsage, want: []string{"supportctl sla:", "want a subcommand: due"}},
 		{args: []string{"sla", "due"}, code: exitUsage, want: []string{"supportctl sla due:", "missing required flag --opened"}},
 		{args: []string{"sla", "due", "--opened", "yesterday"}, code: exitUsage, want: []string{`--opened "yesterday"`, "RFC 3339"}},
