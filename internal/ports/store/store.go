@@ -60,6 +60,9 @@ type Completion struct {
 	// Counts are the counter increments by day (an event is counted as
 	// received on the day it arrived and as processed on the day it was).
 	Counts map[string]map[string]int64
+	// Delivery, if set, is the delivery log's entry of this outcome: it is
+	// logged exactly when the completion is written (DeliveryLog).
+	Delivery *Delivery
 }
 
 // Store is the state port. Implementations must be safe for concurrent use.
@@ -124,6 +127,8 @@ type Store interface {
 	SetMark(ctx context.Context, name string, t time.Time) error
 	// Mark returns the stored time (zero if none).
 	Mark(ctx context.Context, name string) (time.Time, error)
+
+	DeliveryLog
 
 	// Ping is a cheap read for health checks.
 	Ping(ctx context.Context) error

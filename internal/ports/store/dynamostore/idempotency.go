@@ -1,12 +1,12 @@
 package dynamostore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,11 +31,14 @@ func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]string, er
 	now := time.Now().UnixNano()
 	for chunk := range slices.Chunk(slices.Compact(slices.Sorted(slices.Values(keys))), batchGetLimit) {
 		ka := types.KeysAndAttributes{
-			ProjectionExpression:     aws.String("#pk, #exp, #own"),
-			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#exp": "exp", "#own": "owner"},
+			ProjectionExpression:     aws.String("#pk, #sk, #exp, #own"),
+			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK, "#exp": "exp", "#own": "owner"},
 		}
+		named := map[[2]string]string{} // table key → the key asked for
 		for _, k := range chunk {
-			ka.Keys = append(ka.Keys, key(idemPrefix+k, "IDEM"))
+			pk, sk := idemKey(k)
+			named[[2]string{pk, sk}] = k
+			ka.Keys = append(ka.Keys, key(pk, sk))
 		}
 		req := map[string]types.KeysAndAttributes{s.table: ka}
 		for attempt := 0; len(req) > 0; attempt++ {
@@ -58,7 +61,8 @@ func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]string, er
 					return nil, fmt.Errorf("read idempotency: %w", err)
 				}
 				if exp > now {
-					out[strings.TrimPrefix(getStr(item, attrPK), idemPrefix)] = getStr(item, "owner")
+					sk := cmp.Or(getStr(item, attrSK), "IDEM") // unprocessed keys retried as another projection asked
+					out[named[[2]string{getStr(item, attrPK), sk}]] = getStr(item, "owner")
 				}
 			}
 			req = res.UnprocessedKeys
@@ -113,11 +117,18 @@ func (s *Store) Complete(ctx context.Context, cs ...store.Completion) error {
 			return err
 		}
 	}
-	if skipped != nil {
-		slices.Sort(skipped)
-		return &store.SkippedError{Index: skipped}
+	slices.Sort(skipped)
+	// After the transaction, so that the time line costs the batch one
+	// write; the entries of a conversation's completions are already on
+	// their records.
+	logErr := s.logCompleted(ctx, cs, skipped)
+	switch {
+	case skipped == nil:
+		return logErr
+	case logErr != nil:
+		return errors.Join(&store.SkippedError{Index: skipped}, logErr)
 	}
-	return nil
+	return &store.SkippedError{Index: skipped}
 }
 
 // complete writes the completions at the positions in idx in one transaction
@@ -130,15 +141,21 @@ func (s *Store) complete(ctx context.Context, cs []store.Completion, idx []int) 
 		days := map[string]map[string]int64{}
 		for _, i := range idx {
 			c := cs[i]
+			carries := carrier(c)
 			for _, k := range slices.Compact(slices.Sorted(slices.Values(c.Keys))) {
+				pk, sk := idemKey(k)
 				item := map[string]types.AttributeValue{
-					attrPK:  str(idemPrefix + k),
-					attrSK:  str("IDEM"),
+					attrPK:  str(pk),
+					attrSK:  str(sk),
 					"exp":   num(c.ExpiresAt.UnixNano()),
 					attrTTL: num(ttl(c.ExpiresAt)),
 				}
 				if c.Owner != "" {
 					item["owner"] = str(c.Owner)
+				}
+				if k == carries {
+					// The conversation's log reads the entry here: no write of its own.
+					item[attrEntries] = &types.AttributeValueMemberB{Value: encodeEntries([]store.Delivery{*c.Delivery})}
 				}
 				items = append(items, types.TransactWriteItem{Put: &types.Put{
 					TableName:                 &s.table,

@@ -26,6 +26,7 @@ type Store struct {
 	actions  map[conversation.Key][]store.Action
 	days     map[string]map[string]store.DayRecord // day|kind → id → record
 	marks    map[string]time.Time
+	log      []store.Delivery // the delivery log, in write order
 }
 
 var _ store.Store = (*Store)(nil)
@@ -137,6 +138,9 @@ func (s *Store) Complete(_ context.Context, cs ...store.Completion) error {
 		}
 		for day, d := range c.Counts {
 			s.add(day, d)
+		}
+		if c.Delivery != nil {
+			s.log = append(s.log, store.Stamped([]store.Delivery{*c.Delivery}, now)...)
 		}
 	}
 	if skipped != nil {

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"supportpipe/internal/ports/sqlitedb"
@@ -84,15 +85,16 @@ const (
 // Store is the SQLite store. Commits go through db without waiting for an
 // fsync; Sync makes everything committed so far durable with one.
 type Store struct {
-	db  *sqlitedb.DB
-	now func() time.Time
+	db     *sqlitedb.DB
+	now    func() time.Time
+	pruned atomic.Int64 // when LogDeliveries last pruned the delivery log, unix ns
 }
 
 var _ store.Store = (*Store)(nil)
 
 // Open opens the store at path.
 func Open(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlitedb.Open(ctx, path, schema)
+	db, err := sqlitedb.Open(ctx, path, schema+deliveriesSchema)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +102,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := db.Prepare(ctx, sqlInsertIdempotency, sqlAddCounter); err != nil {
+	if err := db.Prepare(ctx, sqlInsertIdempotency, sqlAddCounter, sqlInsertDelivery); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
@@ -306,6 +308,11 @@ func complete(ctx context.Context, tx *sqlitedb.Tx, c store.Completion, now int6
 	}
 	for _, day := range slices.Sorted(maps.Keys(c.Counts)) {
 		if err := addCounters(ctx, tx, day, c.Counts[day]); err != nil {
+			return false, err
+		}
+	}
+	if c.Delivery != nil {
+		if err := insertDelivery(ctx, tx, *c.Delivery); err != nil {
 			return false, err
 		}
 	}

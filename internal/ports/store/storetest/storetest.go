@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts Options) {
 	t.Run("DayRecords", s.testDayRecords)
 	t.Run("Marks", s.testMarks)
 	t.Run("SetMarkConcurrent", s.testSetMarkConcurrent)
+	t.Run("Deliveries", s.testDeliveries)
+	t.Run("DeliveriesRetention", s.testDeliveriesRetention)
+	t.Run("DeliveriesComplete", s.testDeliveriesComplete)
 	t.Run("Ping", s.testPing)
 }
 
