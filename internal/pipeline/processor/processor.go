@@ -24,8 +24,9 @@ import (
 )
 
 const (
-	// idempotencyTTL outlives any redelivery or Chatwoot re-emission.
-	idempotencyTTL = 7 * 24 * time.Hour
+	// idempotencyTTL outlives any redelivery or Chatwoot re-emission, and
+	// the delivery log: a conversation's records carry its entries.
+	idempotencyTTL = store.DeliveryRetention
 	slowThreshold  = time.Second
 )
 
@@ -139,6 +140,7 @@ func (p *Processor) Process(ctx context.Context, msgs []queue.Message) (failed [
 			failed = append(failed, results[i].msg.ID)
 		}
 	}
+	p.logDeliveries(ctx, results)
 	return failed
 }
 
@@ -151,6 +153,7 @@ type result struct {
 	copyOf     int               // the record of this batch carrying the same event, or -1
 	err        error
 	elapsed    time.Duration
+	attempt    int // the attempt that failed, when err is set
 }
 
 // batch tells the records of one batch that carry the same event apart: the
@@ -188,21 +191,30 @@ func (p *Processor) complete(ctx context.Context, results []result) {
 					r.err = fmt.Errorf("a copy of this event in the batch failed: %w", err)
 					continue
 				}
-				r.outcome, r.completion = OutcomeDuplicate, p.duplicate(r.msg)
+				r.outcome, r.completion = OutcomeDuplicate, p.duplicate(r.msg, r.ev)
 			}
 		}
 		var idx []int
 		var cs []store.Completion
+		now := p.Now()
 		for i, r := range results {
 			if r.err == nil && r.completion != nil {
 				idx = append(idx, i)
-				cs = append(cs, *r.completion)
+				c := *r.completion
+				d := p.entry(&r, r.outcome, now)
+				c.Delivery = &d
+				cs = append(cs, c)
 			}
 		}
 		if len(cs) == 0 {
 			continue
 		}
 		err := p.Store.Complete(ctx, cs...)
+		if errors.Is(err, store.ErrDeliveryLog) {
+			// The completions are written: only their log entries are missing.
+			p.Log.LogAttrs(ctx, slog.LevelError, "delivery log not written", slog.String("error", err.Error()))
+			err = skippedOnly(err)
+		}
 		if err != nil && !errors.Is(err, store.ErrDuplicate) {
 			for _, i := range idx {
 				results[i].err = fmt.Errorf("complete: %w", err)
@@ -222,7 +234,7 @@ func (p *Processor) complete(ctx context.Context, results []result) {
 			// A copy of this event completed concurrently. Our effects were
 			// idempotent, so only the accounting differs: count a duplicate.
 			r.outcome = OutcomeDuplicate
-			r.completion = p.duplicate(r.msg)
+			r.completion = p.duplicate(r.msg, r.ev)
 		}
 	}
 }
@@ -254,7 +266,8 @@ func (p *Processor) finish(ctx context.Context, r *result) bool {
 		p.observe(r.outcome, r.elapsed)
 		return true
 	}
-	outcome, ok := p.fail(ctx, r.msg, r.err, logger())
+	outcome, attempt, ok := p.fail(ctx, r.msg, r.err, logger())
+	r.outcome, r.attempt = outcome, attempt
 	p.observe(outcome, r.elapsed)
 	return ok
 }
@@ -266,7 +279,7 @@ func (p *Processor) observe(outcome string, d time.Duration) {
 }
 
 // fail applies the retry policy (package retry) and counts its verdict.
-func (p *Processor) fail(ctx context.Context, msg queue.Message, cause error, log *slog.Logger) (string, bool) {
+func (p *Processor) fail(ctx context.Context, msg queue.Message, cause error, log *slog.Logger) (outcome string, attempt int, deleted bool) {
 	now := p.Now()
 	day := stats.Day(now)
 	reason := cause.Error()
@@ -275,7 +288,7 @@ func (p *Processor) fail(ctx context.Context, msg queue.Message, cause error, lo
 	if err != nil && v.Attempt == 0 {
 		log.LogAttrs(ctx, slog.LevelError, "cannot record failure; leaving message to the queue's redrive",
 			slog.String("error", err.Error()), slog.String("cause", reason))
-		return OutcomeRetry, false
+		return OutcomeRetry, 0, false
 	}
 	counters := map[string]int64{stats.Failed: 1}
 	if !v.DeadLettered && err == nil {
@@ -286,11 +299,11 @@ func (p *Processor) fail(ctx context.Context, msg queue.Message, cause error, lo
 		}
 		log.LogAttrs(ctx, slog.LevelWarn, "processing failed; will retry", slog.Int("attempt", v.Attempt),
 			slog.Duration("backoff", v.Backoff), slog.String("error", reason))
-		return OutcomeRetry, false
+		return OutcomeRetry, v.Attempt, false
 	}
 	if err != nil {
 		log.LogAttrs(ctx, slog.LevelError, "dead-letter failed", slog.String("error", err.Error()))
-		return OutcomeRetry, false
+		return OutcomeRetry, v.Attempt, false
 	}
 	counts := map[string]map[string]int64{day: counters}
 	if v.Again {
@@ -300,7 +313,7 @@ func (p *Processor) fail(ctx context.Context, msg queue.Message, cause error, lo
 	}
 	p.addCounters(ctx, counts, log)
 	log.LogAttrs(ctx, slog.LevelError, "message dead-lettered", slog.Int("attempts", v.Attempt), slog.String("error", reason))
-	return OutcomeDeadLettered, true
+	return OutcomeDeadLettered, v.Attempt, true
 }
 
 func (p *Processor) addCounters(ctx context.Context, counts map[string]map[string]int64, log *slog.Logger) {
@@ -350,7 +363,7 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 			case owner == msg.ID:
 				r.outcome = OutcomeRedelivered
 			default:
-				r.outcome, r.completion = OutcomeDuplicate, p.duplicate(msg)
+				r.outcome, r.completion = OutcomeDuplicate, p.duplicate(msg, nil)
 			}
 			return nil
 		}
@@ -375,37 +388,45 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 	// The content key alone identifies the event: a delivery sent twice
 	// carries the same signed body, so the same key. Its record names the
 	// message that completed it, which is how a redelivery of that message
-	// (its delete was lost) tells itself apart from a duplicate.
-	contentKey := "content:" + payload.ContentKey(ev.AccountID, body)
+	// (its delete was lost) tells itself apart from a duplicate. It is
+	// scoped to the event's conversation, whose delivery log it carries.
+	contentKey := p.scoped(ev, "content:"+payload.ContentKey(ev.AccountID, body))
 	if j := b.claim(contentKey, i); j != i {
 		r.copyOf = j
-		return nil
-	}
-	seen, err := p.Store.Seen(ctx, contentKey)
-	if err != nil {
-		return fmt.Errorf("idempotency read: %w", err)
-	}
-	if owner, ok := seen[contentKey]; ok {
-		if owner == msg.ID {
-			r.outcome = OutcomeRedelivered
-			return nil
-		}
-		r.outcome, r.completion = OutcomeDuplicate, p.duplicate(msg)
 		return nil
 	}
 
 	// The content key saw the times as sent; from here on implausible ones are the receipt time.
 	payload.ClampTimes(ev.ReceivedAt, p.Now())
+	changed := false
 	if obs, ok := conversation.Observe(payload, ev.AccountID); ok {
 		var prev conversation.State
 		st, err := p.Store.UpdateConversation(ctx, obs.Key, func(s *conversation.State) bool {
 			prev = s.Clone()
-			return s.Apply(obs, p.CountBots)
+			changed = s.Apply(obs, p.CountBots) // the last call's verdict is the stored one
+			return changed
 		})
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
 		ev.Conversation, ev.Previous = &st, &prev
+	}
+	// An event whose merge changed the conversation was not completed: its
+	// completion follows its merge, and merging an event again changes
+	// nothing. Only the others need the idempotency read (docs/cost.md).
+	if !changed {
+		seen, err := p.Store.Seen(ctx, contentKey)
+		if err != nil {
+			return fmt.Errorf("idempotency read: %w", err)
+		}
+		if owner, ok := seen[contentKey]; ok {
+			if owner == msg.ID {
+				r.outcome = OutcomeRedelivered
+				return nil
+			}
+			r.outcome, r.completion = OutcomeDuplicate, p.duplicate(msg, ev)
+			return nil
+		}
 	}
 	for _, s := range p.Stages {
 		if err := s.Run(ctx, ev); err != nil {
@@ -446,10 +467,11 @@ func withClaim(msg queue.Message, key string) []string {
 }
 
 // duplicate is the record of a message that carried an event completed by
-// another: keyed by the message, so its own redelivery counts it once.
-func (p *Processor) duplicate(msg queue.Message) *store.Completion {
+// another: keyed by the message, so its own redelivery counts it once; ev
+// is its event, nil when it was not decoded.
+func (p *Processor) duplicate(msg queue.Message, ev *Event) *store.Completion {
 	now := p.Now()
-	return &store.Completion{Keys: withClaim(msg, "msg:"+msg.ID), Owner: msg.ID, ExpiresAt: now.Add(idempotencyTTL),
+	return &store.Completion{Keys: withClaim(msg, p.scoped(ev, "msg:"+msg.ID)), Owner: msg.ID, ExpiresAt: now.Add(idempotencyTTL),
 		Counts: arrival(msg, now, false, map[string]map[string]int64{stats.Day(now): {stats.Duplicates: 1}})}
 }
 
