@@ -43,6 +43,9 @@ type Handler struct {
 	// true): lookups then say that the Chatwoot actions were recorded, not
 	// sent.
 	Offline bool
+	// Account is the account of a delivery log query by conversation that
+	// names none (CHATWOOT_ACCOUNT_ID).
+	Account int64
 }
 
 // Route is an extra endpoint. Public routes skip the bearer check.
@@ -76,6 +79,8 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	switch {
 	case path == "/support/stats":
 		return h.stats(ctx, req), nil
+	case path == "/support/deliveries":
+		return h.deliveries(ctx, req), nil
 	case strings.HasPrefix(path, "/support/conversations/"):
 		return h.conversation(ctx, strings.TrimPrefix(path, "/support/conversations/")), nil
 	}

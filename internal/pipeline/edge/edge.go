@@ -32,6 +32,7 @@ import (
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/pipeline/claim"
 	"supportpipe/internal/ports/queue"
+	"supportpipe/internal/ports/store"
 )
 
 // MaxBody is the largest body accepted (5 MiB). Lambda takes at most 6 MB
@@ -81,6 +82,9 @@ type Handler struct {
 	Replays *ReplayCache
 	// Metrics, if set, receives the same counts as Counters (EMF on Lambda).
 	Metrics Metrics
+	// Deliveries, if set, logs the authentic webhooks the edge answers
+	// without queueing them (ignored, invalid): the processor logs the rest.
+	Deliveries DeliveryLog
 }
 
 // Metrics is the metric sink of the edge (metrics.Recorder).
@@ -195,6 +199,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		count(stats.Ignored)
 		h.Log.LogAttrs(ctx, slog.LevelInfo, "webhook ignored", slog.String("event", safeID(p.Event)),
 			slog.String("delivery_id", delivery))
+		h.logIgnored(ctx, req, p, delivery, now)
 		return reply(http.StatusAccepted, response{Status: "accepted", ID: delivery, Ignored: true}), nil
 	}
 	account := h.account(ctx, req, p.AccountID, delivery, count)
@@ -230,6 +235,8 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		h.Log.LogAttrs(ctx, slog.LevelWarn, "webhook kept for review: invalid payload", slog.String("id", id),
 			slog.String("reason", invalid), slog.String("delivery_id", delivery), slog.Int64("account_id", account),
 			slog.Bool("spooled", spooled))
+		h.log(ctx, store.Delivery{ID: delivery, MessageID: id, AccountID: account, ReceivedAt: now, At: now,
+			Outcome: store.DeliveryInvalid, Reason: invalid})
 	}
 	if h.OnAccepted != nil {
 		h.OnAccepted(now)
