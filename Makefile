@@ -14,7 +14,8 @@ CDK := _tools/node_modules/.bin/cdk
 
 .PHONY: run test test-short vet fuzz chaos bench eval train build build-local tools clean synth diff deploy
 
-## run: the whole pipeline locally (embedded SQLite store and queue, mock Chatwoot)
+## run: the whole pipeline locally (embedded SQLite store and queue, mock Chatwoot); it prints the
+## tile link with its token; `go run ./cmd/supportctl demo` in another terminal shows it at work
 run:
 	$(GO) run ./cmd/supportctl serve
 
