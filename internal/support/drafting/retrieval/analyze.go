@@ -30,7 +30,7 @@ var stopwords = set(
 	"assist", "want", "wanna", "need", "needs", "like", "know", "tell", "got", "have", "has",
 	"had", "try", "trying", "not", "no", "don", "gonna", "going", "able", "possible", "way",
 	"information", "info", "question", "questions", "several", "few", "one", "ask", "asking",
-	"if", "then", "than", "too", "also", "very", "really", "okay", "ok", "yes", "in",
+	"if", "then", "than", "too", "also", "very", "really", "okay", "ok", "yes", "in", "from",
 	// Profanity and fillers that customers drop into a request without
 	// changing what it is about.
 	"fuck", "fucking", "fuckin", "damn", "damned", "goddamn", "bloody", "freaking", "frigging",
@@ -182,7 +182,7 @@ func (ix *Index) terms(text string) []string {
 			}
 		}
 		surface = append(surface, w)
-		stems = append(stems, stem(w))
+		stems = append(stems, ix.stemKnown(w))
 	})
 	out := make([]string, 0, len(stems))
 	for i := 0; i < len(stems); i++ {
@@ -213,6 +213,17 @@ type feature struct {
 	term string
 	n    float64
 	pair bool
+}
+
+// stemKnown is stem, with British spelling's doubled l undone ("cancelled",
+// "cancelling" give "cancel", as "canceled" does) when the knowledge has the
+// word with one l: stem alone cannot tell "cancell" from "bill".
+func (ix *Index) stemKnown(w string) string {
+	s := stem(w)
+	if n := len(s); n >= 5 && s[n-1] == 'l' && s[n-2] == 'l' && ix.vocab.stems[s[:n-1]] {
+		return s[:n-1]
+	}
+	return s
 }
 
 // features counts the terms of text and the pairs of neighbouring terms,

@@ -58,7 +58,7 @@ func TestTerms(t *testing.T) {
 		"deliveryaddress": {"=shipping", "address"},
 		"howi":            {},
 		// The name after an honorific says nothing of the intent.
-		"invoice from Mr. Jones please": {"=invoice", "from"},
+		"invoice from Mr. Jones please": {"=invoice"},
 		"nothing":                       {"noth"},
 		// Phrases win over their words: "get in touch" is contact, not get.
 		"can I get in touch with customer support": {"=contact", "=customer_service"},
@@ -105,4 +105,17 @@ func TestThesaurusRejectsAWordInTwoConcepts(t *testing.T) {
 	th, err := parseThesaurus([]byte("a: [money back, refund]\n"))
 	require.NoError(t, err)
 	assert.Equal(t, 2, th.maxPhrase)
+}
+
+// British spelling doubles the l of "cancel" before a suffix; stem leaves
+// it, as it cannot tell "cancell" from "bill" alone.
+func TestStemKnownUndoesBritishDoubling(t *testing.T) {
+	ix := NewIndex([]drafting.Canned{{ShortCode: "cancel_order", Content: "We can cancel an order until it ships."}})
+	for _, w := range []string{"cancelled", "cancelling", "canceled", "cancel"} {
+		assert.Equal(t, "cancel", ix.stemKnown(w), w)
+	}
+	// Without "cancel" in the knowledge, or for a word whose double l is
+	// its own, nothing changes.
+	assert.Equal(t, "bill", ix.stemKnown("billing"))
+	assert.Equal(t, "cancell", NewIndex(nil).stemKnown("cancelled"))
 }
