@@ -11,7 +11,9 @@
 // onto the concepts of a thesaurus of support vocabulary, plus each pair of
 // neighbouring terms. A response is scored by TF-IDF cosine similarity
 // against its closest example question, its content and its short code; the
-// confidence weighs how close the best response is and how far it leads.
+// confidence weighs how close the best response is and how far it leads,
+// and, for a response without examples, how much of its short code the
+// message says.
 package retrieval
 
 import (
@@ -33,6 +35,15 @@ const (
 	// weightPair is a pair of neighbouring terms' share of a term's weight:
 	// "change order" and "order change" are near, "change account" is not.
 	weightPair = 0.5
+	// codeFloor is the confidence's factor for a response without examples
+	// when the message says none of its short code's words, rising to 1
+	// when it says them all. A short code is what the team named the
+	// response for: "How do I close my account?" says all of delete_account,
+	// "why was I charged €1?" one word of check_cancellation_fee. Not 0: a
+	// message can ask for a response in words its short code does not use
+	// ("Do you take PayPal?" for payment_methods), and a clear match in the
+	// content still counts.
+	codeFloor = 0.5
 )
 
 // Parts of an entry.
@@ -58,7 +69,11 @@ type Index struct {
 	docs       []doc
 	// sameContent[i] is the first entry with the content of entry i.
 	sameContent []int
-	scratch     sync.Pool // *[]float64, one score per document
+	// code[i] lists the terms of entry i's short code, each weighing its
+	// IDF, for cover; empty when the code names nothing ("r1", "ty"), and
+	// then an entry without examples is scored on its content alone.
+	code    [][]weighted
+	scratch sync.Pool // *[]float64, one score per document
 }
 
 type posting struct {
@@ -87,7 +102,9 @@ type Result struct {
 	// of its lead over the next one of other content, 0 to 1 (0 when
 	// nothing matched): a draft needs both a close match, which a message
 	// about something the knowledge does not cover lacks, and a clear one,
-	// which a message between two responses lacks.
+	// which a message between two responses lacks. When the best match has
+	// no examples, it is also weighed by how much of the match's short
+	// code the message says (cover).
 	Confidence float64
 }
 
@@ -121,6 +138,7 @@ func NewIndex(entries []drafting.Canned) *Index {
 			firstOf[e.Content], ix.sameContent[i] = i, i
 		}
 		seen := map[int32]bool{}
+		name := codeText(e.ShortCode)
 		add := func(text string, part int8) {
 			var v []weighted
 			for _, f := range ix.features(text) {
@@ -138,8 +156,17 @@ func NewIndex(entries []drafting.Canned) *Index {
 			ix.docs = append(ix.docs, doc{entry: int32(i), part: part})
 			vectors = append(vectors, v)
 		}
-		add(e.Content, partContent)
-		add(codeText(e.ShortCode), partCode)
+		add(indexedContent(e.Content), partContent)
+		add(name, partCode)
+		var code []weighted
+		if names(name) {
+			for _, f := range ix.features(name) {
+				if id := ix.termIDs[f.term]; !f.pair && !slices.ContainsFunc(code, func(x weighted) bool { return x.id == id }) {
+					code = append(code, weighted{id: id})
+				}
+			}
+		}
+		ix.code = append(ix.code, code)
 		for _, ex := range e.Examples {
 			add(ex, partExample)
 		}
@@ -150,6 +177,11 @@ func NewIndex(entries []drafting.Canned) *Index {
 		ix.idf[id] = math.Log((n + 1) / (float64(df[int32(id)]) + 0.5))
 	}
 	ix.unknownIDF = math.Log((n + 1) / 0.5)
+	for _, code := range ix.code {
+		for j := range code {
+			code[j].w = ix.idf[code[j].id]
+		}
+	}
 	ix.postings = make([][]posting, len(ix.termIDs))
 	for d, v := range vectors {
 		for _, x := range ix.weigh(v) {
@@ -167,6 +199,33 @@ func (ix *Index) Len() int { return len(ix.entries) }
 // codeText reads a short code as words: "track_refund" is "track refund".
 func codeText(code string) string {
 	return strings.NewReplacer("_", " ", "-", " ", ".", " ").Replace(code)
+}
+
+// names reports whether a short code read as words names something: a word
+// of three letters or more that is not a stopword. "r1", "ty" or "a2" do
+// not, and no message is expected to say them.
+func names(codeText string) bool {
+	named := false
+	words(codeText, func(w string) { named = named || (len(w) >= 3 && !stopwords[w]) })
+	return named
+}
+
+// indexedContent is what of a canned response's content is matched:
+// Chatwoot's variables ({{contact.name}}, {{agent.email}}: a namespace, a
+// dot and a name) stand for whoever the conversation is with, not for what
+// the response is about, and "contact" would meet every message asking how
+// to reach us. Other variables ({{Order Number}}) say what the reply is
+// about, and stay.
+func indexedContent(content string) string {
+	if !strings.Contains(content, "{{") {
+		return content
+	}
+	return placeholder.ReplaceAllStringFunc(content, func(m string) string {
+		if strings.Contains(m, ".") {
+			return " "
+		}
+		return m
+	})
 }
 
 // weighted is a term and its count or weight.
@@ -208,23 +267,29 @@ func (ix *Index) Search(text string, k int) Result {
 		return Result{}
 	}
 	var q []weighted
-	// The query's norm counts the terms that no entry has: they lengthen
-	// the message without matching anything.
-	norm := 0.0
+	// Against entries with examples, the query's norm counts the terms that
+	// no entry has: they lengthen the message without matching anything,
+	// and the examples, questions as customers ask them, hold most of what
+	// a customer says around the request. Against entries without them,
+	// it does not: their vocabulary is the few dozen words of a reply, and
+	// all else a customer writes ("I sent the shoes back two weeks ago") is
+	// unknown to it; counted, it sank a message's score with its length
+	// ("Where is my refund?" 0.48, with that sentence 0.07).
+	known, unknown := 0.0, 0.0
 	for _, f := range ix.features(text) {
 		if id, ok := ix.termIDs[f.term]; ok {
 			x := tf(f.n) * ix.idf[id]
 			q = append(q, weighted{id, x})
-			norm += x * x
+			known += x * x
 		} else {
 			x := tf(f.n) * ix.unknownIDF
-			norm += x * x
+			unknown += x * x
 		}
 	}
 	if len(q) == 0 {
 		return Result{}
 	}
-	norm = math.Sqrt(norm)
+	norm, normKnown := math.Sqrt(known+unknown), math.Sqrt(known)
 	sp := ix.scratch.Get().(*[]float64)
 	defer ix.scratch.Put(sp)
 	scores := *sp
@@ -254,10 +319,13 @@ func (ix *Index) Search(text string, k int) Result {
 		if examples[i] {
 			sims[i] = (weightExamples*p.example + weightContent*p.content + weightCode*p.code) /
 				(weightExamples + weightContent + weightCode) / norm
-		} else {
+		} else if len(ix.code[i]) > 0 {
 			// A response without examples (Chatwoot's) is judged on what it
 			// has, not held to a part it lacks.
-			sims[i] = (weightContent*p.content + weightCode*p.code) / (weightContent + weightCode) / norm
+			sims[i] = (weightContent*p.content + weightCode*p.code) / (weightContent + weightCode) / normKnown
+		} else {
+			// A short code that names nothing would only halve its score.
+			sims[i] = p.content / normKnown
 		}
 	}
 	// The entries that stand for their content (the best scored of those
@@ -299,6 +367,33 @@ func (ix *Index) Search(text string, k int) Result {
 			lead -= max(sims[order[1]], 0)
 		}
 		r.Confidence = math.Sqrt(best * lead)
+		if !examples[order[0]] {
+			r.Confidence *= ix.cover(order[0], q)
+		}
 	}
 	return r
+}
+
+// cover is the confidence's factor for entry i, which has no examples:
+// from codeFloor when the query q says none of the words of its short code
+// to 1 when it says them all, each word weighing its IDF (a code's rarer
+// word says more of what it is for); 1 when the code names nothing.
+func (ix *Index) cover(i int, q []weighted) float64 {
+	code := ix.code[i]
+	if len(code) == 0 {
+		return 1
+	}
+	said, all := 0.0, 0.0
+	for _, c := range code {
+		all += c.w
+		// A short code has a few words: a scan of the query for each keeps
+		// this linear in the message.
+		for _, x := range q {
+			if x.id == c.id {
+				said += c.w
+				break
+			}
+		}
+	}
+	return codeFloor + (1-codeFloor)*said/all
 }
