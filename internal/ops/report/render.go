@@ -135,6 +135,34 @@ func Render(d *Data) []byte {
 		}
 	}
 
+	p("\n## Suggested replies\n\n")
+	dr := d.Drafts
+	if dr.Made+dr.Skipped+dr.Failed == 0 {
+		p("No draft request was handled %s.\n", period)
+	} else {
+		if dr.Made > 0 {
+			p("- Made: %d, posted as private notes; from the customer's message being processed to the suggestion, p50 %s, p95 %s.\n",
+				dr.Made, seconds(dr.LatencyMS.P50), seconds(dr.LatencyMS.P95))
+		} else {
+			p("- Made: none.\n")
+		}
+		p("- Skipped: %d", dr.Skipped)
+		if len(dr.SkippedBy) > 0 {
+			p(" (")
+			for i, r := range slices.Sorted(maps.Keys(dr.SkippedBy)) {
+				if i > 0 {
+					p(", ")
+				}
+				p("%d %s", dr.SkippedBy[r], skipReason(r))
+			}
+			p(")")
+		}
+		p(".\n- Failed: %d.\n", dr.Failed)
+		if dr.InputTokens+dr.OutputTokens > 0 {
+			p("- Model tokens: %d read, %d written.\n", dr.InputTokens, dr.OutputTokens)
+		}
+	}
+
 	p("\n## Top tags\n\n")
 	if len(d.TopTags) == 0 {
 		p("No customer message was tagged %s.\n", period)
@@ -181,6 +209,10 @@ func Render(d *Data) []byte {
 		n++
 		p("- Queue alert at %s: %s\n", a.At.UTC().Format("15:04"), a.Data)
 	}
+	if f := d.Drafts.Failed; f > 0 {
+		n++
+		p("- %d draft request(s) failed (no suggestion posted): `supportctl drafts list --outcome failed`, and the drafts DLQ.\n", f)
+	}
 	if d.DeliveryPct != nil && *d.DeliveryPct < DeliveryTarget {
 		n++
 		p("- Delivery success below target: %d dead letter(s) of this day not recovered, %d refused: check dead letters and the spool.\n",
@@ -190,6 +222,19 @@ func Render(d *Data) []byte {
 		p("Nothing needs attention.\n")
 	}
 	return b.Bytes()
+}
+
+// skipReason says why a draft request got no suggestion, in words.
+func skipReason(r string) string {
+	switch r {
+	case "answered":
+		return "answered by an agent first"
+	case "resolved":
+		return "resolved first"
+	case "no_good_draft":
+		return "with no canned response close enough"
+	}
+	return r
 }
 
 // slaLine is the summary's first-response line; it says in words what an
@@ -214,6 +259,14 @@ func verdict(v, target float64) string {
 		return "— on target"
 	}
 	return "— **below target**"
+}
+
+// seconds writes a latency that is usually seconds long.
+func seconds(ms float64) string {
+	if ms < 1000 {
+		return fmt.Sprintf("%.0f ms", ms)
+	}
+	return fmt.Sprintf("%.1f s", ms/1000)
 }
 
 func msf(ms float64) string { return fmt.Sprintf("%.2f ms", ms) }

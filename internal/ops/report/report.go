@@ -84,6 +84,9 @@ type Data struct {
 	DeadLetters         []queue.DeadLetter
 	Alerts              []store.DayRecord
 	DepthErr            bool
+	// Drafts is the drafting agent's day: suggestions made, skipped by
+	// reason, failed, their latency and the tokens models used.
+	Drafts stats.Drafts
 
 	// GeneratedAt is when the figures were read; Complete says the day had
 	// ended by then. A report of today is "so far".
@@ -157,6 +160,7 @@ func Build(ctx context.Context, src Source, day string) (*Data, error) {
 	}
 	p := stats.Processing.Percentiles(c, 0.5, 0.95, 0.99)
 	copy(d.Processing[:], p)
+	d.Drafts = stats.Summarise(day, c).Drafts
 	received, processed := stats.Hourly(c, stats.HourlyReceived), stats.Hourly(c, stats.HourlyProcessed)
 	for h := range d.Hours {
 		d.Hours[h].Received, d.Hours[h].Processed = received[h], processed[h]

@@ -80,6 +80,13 @@ func seed(t *testing.T) (Source, *memstore.Store) {
 	counters[stats.Processing.Counter(2*time.Millisecond)] += 900
 	counters[stats.Processing.Counter(50*time.Millisecond)] += 59
 	counters[stats.Processing.Counter(1500*time.Millisecond)] += 1
+	// The drafting agent: 25 suggestions, 12 requests without one, a
+	// failure.
+	counters[stats.DraftsMade], counters[stats.DraftsFailed] = 25, 1
+	counters[stats.DraftsSkipped] = 12
+	counters[stats.DraftsSkippedPrefix+"answered"], counters[stats.DraftsSkippedPrefix+"no_good_draft"] = 4, 8
+	counters[stats.Drafting.Counter(900*time.Millisecond)] += 20
+	counters[stats.Drafting.Counter(4*time.Second)] += 5
 	require.NoError(t, st.AddCounters(ctx, day, counters))
 
 	for _, r := range []sla.Record{
