@@ -16,6 +16,7 @@ import (
 	"supportpipe/internal/runtime/config"
 	"supportpipe/internal/runtime/logging"
 	"supportpipe/internal/support/drafting"
+	"supportpipe/internal/support/drafting/bedrock"
 	"supportpipe/internal/support/drafting/providers"
 )
 
@@ -59,7 +60,7 @@ func draftCmd(ctx context.Context, knowledge string, stdin io.Reader, stdout, st
 	if knowledge != "" {
 		cfg.Knowledge = knowledge
 	}
-	deps := providers.Deps{OpenAIKey: os.Getenv(providers.OpenAIKeyEnv),
+	deps := providers.Deps{OpenAIKey: os.Getenv(providers.OpenAIKeyEnv), Bedrock: bedrock.Open,
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: settings.LogLevel, ReplaceAttr: logging.ReplaceAttr}))}
 	if settings.Live && settings.Account > 0 {
 		cw, err := compose.Chatwoot(settings, os.Getenv("CHATWOOT_API_TOKEN"), nil, 1)
