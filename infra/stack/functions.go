@@ -231,13 +231,15 @@ func (s *SupportStack) addFunctions() {
 func (s *SupportStack) grantAccess() {
 	// webhook: enqueue; a body SQS cannot carry goes to claims/ first; an
 	// authentic payload it cannot use goes to the DLQ for review; spool to
-	// S3 when SQS fails; write the daily ingress counters and the
-	// last-webhook time. Write-only on the table: it never reads items back.
+	// S3 when SQS fails; write the daily ingress counters, the
+	// last-webhook time and the delivery log's entries of the webhooks it
+	// does not queue. Write-only on the table: it never reads items back.
 	s.Queue.GrantSendMessages(s.Webhook)
 	s.DLQ.GrantSendMessages(s.Webhook)
 	s.objects(s.Webhook, SpoolPrefix, "s3:PutObject")
 	s.objects(s.Webhook, ClaimsPrefix, "s3:PutObject")
 	s.counters(s.Webhook)
+	s.deliveryLog(s.Webhook)
 	s.WebhookSecret.GrantRead(s.Webhook, nil)
 
 	// processor: consume (event source above) + explicit visibility changes

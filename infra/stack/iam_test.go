@@ -125,6 +125,7 @@ func TestLeastPrivilege(t *testing.T) {
 				{"s3:PutObject", spool},
 				{"s3:PutObject", claims},
 				{"dynamodb:UpdateItem", tbl},
+				{"dynamodb:PutItem", tbl},
 				{"secretsmanager:GetSecretValue", whSecret},
 			},
 			[]grantCase{
@@ -137,7 +138,6 @@ func TestLeastPrivilege(t *testing.T) {
 				{"dynamodb:GetItem", tbl},
 				{"dynamodb:Query", tbl},
 				{"dynamodb:Scan", tbl},
-				{"dynamodb:PutItem", tbl},
 				{"dynamodb:DeleteItem", tbl},
 				{"dynamodb:BatchWriteItem", tbl},
 			},
@@ -157,6 +157,17 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 		if want := `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["COUNTERS#*","MARK#*"]}}`; !slices.Equal(conds, []string{want}) {
 			t.Errorf("webhook table writes are conditioned on %v, want %s", conds, want)
+		}
+		// It puts the delivery log's entries of the webhooks it does not
+		// queue, and no other items.
+		conds = nil
+		for _, st := range rolePolicy(t, sup.Webhook) {
+			if slices.Contains(st.actions, "dynamodb:PutItem") {
+				conds = append(conds, st.conditions)
+			}
+		}
+		if want := `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["DLOG#*","DLV#*"]}}`; !slices.Equal(conds, []string{want}) {
+			t.Errorf("webhook table puts are conditioned on %v, want %s", conds, want)
 		}
 	})
 	for name, fn := range sup.Functions() {
