@@ -97,23 +97,27 @@ type Drafter struct {
 }
 
 // Process runs a batch and returns the ids of the messages to retry; the
-// others may be deleted.
+// others may be deleted. The requests run concurrently up to their
+// outcome; the outcomes are then counted for the whole batch in one store
+// call, one write of the day's counters instead of one per request.
 func (d *Drafter) Process(ctx context.Context, msgs []queue.Message) (failed []string) {
-	var mu sync.Mutex
+	results := make([]result, len(msgs))
 	sem := make(chan struct{}, max(d.Concurrency, 1))
 	var wg sync.WaitGroup
-	for _, m := range msgs {
+	for i, m := range msgs {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if !d.handle(ctx, m) {
-				mu.Lock()
-				failed = append(failed, m.ID)
-				mu.Unlock()
-			}
+			results[i] = d.handle(ctx, m)
 		})
 	}
 	wg.Wait()
+	d.complete(ctx, results)
+	for i := range results {
+		if !d.finish(ctx, &results[i]) {
+			failed = append(failed, results[i].msg.ID)
+		}
+	}
 	return failed
 }
 
@@ -124,39 +128,87 @@ type outcome struct {
 	sugg   drafting.Suggestion
 }
 
-// handle runs one message and reports whether it may be deleted.
-func (d *Drafter) handle(ctx context.Context, m queue.Message) bool {
+// result is a message's way through the batch.
+type result struct {
+	msg        queue.Message
+	req        drafts.Request
+	log        *slog.Logger
+	o          outcome
+	completion *store.Completion // to write; nil when there is nothing to record
+	err        error
+	// settled says the message needs nothing more (dead-lettered at once,
+	// or already handled).
+	settled bool
+	elapsed time.Duration
+}
+
+// handle runs one message up to its outcome, whose completion it returns
+// unwritten.
+func (d *Drafter) handle(ctx context.Context, m queue.Message) result {
 	start := time.Now()
-	log := d.Log.With(slog.String("message_id", m.ID))
+	r := result{msg: m, log: d.Log.With(slog.String("message_id", m.ID))}
 	req, err := decode(m.Body)
 	if err != nil {
 		// A request that does not decode will not decode on a retry: it
 		// goes to the DLQ at once, for review.
 		if err := d.Retry.Queue.DeadLetter(ctx, m, err.Error(), 1); err != nil {
-			log.LogAttrs(ctx, slog.LevelError, "dead-letter failed", slog.String("error", err.Error()))
-			return false
+			r.err = fmt.Errorf("dead-letter: %w", err)
+			return r
 		}
-		d.count(ctx, log, map[string]int64{stats.DraftsFailed: 1})
-		log.LogAttrs(ctx, slog.LevelError, "draft request dead-lettered", slog.String("error", err.Error()))
-		return true
+		d.count(ctx, r.log, map[string]int64{stats.DraftsFailed: 1})
+		r.log.LogAttrs(ctx, slog.LevelError, "draft request dead-lettered", slog.String("error", err.Error()))
+		r.settled = true
+		return r
 	}
-	log = log.With(slog.String("request_id", req.ID), slog.Int64("conversation_id", req.ConversationID))
-	o, err := d.run(ctx, m, req, log)
-	if err != nil {
-		return d.fail(ctx, m, req, err, log)
+	r.req = req
+	r.log = r.log.With(slog.String("request_id", req.ID), slog.Int64("conversation_id", req.ConversationID))
+	if r.o, r.err = d.run(ctx, m, req, r.log); r.err != nil {
+		return r
 	}
-	elapsed := time.Since(start)
-	switch o.kind {
+	r.elapsed = time.Since(start)
+	switch r.o.kind {
 	case OutcomeDuplicate, OutcomeRedelivered:
-		log.LogAttrs(ctx, slog.LevelDebug, "draft request already handled", slog.String("outcome", o.kind))
+		r.log.LogAttrs(ctx, slog.LevelDebug, "draft request already handled", slog.String("outcome", r.o.kind))
+		r.settled = true
+		return r
+	}
+	r.completion, r.err = d.record(ctx, m, req, r.o)
+	return r
+}
+
+// complete writes the batch's completions in one call. One that another
+// delivery of the request completed meanwhile is skipped: counted once.
+func (d *Drafter) complete(ctx context.Context, results []result) {
+	var idx []int
+	var cs []store.Completion
+	for i, r := range results {
+		if r.err == nil && r.completion != nil {
+			idx = append(idx, i)
+			cs = append(cs, *r.completion)
+		}
+	}
+	if len(cs) == 0 {
+		return
+	}
+	if err := d.Store.Complete(ctx, cs...); err != nil && !errors.Is(err, store.ErrDuplicate) {
+		for _, i := range idx {
+			results[i].err = fmt.Errorf("complete: %w", err)
+		}
+	}
+}
+
+// finish logs and measures a message, or applies the retry policy to a
+// failed one; it reports whether the message may be deleted.
+func (d *Drafter) finish(ctx context.Context, r *result) bool {
+	if r.err != nil {
+		return d.fail(ctx, r.msg, r.err, r.log)
+	}
+	if r.settled {
 		return true
 	}
-	if err := d.complete(ctx, m, req, o); err != nil {
-		return d.fail(ctx, m, req, err, log)
-	}
-	d.observe(o, latency(req, d.Now()))
-	log.LogAttrs(ctx, slog.LevelInfo, "draft request done", slog.String("outcome", o.kind), slog.String("reason", o.reason),
-		slog.String("source", o.sugg.Source), slog.Float64("score", o.sugg.Score), slog.Duration("elapsed", elapsed))
+	d.observe(r.o, latency(r.req, d.Now()))
+	r.log.LogAttrs(ctx, slog.LevelInfo, "draft request done", slog.String("outcome", r.o.kind), slog.String("reason", r.o.reason),
+		slog.String("source", r.o.sugg.Source), slog.Float64("score", r.o.sugg.Score), slog.Duration("elapsed", r.elapsed))
 	return true
 }
 
@@ -236,11 +288,21 @@ func (d *Drafter) run(ctx context.Context, m queue.Message, req drafts.Request, 
 	}
 	a := store.Action{Key: k, ID: noteAction(req), Kind: "draft_note", Owner: m.ID, At: d.Now(),
 		Detail: detail(sugg)}
-	_, err = store.Once(ctx, d.Store, a, func(ctx context.Context) (string, error) {
+	ran, err := store.Once(ctx, d.Store, a, func(ctx context.Context) (string, error) {
 		return "", d.Chatwoot.PrivateNote(ctx, req.AccountID, req.ConversationID, Note(sugg))
 	})
 	if err != nil {
 		return outcome{}, fmt.Errorf("post suggestion: %w", err)
+	}
+	if !ran {
+		// Another delivery of the request holds the note's claim. Only
+		// once it is posted is the outcome this one's to record: if that
+		// delivery fails, this one's retry takes the claim over.
+		if cur, ok, err := d.Store.Action(ctx, k, a.ID); err != nil {
+			return outcome{}, fmt.Errorf("read note action: %w", err)
+		} else if !ok || cur.Status != store.ActionDone {
+			return outcome{}, errors.New("another delivery of the request is posting its suggestion")
+		}
 	}
 	return outcome{kind: OutcomeMade, sugg: sugg}, nil
 }
@@ -390,9 +452,10 @@ func latency(req drafts.Request, now time.Time) time.Duration {
 	return now.Sub(req.RequestedAt)
 }
 
-// complete files the request's record and counts its outcome, once: the
-// counters are written with the idempotency key, as the processor's are.
-func (d *Drafter) complete(ctx context.Context, m queue.Message, req drafts.Request, o outcome) error {
+// record files the request's day record and returns the completion that
+// counts its outcome, once: the counters are written with the idempotency
+// key, as the processor's are.
+func (d *Drafter) record(ctx context.Context, m queue.Message, req drafts.Request, o outcome) (*store.Completion, error) {
 	now := d.Now()
 	lat := latency(req, now)
 	rec := Record{RequestID: req.ID, AccountID: req.AccountID, ConversationID: req.ConversationID, MessageID: req.Message.ID,
@@ -401,11 +464,11 @@ func (d *Drafter) complete(ctx context.Context, m queue.Message, req drafts.Requ
 		RequestedAt: req.RequestedAt, At: now}
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return fmt.Errorf("encode draft record: %w", err)
+		return nil, fmt.Errorf("encode draft record: %w", err)
 	}
 	day := stats.Day(now)
 	if err := d.Store.AddDayRecord(ctx, store.DayRecord{Day: day, Kind: DayRecordKind, ID: req.ID, Data: string(data), At: now}); err != nil {
-		return fmt.Errorf("file draft record: %w", err)
+		return nil, fmt.Errorf("file draft record: %w", err)
 	}
 	counts := map[string]int64{}
 	switch o.kind {
@@ -422,17 +485,13 @@ func (d *Drafter) complete(ctx context.Context, m queue.Message, req drafts.Requ
 		counts[stats.DraftInputTokens] = int64(o.sugg.InputTokens)
 		counts[stats.DraftOutputTokens] = int64(o.sugg.OutputTokens)
 	}
-	err = d.Store.Complete(ctx, store.Completion{Keys: []string{completedKey(req)}, Owner: m.ID,
-		ExpiresAt: now.Add(completionTTL), Counts: map[string]map[string]int64{day: counts}})
-	if err != nil && !errors.Is(err, store.ErrDuplicate) {
-		return fmt.Errorf("complete: %w", err)
-	}
-	return nil
+	return &store.Completion{Keys: []string{completedKey(req)}, Owner: m.ID, ExpiresAt: now.Add(completionTTL),
+		Counts: map[string]map[string]int64{day: counts}}, nil
 }
 
 // fail applies the retry policy; a request that spent its attempts is
 // counted failed as it goes to the DLQ.
-func (d *Drafter) fail(ctx context.Context, m queue.Message, req drafts.Request, cause error, log *slog.Logger) bool {
+func (d *Drafter) fail(ctx context.Context, m queue.Message, cause error, log *slog.Logger) bool {
 	v, err := d.Retry.Fail(ctx, m, cause.Error(), d.Now())
 	if err != nil {
 		log.LogAttrs(ctx, slog.LevelError, "draft request failed; left to the queue's redrive",

@@ -425,3 +425,32 @@ func TestNote(t *testing.T) {
 	long := Note(drafting.Suggestion{Text: strings.Repeat("é", 10*MaxSuggestionRunes), Provider: "openai"})
 	assert.Less(t, len([]rune(long)), MaxSuggestionRunes+200)
 }
+
+// TestConcurrentDuplicates: the same request delivered twice in one batch
+// (the processor sent it again after a crash) is drafted and posted once,
+// counted once; while one delivery holds the note's claim the other waits
+// for its outcome rather than recording one of its own.
+func TestConcurrentDuplicates(t *testing.T) {
+	e := newEnv(t)
+	e.d.Concurrency = 2
+	b := body(t)
+	failed := e.d.Process(context.Background(), []queue.Message{message("m1", b), message("m2", b)})
+	assert.LessOrEqual(t, len(failed), 1)
+	for _, id := range failed { // its retry finds the request complete
+		assert.Empty(t, e.d.Process(context.Background(), []queue.Message{message(id, b)}))
+	}
+	assert.Len(t, e.cw.notes(), 1)
+	assert.EqualValues(t, 1, e.counters(t)[stats.DraftsMade])
+}
+
+// TestHolderFails: the delivery holding the note's claim fails to post;
+// the other's retry takes the claim over and posts it.
+func TestHolderFails(t *testing.T) {
+	e := newEnv(t)
+	e.cw.noteErr = errors.New("chatwoot api: 502")
+	require.Equal(t, []string{"m1"}, e.d.Process(context.Background(), []queue.Message{message("m1", body(t))}))
+	e.cw.noteErr = nil
+	require.Empty(t, e.d.Process(context.Background(), []queue.Message{message("m2", body(t))}))
+	assert.Len(t, e.cw.notes(), 1)
+	assert.EqualValues(t, 1, e.counters(t)[stats.DraftsMade])
+}
