@@ -22,6 +22,15 @@ const (
 	minDraftCoverage  = 0.80
 )
 
+// Targets of the figure without the knowledge base's examples, as
+// Chatwoot's canned responses come: the same precision, and a coverage
+// below the one measured (0.733 at the time), so that a change that buys
+// precision or speed with Chatwoot users' suggestions shows.
+const (
+	minBareDraftPrecision = 0.90
+	minBareDraftCoverage  = 0.70
+)
+
 // Halves of the labelled messages. The retrieval provider's thesaurus and
 // threshold were tuned on the tuning half only; the held-out half measures
 // them, as acceptance measures on messages of the same intents that neither
@@ -206,13 +215,18 @@ func evaluateDrafting(kb, bitext, ood, oodSplit string) (*draftReport, error) {
 func key(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
 
 func (r *draftReport) missed() []string {
-	h := r.figures[kbWith].halves[halfHeldOut]
 	var m []string
-	if h.precision() < minDraftPrecision {
-		m = append(m, fmt.Sprintf("drafting precision on the held-out half %.3f < %.2f", h.precision(), minDraftPrecision))
-	}
-	if h.coverage() < minDraftCoverage {
-		m = append(m, fmt.Sprintf("drafting coverage on the held-out half %.3f < %.2f", h.coverage(), minDraftCoverage))
+	for _, t := range []struct {
+		kind                string
+		precision, coverage float64
+	}{{kbWith, minDraftPrecision, minDraftCoverage}, {kbWithout, minBareDraftPrecision, minBareDraftCoverage}} {
+		h := r.figures[t.kind].halves[halfHeldOut]
+		if h.precision() < t.precision {
+			m = append(m, fmt.Sprintf("drafting precision %s on the held-out half %.3f < %.2f", t.kind, h.precision(), t.precision))
+		}
+		if h.coverage() < t.coverage {
+			m = append(m, fmt.Sprintf("drafting coverage %s on the held-out half %.3f < %.2f", t.kind, h.coverage(), t.coverage))
+		}
 	}
 	return m
 }
@@ -234,8 +248,8 @@ func (r *draftReport) print(w io.Writer, bitext string) {
 	tw.Flush()
 	fmt.Fprintf(w, "out of scope (%d questions of %s, %s split, that no canned response answers): %.3f drafted with examples, %.3f without\n",
 		r.figures[kbWith].ood.rows, oodNames(), r.oodSplit, r.figures[kbWith].ood.coverage(), r.figures[kbWithout].ood.coverage())
-	fmt.Fprintf(w, "targets on the held-out half (tuned on the other), with examples: precision ≥ %.2f at coverage ≥ %.2f\n",
-		minDraftPrecision, minDraftCoverage)
+	fmt.Fprintf(w, "targets on the held-out half (tuned on the other): precision ≥ %.2f at coverage ≥ %.2f with examples, ≥ %.2f at ≥ %.2f without\n",
+		minDraftPrecision, minDraftCoverage, minBareDraftPrecision, minBareDraftCoverage)
 	fmt.Fprintf(w, "\nBy min_score, held-out half (out of scope: share drafted)\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "min_score\t%s: precision\tcoverage\tout of scope\t%s: precision\tcoverage\tout of scope\t\n", kbWith, kbWithout)
