@@ -137,6 +137,8 @@ func TestWrongArguments(t *testing.T) {
 		{args: []string{"drafts"}, code: exitUsage, want: []string{"supportctl drafts"}},
 		{args: []string{"drafts", "list", "--outcome", "maybe"}, code: exitUsage, want: []string{"supportctl drafts list:", `--outcome "maybe"`}},
 		{args: []string{"drafts", "list", "--date", "yesterday"}, code: exitUsage, want: []string{"supportctl drafts list:", `--date "yesterday"`}},
+		{args: []string{"events", "--outcome", "lost"}, code: exitUsage, want: []string{"supportctl events:", "--outcome must be one of"}},
+		{args: []string{"events", "show"}, code: exitUsage, want: []string{"supportctl events show:", "missing DELIVERY"}},
 		{args: []string{"sla"}, code: exitUsage, want: []string{"supportctl sla:", "want a subcommand: due"}},
 		{args: []string{"sla", "due"}, code: exitUsage, want: []string{"supportctl sla due:", "missing required flag --opened"}},
 		{args: []string{"sla", "due", "--opened", "yesterday"}, code: exitUsage, want: []string{`--opened "yesterday"`, "RFC 3339"}},
