@@ -143,6 +143,10 @@ func (f *fakeChatwoot) notes(conv int64) []string {
 	return out
 }
 
+// withoutDrafter leaves the draft requests on the drafts queue, for a test
+// that reads them.
+func withoutDrafter(s *local.Server) { s.Drafter = nil }
+
 // startLive starts the local server live against the fake, with the
 // drafting configuration given.
 func startLive(t *testing.T, chatwootURL, drafting string) *server {

@@ -259,7 +259,7 @@ func TestHostileEventTimes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			s := start(t, withClock(newClock(received)))
+			s := start(t, withClock(newClock(received)), withoutDrafter)
 			body := messageBody(601, 61, tc.created, payloadMarker, "priya@example.com", `{}`, `[]`)
 			require.Equal(t, 202, s.post(t, body, "d-601"))
 			s.waitDrained(t)

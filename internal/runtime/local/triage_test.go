@@ -63,7 +63,7 @@ func actionIDs(acts []api.ActionView) []string {
 
 func TestAngryVIPMessageEscalatesOnce(t *testing.T) {
 	c := newClock(time.Date(2026, 11, 23, 15, 1, 0, 0, time.UTC)) // Monday 10:01 New York
-	s := start(t, withClock(c))
+	s := start(t, withClock(c), withoutDrafter)
 	body := messageBody(501, 42, c.now().Add(-time.Minute),
 		"This is the WORST service ever. You charged me twice, fix it NOW or I'll file a chargeback and leave a bad review!!!",
 		"ceo@vip-corp.example", `{}`, `["existing"]`)
