@@ -84,10 +84,16 @@ func Queue(ctx context.Context, s store.Store, policy sla.Policy, now time.Time)
 	if err != nil {
 		return v, err
 	}
+	// Judged now, as the report of today judges them: a record a later
+	// sweep has not yet updated says what is true by now.
 	var met, breached int
 	for _, dr := range recs {
 		r, err := sla.ParseRecord(dr.Data)
 		if err != nil {
+			continue
+		}
+		r, begun := policy.Judge(r, now)
+		if !begun {
 			continue
 		}
 		switch r.State {

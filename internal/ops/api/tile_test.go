@@ -520,8 +520,14 @@ func seedQueue(t *testing.T, s *memstore.Store, now time.Time) {
 		conversation.Fact{MessageID: 990, At: now.Add(-20 * time.Minute), Kind: conversation.KindCustomer},
 		conversation.Fact{MessageID: 991, At: now.Add(-15 * time.Minute), Kind: conversation.KindHuman})
 
+	// Answered: three within the target, one after it.
 	for i, state := range []sla.State{sla.Met, sla.Met, sla.Met, sla.Breached} {
-		r := sla.Record{AccountID: 1, ConversationID: int64(50 + i), Start: now.Add(-time.Duration(i+1) * time.Hour), State: state}
+		start := now.Add(-time.Duration(i+1) * time.Hour)
+		answer := start.Add(5 * time.Minute)
+		if state == sla.Breached {
+			answer = start.Add(40 * time.Minute)
+		}
+		r := sla.Record{AccountID: 1, ConversationID: int64(50 + i), Start: start, RespondedAt: answer, State: state}
 		require.NoError(t, s.AddDayRecord(t.Context(), store.DayRecord{
 			Day: stats.Day(now), Kind: sla.DayRecordKind, ID: r.ID(), Data: r.JSON(), At: now,
 		}))

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/ops/api"
+	"supportpipe/internal/ports/store"
 	"supportpipe/internal/ports/store/memstore"
 	"supportpipe/internal/support/sla"
 )
@@ -153,4 +154,21 @@ func TestQueueRouteWithAbsurdWaits(t *testing.T) {
 	assert.GreaterOrEqual(t, v["avg_wait_seconds"], 0.0)
 	assert.InDelta(t, now.Sub(farPast).Seconds(), v["oldest_wait_seconds"], 1e-3)
 	assert.Equal(t, "2026-05-12T12:00:00Z", v["generated_at"])
+}
+
+// TestQueueComplianceJudgedNow: today's compliance judges each waiting
+// period now, as today's report does: a record stored pending whose due
+// time has passed is breached, one whose due time is still to come has no
+// outcome yet.
+func TestQueueComplianceJudgedNow(t *testing.T) {
+	now := time.Date(2026, 5, 12, 15, 0, 0, 0, time.UTC) // 11:00 New York
+	s := memstore.New()
+	for i, start := range []time.Time{now.Add(-time.Hour), now.Add(-5 * time.Minute)} {
+		r := sla.Record{AccountID: 1, ConversationID: int64(70 + i), Start: start, State: sla.Pending}
+		require.NoError(t, s.AddDayRecord(t.Context(), store.DayRecord{Day: "2026-05-12", Kind: sla.DayRecordKind, ID: r.ID(), Data: r.JSON(), At: start}))
+	}
+	v, err := api.Queue(t.Context(), s, nyPolicy(t), now)
+	require.NoError(t, err)
+	require.NotNil(t, v.SLA.CompliancePct)
+	assert.Equal(t, 0.0, *v.SLA.CompliancePct, "the hour-old wait is breached; the other has no outcome yet")
 }

@@ -178,7 +178,7 @@ func Build(ctx context.Context, src Source, day string) (*Data, error) {
 		if err != nil {
 			continue
 		}
-		r, ok := judge(src.Policy, r, now)
+		r, ok := src.Policy.Judge(r, now)
 		if !ok {
 			continue
 		}
@@ -254,38 +254,6 @@ func Build(ctx context.Context, src Source, day string) (*Data, error) {
 
 // AlertKind is the kind of day records that queue monitoring files.
 const AlertKind = "alert"
-
-// judge says where a waiting period stood at ref, under the policy the
-// rest of the pipeline uses (/support/queue among them), and whether it
-// had begun by then. Only an answer or a resolution given by ref settles
-// it; otherwise it is judged at ref, so its stored state (written by an
-// event or a sweep, possibly after ref) cannot put a breach before its
-// due time. Without a calendar the stored state stands.
-func judge(p sla.Policy, r sla.Record, ref time.Time) (sla.Record, bool) {
-	if r.Start.After(ref) {
-		return r, false
-	}
-	if p.Calendar == nil {
-		return r, true
-	}
-	if !r.RespondedAt.IsZero() && !r.RespondedAt.After(ref) && (r.State == sla.Met || r.State == sla.Breached) {
-		return r, true
-	}
-	if r.RespondedAt.After(ref) {
-		r.RespondedAt, r.BusinessSeconds, r.WallSeconds, r.NextResponse = time.Time{}, 0, 0, nil
-	}
-	at := ref
-	if !r.ResolvedAt.IsZero() && !r.ResolvedAt.After(ref) && r.RespondedAt.IsZero() {
-		at = r.ResolvedAt
-	}
-	s := sla.Evaluate(p.Target, p.AtRiskFraction, p.Calendar(r.InboxID), r.Start, r.RespondedAt, at)
-	r.State, r.Due, r.RemainingSeconds = s.State, s.DueAt, s.Remaining.Seconds()
-	if !at.Equal(ref) && (s.State == sla.Pending || s.State == sla.AtRisk) {
-		// Resolved unanswered before its due time: neither met nor breached.
-		r.State = sla.Closed
-	}
-	return r, true
-}
 
 func summarise(xs []float64) Summary {
 	if len(xs) == 0 {

@@ -143,3 +143,35 @@ func (p Policy) nextWait(st *conversation.State, per conversation.Period, cal *C
 	w.State, w.Due = s.State, s.DueAt
 	return w
 }
+
+// Judge says where a waiting period stood at ref, under the policy, and
+// whether it had begun by then: the daily report and /support/queue read
+// the day's records through it. Only an answer or a resolution given by ref settles
+// it; otherwise it is judged at ref, so its stored state (written by an
+// event or a sweep, possibly after ref) cannot put a breach before its
+// due time. Without a calendar the stored state stands.
+func (p Policy) Judge(r Record, ref time.Time) (Record, bool) {
+	if r.Start.After(ref) {
+		return r, false
+	}
+	if p.Calendar == nil {
+		return r, true
+	}
+	if !r.RespondedAt.IsZero() && !r.RespondedAt.After(ref) && (r.State == Met || r.State == Breached) {
+		return r, true
+	}
+	if r.RespondedAt.After(ref) {
+		r.RespondedAt, r.BusinessSeconds, r.WallSeconds, r.NextResponse = time.Time{}, 0, 0, nil
+	}
+	at := ref
+	if !r.ResolvedAt.IsZero() && !r.ResolvedAt.After(ref) && r.RespondedAt.IsZero() {
+		at = r.ResolvedAt
+	}
+	s := Evaluate(p.Target, p.AtRiskFraction, p.Calendar(r.InboxID), r.Start, r.RespondedAt, at)
+	r.State, r.Due, r.RemainingSeconds = s.State, s.DueAt, s.Remaining.Seconds()
+	if !at.Equal(ref) && (s.State == Pending || s.State == AtRisk) {
+		// Resolved unanswered before its due time: neither met nor breached.
+		r.State = Closed
+	}
+	return r, true
+}
