@@ -76,9 +76,14 @@ func Resumed(ctx context.Context) bool {
 // That is one write where Once takes two (claim, finish); the price is that
 // workers racing on the same action, or one crashing after fn, run it again,
 // which a converging effect tolerates. A failed fn records nothing: the
-// message's retry runs it again.
+// message's retry runs it again. The read may be stale (StaleActionReader):
+// missing a record of the last second is one more way to race.
 func Converge(ctx context.Context, s Store, a Action, fn func(ctx context.Context) (result string, err error)) (ran bool, err error) {
-	existing, ok, err := s.Action(ctx, a.Key, a.ID)
+	read := s.Action
+	if r, stale := s.(StaleActionReader); stale {
+		read = r.ActionStale
+	}
+	existing, ok, err := read(ctx, a.Key, a.ID)
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", a.ID, err)
 	}
