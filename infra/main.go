@@ -3,7 +3,7 @@
 // "go run ./infra") from the repository root.
 //
 // The Lambda functions are prebuilt: dist/<name>/bootstrap for webhook,
-// processor, report, api and sweeper (make build). DIST_DIR or -c distDir=DIR
+// processor, drafter, report, api and sweeper (make build). DIST_DIR or -c distDir=DIR
 // points at another folder (tests and CI synth use placeholders).
 package main
 

@@ -7,17 +7,19 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"supportpipe/internal/runtime/config"
+	"supportpipe/internal/support/drafting"
 )
 
 // FunctionNames are the Lambda functions of the pipeline. Each one is a
 // prebuilt linux/arm64 binary at <dist>/<name>/bootstrap (built by the
 // Makefile); the folder <dist>/<name> is the Lambda code asset.
-var FunctionNames = []string{"webhook", "processor", "report", "api", "sweeper"}
+var FunctionNames = []string{"webhook", "processor", "drafter", "report", "api", "sweeper"}
 
 // Context keys (cdk -c key=value, cdk.json "context", or AppProps.Context).
 const (
@@ -83,8 +85,13 @@ type Config struct {
 	// SupportConfig is the configuration file's content, or "" for defaults.
 	SupportConfig string
 	// Support is the configuration the functions run with (the file, or the
-	// defaults): the alarms read their queue thresholds from it.
+	// defaults): the alarms read their queue thresholds from it, the
+	// drafter's timeout, permissions and code follow its drafting section.
 	Support *config.Config
+	// Knowledge is drafting.knowledge as the drafter will open it: a clean
+	// path relative to the working directory, checked at synth and bundled
+	// into the drafter's code at that path; "" when the file names none.
+	Knowledge string
 
 	WebhookRateLimit, WebhookBurstLimit, WebhookConcurrency int
 }
@@ -129,8 +136,13 @@ func LoadConfig(node constructs.Node) (Config, error) {
 	}
 	var errs []error
 	var err error
-	if c.SupportConfig, c.Support, err = supportConfig(contextString(node, CtxSupportConfig, "")); err != nil {
+	file := contextString(node, CtxSupportConfig, "")
+	if c.SupportConfig, c.Support, err = supportConfig(file); err != nil {
 		errs = append(errs, err)
+	} else if err := checkDrafting(c.Support.Drafting.Config); err != nil {
+		errs = append(errs, fmt.Errorf("-c %s=%s: %w", CtxSupportConfig, file, err))
+	} else if c.Knowledge, err = knowledgeFile(c.Support.Drafting.Knowledge); err != nil {
+		errs = append(errs, fmt.Errorf("-c %s=%s: %w", CtxSupportConfig, file, err))
 	}
 	for _, n := range []struct {
 		key string
@@ -168,6 +180,69 @@ func supportConfig(path string) (string, *config.Config, error) {
 		return "", nil, fmt.Errorf("-c %s=%s: %w", CtxSupportConfig, path, err)
 	}
 	return string(b), c, nil
+}
+
+// checkDrafting refuses a drafting section the drafter could not run with
+// on Lambda: a model timeout that leaves no room under Lambda's 15
+// minutes, or a Bedrock model IAM cannot name.
+func checkDrafting(d drafting.Config) error {
+	if t := drafterTimeoutSeconds(d); t > LambdaMaxTimeoutSeconds {
+		return fmt.Errorf("drafting.timeout: %v makes the drafter's timeout %d s, above Lambda's %d s (at most %v)",
+			d.Timeout, t, LambdaMaxTimeoutSeconds, time.Duration(LambdaMaxTimeoutSeconds-DrafterOverheadSeconds)*time.Second)
+	}
+	if d.Provider == drafting.Bedrock {
+		if _, err := parseBedrockModel(d.Bedrock.ModelID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// knowledgeFile checks drafting.knowledge at synth and returns it clean.
+// The drafter opens it as written, relative to its working directory,
+// which on Lambda is /var/task, the root of its code; so the file is
+// bundled into the code at the same relative path, and it must be a
+// relative path inside the directory the app runs in (the repository
+// root, through cdk): an absolute path, or one that climbs out with
+// "..", names a place the drafter's code does not have. It is read as
+// the drafter reads it, so a broken file fails the synth rather than
+// every cold start. The error is one line naming the file.
+func knowledgeFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	fail := func(format string, args ...any) (string, error) {
+		return "", fmt.Errorf("drafting.knowledge %s: "+format, append([]any{path}, args...)...)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return fail("%v", err)
+	}
+	if filepath.IsAbs(path) {
+		if rel, err := filepath.Rel(wd, path); err == nil && filepath.IsLocal(rel) {
+			return fail("an absolute path; give it relative to %s (%s) so the drafter finds it in its code", wd, filepath.ToSlash(rel))
+		}
+		return fail("an absolute path outside %s, the directory the stack is synthesized in; only a file under it, named relative to it, can be bundled into the drafter's code", wd)
+	}
+	if !filepath.IsLocal(path) {
+		return fail("outside %s, the directory the stack is synthesized in; only a file under it can be bundled into the drafter's code", wd)
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return fail("not found relative to %s", wd)
+	case !fi.Mode().IsRegular():
+		return fail("not a regular file (relative to %s)", wd)
+	}
+	if _, err := drafting.LoadKnowledge(path); err != nil {
+		lines := strings.Split(err.Error(), "\n")
+		msg := lines[0]
+		if len(lines) > 1 {
+			msg += fmt.Sprintf(" (and %d more)", len(lines)-1)
+		}
+		return "", errors.New("drafting." + msg)
+	}
+	return filepath.Clean(path), nil
 }
 
 // CheckBootstraps verifies that <dir>/<name>/bootstrap exists as a regular

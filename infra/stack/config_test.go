@@ -13,7 +13,7 @@ import (
 func TestOutputs(t *testing.T) {
 	for _, name := range []string{
 		"WebhookUrl", "ApiUrl", "BucketName", "TableName", "QueueUrl", "DlqUrl",
-		"DraftsQueueUrl", "AlertsTopicArn", "EscalationsTopicArn",
+		"DraftsQueueUrl", "DraftsDlqUrl", "AlertsTopicArn", "EscalationsTopicArn",
 	} {
 		check(t, "output "+name, func() { tmpl.HasOutput(jsii.String(name), M{"Value": anyValue()}) })
 	}
@@ -28,6 +28,7 @@ func TestOutputs(t *testing.T) {
 		"QueueUrl":            ref(logicalID(sup.Queue)),
 		"DlqUrl":              ref(logicalID(sup.DLQ)),
 		"DraftsQueueUrl":      ref(logicalID(sup.Drafts)),
+		"DraftsDlqUrl":        ref(logicalID(sup.DraftsDLQ)),
 		"TableName":           ref(logicalID(sup.Table)),
 		"BucketName":          ref(logicalID(sup.Bucket)),
 		"AlertsTopicArn":      ref(logicalID(sup.Alerts)),

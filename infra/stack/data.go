@@ -12,6 +12,7 @@ import (
 
 	"supportpipe/internal/pipeline/claim"
 	"supportpipe/internal/pipeline/spool"
+	"supportpipe/internal/support/drafting"
 )
 
 // Table schema. The DynamoDB store adapter is written against exactly these
@@ -59,10 +60,6 @@ const (
 	// standard DLQ) does not expire it in the DLQ before anyone looks.
 	EventsRetentionDays = 4
 	DLQRetentionDays    = 14
-
-	// DraftsVisibilitySeconds: the drafting agent (outside this stack) calls
-	// an LLM per request, so give it minutes, not seconds, per receive.
-	DraftsVisibilitySeconds = 300
 )
 
 // Bucket lifecycle.
@@ -171,8 +168,11 @@ func (s *SupportStack) addData() {
 	for _, q := range []awssqs.Queue{s.DLQ, s.DraftsDLQ, s.ScheduledFailures} {
 		deadLetters(q)
 	}
+	// The drafts queue feeds the drafter as the events queue feeds the
+	// processor: its visibility timeout follows the drafter's timeout,
+	// which follows drafting.timeout.
 	s.Drafts = newQueue("Drafts", &awssqs.QueueProps{
-		VisibilityTimeout: seconds(DraftsVisibilitySeconds),
+		VisibilityTimeout: seconds(float64(VisibilityFactor * drafterTimeoutSeconds(s.Config.Support.Drafting.Config))),
 		RetentionPeriod:   days(EventsRetentionDays),
 		DeadLetterQueue: &awssqs.DeadLetterQueue{
 			MaxReceiveCount: jsii.Number(RedriveMaxReceiveCount),
@@ -229,4 +229,15 @@ func (s *SupportStack) addSecrets() {
 		"AwsSolutions-SMG4")
 	suppress(s.APIToken, "Whoever reads /support/* holds this token (the dashboard tile's #token= link), so a scheduled rotation would break them unannounced; it is rotated by hand with both values valid during the change-over (runbook §5)",
 		"AwsSolutions-SMG4")
+	// The OpenAI-compatible endpoint's key, only when the drafter calls one:
+	// no secret, and no permission to read one, for the other providers.
+	if s.Config.Support.Drafting.Provider == drafting.OpenAI {
+		s.OpenAIKey = awssecretsmanager.NewSecret(s.Stack, jsii.String("OpenAiApiKey"), &awssecretsmanager.SecretProps{
+			Description: jsii.String("API key of the OpenAI-compatible endpoint the drafter calls (drafting.openai.base_url). " +
+				"Replace the generated placeholder."),
+			GenerateSecretString: gen(32),
+		})
+		suppress(s.OpenAIKey, "The endpoint's vendor issues the key (OpenAI's API keys page, or the operator of a self-hosted endpoint): a rotation function could not make a new one, so it is replaced by hand there and here",
+			"AwsSolutions-SMG4")
+	}
 }

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"maps"
 	"path/filepath"
 	"strings"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"supportpipe/internal/ops/metrics"
+	"supportpipe/internal/support/drafting"
+	"supportpipe/internal/support/drafting/providers"
 )
 
 // Function sizing. Go on provided.al2023/arm64 starts in ~45 ms and needs
@@ -38,8 +41,39 @@ const (
 	// rate(1 minute) tick and two sweeps never overlap.
 	SweeperTimeoutSeconds = 50
 
+	// The drafter's timeout is drafting.timeout (the model call's bound,
+	// 10 s by default) plus DrafterOverheadSeconds: 90 s by default. A
+	// batch's DrafterBatchSize requests run at once
+	// (compose.DrafterConcurrency), so a batch takes as long as its
+	// slowest request, which at worst spends
+	//   - the model call, then DrafterFallbackSeconds for the retrieval
+	//     fallback and the read of Chatwoot's canned responses (compose's
+	//     fallbackAllowance: the provider's own bound is drafting.timeout
+	//     plus that);
+	//   - two Chatwoot calls, the history read and the note, each
+	//     ChatwootCallSeconds at worst;
+	//   - the store's and the queue's calls, milliseconds each, with the
+	//     SDK's retries: a few seconds.
+	// Chatwoot asking to wait (Retry-After, up to 30 s a time) can take a
+	// request past it: the invocation then times out and its batch comes
+	// back after the visibility timeout, the requests that finished
+	// recorded as done.
+	DrafterFallbackSeconds = 10
+	// ChatwootCallSeconds is one REST call at worst with the client's
+	// defaults (internal/chatwoot/rest): rest.DefaultMaxAttempts (3)
+	// attempts of rest.DefaultTimeout (10 s) and the backoff between them
+	// (1 s, 2 s). TestDrafterTimeoutBudget keeps it in step.
+	ChatwootCallSeconds    = 3*10 + 1 + 2
+	DrafterOverheadSeconds = DrafterFallbackSeconds + 2*ChatwootCallSeconds + 4 // 4 s: the store and the queue
+	// LambdaMaxTimeoutSeconds is Lambda's limit: a drafting.timeout that
+	// would take the drafter past it fails the synth.
+	LambdaMaxTimeoutSeconds = 900
+
 	DefaultMemoryMB   = 256
 	ProcessorMemoryMB = 512
+	// DrafterMemoryMB: the drafter waits on the network (a model, Chatwoot)
+	// and keeps the canned responses' index in memory, which is small.
+	DrafterMemoryMB = 256
 	// WebhookMemoryMB: the edge verifies an HMAC and makes one SendMessage
 	// call; it is the function billed per webhook, so it gets the least.
 	WebhookMemoryMB = 128
@@ -48,6 +82,27 @@ const (
 	// secrets or raw payloads (design invariant 8), a month is enough for
 	// incident work.
 	LogRetention = awslogs.RetentionDays_ONE_MONTH
+)
+
+// Event source mappings. The maximum concurrencies are the instances that
+// may call Chatwoot at once: lambdaenv's chatwootInstances is their sum
+// (ProcessorMaxConcurrency + DrafterMaxConcurrency) and gives each instance
+// its share of Chatwoot's rate, so change them together
+// (TestChatwootInstancesFollowTheEventSources checks it).
+const (
+	// ProcessorBatchSize and ProcessorMaxConcurrency: only failed records
+	// return to the queue, and the concurrency caps how hard a backlog
+	// hits DynamoDB and Chatwoot.
+	ProcessorBatchSize      = 10
+	ProcessorMaxConcurrency = 10
+	// DrafterBatchSize is compose.DrafterConcurrency, so a batch's requests
+	// all run at once and the function's timeout is one request's.
+	DrafterBatchSize = 5
+	// DrafterMaxConcurrency: a backlog of drafts is worked off by 5
+	// instances, 25 requests at once, which keeps the model's and
+	// Chatwoot's load bounded. A suggestion that comes late is worth less,
+	// and the age alarm says when they do.
+	DrafterMaxConcurrency = 5
 )
 
 // EMF metrics contract: the functions write CloudWatch Embedded Metric Format
@@ -75,6 +130,8 @@ type functionSpec struct {
 	asyncRetries float64
 	maxEventAge  float64
 	invokedBy    string
+	// code is the folder of the function's code; <dist>/<name> when "".
+	code string
 }
 
 // commonEnvironment names every resource for every function, so one config
@@ -90,6 +147,7 @@ func (s *SupportStack) commonEnvironment() map[string]*string {
 		"SUPPORT_DLQ_URL":             s.DLQ.QueueUrl(),
 		"SUPPORT_DLQ_ARN":             s.DLQ.QueueArn(),
 		"SUPPORT_DRAFTS_QUEUE_URL":    s.Drafts.QueueUrl(),
+		"SUPPORT_DRAFTS_DLQ_URL":      s.DraftsDLQ.QueueUrl(),
 		"CHATWOOT_WEBHOOK_SECRET_ARN": s.WebhookSecret.SecretArn(),
 		"CHATWOOT_API_TOKEN_ARN":      s.ChatwootToken.SecretArn(),
 		"SUPPORT_API_TOKEN_ARN":       s.APIToken.SecretArn(),
@@ -119,12 +177,16 @@ func (s *SupportStack) newFunction(spec functionSpec, env map[string]*string) aw
 		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 		Resources: jsii.Strings(*logs.LogGroupArn()),
 	}))
+	code := spec.code
+	if code == "" {
+		code = filepath.Join(s.Config.DistDir, spec.name)
+	}
 	props := &awslambda.FunctionProps{
 		Description:  jsii.String(spec.description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(s.Config.DistDir, spec.name)), nil),
+		Code:         awslambda.Code_FromAsset(jsii.String(code), nil),
 		MemorySize:   jsii.Number(spec.memory),
 		Timeout:      seconds(spec.timeout),
 		Environment:  &env,
@@ -190,6 +252,17 @@ func (s *SupportStack) addFunctions() {
 		name: "processor", description: "Processes queued Chatwoot events (state, tags, SLA, actions, drafts)",
 		timeout: ProcessorTimeoutSeconds, memory: ProcessorMemoryMB, invokedBy: "the SQS event source mapping",
 	}, env)
+	// The drafter alone gets the OpenAI-compatible endpoint's key, when that
+	// is the provider.
+	drafterEnv := maps.Clone(env)
+	if s.OpenAIKey != nil {
+		drafterEnv[providers.OpenAIKeyARNEnv] = s.OpenAIKey.SecretArn()
+	}
+	s.Drafter = s.newFunction(functionSpec{
+		name: "drafter", description: "Drafts suggested replies for the drafts queue's requests, posted in Chatwoot as private notes",
+		timeout: float64(drafterTimeoutSeconds(s.Config.Support.Drafting.Config)), memory: DrafterMemoryMB,
+		invokedBy: "the SQS event source mapping", code: s.drafterCode(),
+	}, drafterEnv)
 	s.Report = s.newFunction(functionSpec{
 		name: "report", description: "Writes the daily support report to S3 (09:00 UTC)",
 		// A failed report is worth retrying: writing the same day's object
@@ -214,12 +287,24 @@ func (s *SupportStack) addFunctions() {
 	// batch without adding noticeable latency. The event source grants the
 	// consume actions (Receive/Delete/ChangeMessageVisibility/GetQueueAttributes).
 	s.Processor.AddEventSource(awslambdaeventsources.NewSqsEventSource(s.Queue, &awslambdaeventsources.SqsEventSourceProps{
-		BatchSize:               jsii.Number(10),
+		BatchSize:               jsii.Number(ProcessorBatchSize),
 		MaxBatchingWindow:       seconds(1),
 		ReportBatchItemFailures: jsii.Bool(true),
-		MaxConcurrency:          jsii.Number(10),
+		MaxConcurrency:          jsii.Number(ProcessorMaxConcurrency),
 	}))
 	suppress(s.Processor, "SQS event source mappings take no failure destination: a record that keeps failing is moved by the processor to the events DLQ after 3 attempts, and the queue's redrive policy catches the rest",
+		"Serverless-LambdaEventSourceMappingDestination")
+	// Drafter ← drafts queue. No batching window: a suggestion is wanted
+	// while the customer waits, and a request should not wait for others.
+	// Only failed records return; the drafter applies the retry policy
+	// itself (attempts counted in the store, visibility backoff, then the
+	// drafts DLQ with the reason).
+	s.Drafter.AddEventSource(awslambdaeventsources.NewSqsEventSource(s.Drafts, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(DrafterBatchSize),
+		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(DrafterMaxConcurrency),
+	}))
+	suppress(s.Drafter, "SQS event source mappings take no failure destination: a request that keeps failing is moved by the drafter to the drafts DLQ after 3 attempts, and the queue's redrive policy catches the rest",
 		"Serverless-LambdaEventSourceMappingDestination")
 
 	s.grantAccess()
@@ -252,6 +337,23 @@ func (s *SupportStack) grantAccess() {
 	s.objects(s.Processor, ClaimsPrefix, "s3:GetObject", "s3:DeleteObject")
 	s.table(s.Processor, tableRead, tableWrite)
 	s.ChatwootToken.GrantRead(s.Processor, nil)
+
+	// drafter: consume the drafts queue (event source above) + explicit
+	// visibility changes for the retry backoff, move a request to the
+	// drafts DLQ itself after 3 attempts (or at once when it does not
+	// decode), keep its outcomes, attempts and counters in the table, read
+	// the conversation there, call Chatwoot (history, canned responses, the
+	// note); and the model of the configured provider, nothing otherwise.
+	s.Drafts.GrantConsumeMessages(s.Drafter)
+	s.DraftsDLQ.GrantSendMessages(s.Drafter)
+	s.table(s.Drafter, tableRead, tableWrite)
+	s.ChatwootToken.GrantRead(s.Drafter, nil)
+	switch d := s.Config.Support.Drafting.Config; d.Provider {
+	case drafting.Bedrock:
+		s.grantBedrock(s.Drafter, d.Bedrock)
+	case drafting.OpenAI:
+		s.OpenAIKey.GrantRead(s.Drafter, nil)
+	}
 
 	// report: read the counters/state, write reports/….
 	s.table(s.Report, tableRead)

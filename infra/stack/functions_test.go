@@ -9,14 +9,14 @@ import (
 
 var wantEnv = []string{
 	"SUPPORT_TABLE", "SUPPORT_BUCKET", "SUPPORT_QUEUE_URL", "SUPPORT_DLQ_URL",
-	"SUPPORT_QUEUE_ARN", "SUPPORT_DLQ_ARN", "SUPPORT_DRAFTS_QUEUE_URL",
+	"SUPPORT_QUEUE_ARN", "SUPPORT_DLQ_ARN", "SUPPORT_DRAFTS_QUEUE_URL", "SUPPORT_DRAFTS_DLQ_URL",
 	"CHATWOOT_WEBHOOK_SECRET_ARN", "CHATWOOT_API_TOKEN_ARN", "SUPPORT_API_TOKEN_ARN",
 	"CHATWOOT_BASE_URL", "CHATWOOT_ACCOUNT_ID", "CHATWOOT_LIVE",
 }
 
 func TestFunctionsCommon(t *testing.T) {
-	// Exactly our five: no hidden helper functions (log retention, auto-delete…).
-	countIs(t, "AWS::Lambda::Function", 5)
+	// Exactly our six: no hidden helper functions (log retention, auto-delete…).
+	countIs(t, "AWS::Lambda::Function", 6)
 	for name, fn := range sup.Functions() {
 		t.Run(name, func(t *testing.T) {
 			p := props(t, logicalID(fn))
@@ -97,6 +97,7 @@ func TestFunctionEnvironmentValues(t *testing.T) {
 		"SUPPORT_DLQ_URL":             js(ref(logicalID(sup.DLQ))),
 		"SUPPORT_DLQ_ARN":             js(arnOf(logicalID(sup.DLQ))),
 		"SUPPORT_DRAFTS_QUEUE_URL":    js(ref(logicalID(sup.Drafts))),
+		"SUPPORT_DRAFTS_DLQ_URL":      js(ref(logicalID(sup.DraftsDLQ))),
 		"CHATWOOT_WEBHOOK_SECRET_ARN": js(ref(logicalID(sup.WebhookSecret))),
 		"CHATWOOT_API_TOKEN_ARN":      js(ref(logicalID(sup.ChatwootToken))),
 		"SUPPORT_API_TOKEN_ARN":       js(ref(logicalID(sup.APIToken))),
@@ -119,7 +120,7 @@ func TestFunctionEnvironmentValues(t *testing.T) {
 }
 
 func TestProcessorEventSource(t *testing.T) {
-	countIs(t, "AWS::Lambda::EventSourceMapping", 1)
+	countIs(t, "AWS::Lambda::EventSourceMapping", 2) // the processor's and the drafter's
 	hasProps(t, "processor ← events queue", "AWS::Lambda::EventSourceMapping", M{
 		"EventSourceArn":                 arnOf(logicalID(sup.Queue)),
 		"FunctionName":                   ref(logicalID(sup.Processor)),

@@ -95,7 +95,7 @@ func expectGrants(t *testing.T, name string, allow, deny []grantCase, reach map[
 			t.Errorf("%s may %s on %s (should not)", name, g.action, g.resource)
 		}
 	}
-	for _, service := range []string{"sqs", "s3", "dynamodb", "secretsmanager", "sns", "kms"} {
+	for _, service := range []string{"sqs", "s3", "dynamodb", "secretsmanager", "sns", "kms", "bedrock"} {
 		got := resourcesFor(stmts, service)
 		want := reach[service]
 		slices.Sort(want)
@@ -106,8 +106,8 @@ func expectGrants(t *testing.T, name string, allow, deny []grantCase, reach map[
 }
 
 func TestLeastPrivilege(t *testing.T) {
-	queue, dlq, drafts, _, table, bucket := sup.ids()
-	q, d, dr := js(arnOf(queue)), js(arnOf(dlq)), js(arnOf(drafts))
+	queue, dlq, drafts, draftsDLQ, table, bucket := sup.ids()
+	q, d, dr, drd := js(arnOf(queue)), js(arnOf(dlq)), js(arnOf(drafts)), js(arnOf(draftsDLQ))
 	tbl, idx := js(arnOf(table)), js(arnWithSuffix(table, "/index/gsi1"))
 	spool, reports := js(arnWithSuffix(bucket, "/spool/*")), js(arnWithSuffix(bucket, "/reports/*"))
 	claims := js(arnWithSuffix(bucket, "/claims/*"))
@@ -205,6 +205,37 @@ func TestLeastPrivilege(t *testing.T) {
 			map[string][]string{
 				"sqs":            {q, d, dr},
 				"s3":             {claims},
+				"dynamodb":       {tbl, idx},
+				"secretsmanager": {cwToken},
+			})
+	})
+	t.Run("drafter", func(t *testing.T) {
+		expectGrants(t, "drafter",
+			[]grantCase{
+				{"sqs:ReceiveMessage", dr},
+				{"sqs:DeleteMessage", dr},
+				{"sqs:ChangeMessageVisibility", dr},
+				{"sqs:SendMessage", drd},
+				{"dynamodb:GetItem", tbl},
+				{"dynamodb:BatchGetItem", tbl},
+				{"dynamodb:Query", idx},
+				{"dynamodb:PutItem", tbl},
+				{"dynamodb:UpdateItem", tbl},
+				{"dynamodb:ConditionCheckItem", tbl},
+				{"secretsmanager:GetSecretValue", cwToken},
+			},
+			[]grantCase{
+				{"sqs:SendMessage", dr},
+				{"sqs:ReceiveMessage", drd},
+				{"sqs:SendMessage", q},
+				{"sqs:ReceiveMessage", q},
+				{"s3:GetObject", claims},
+				{"secretsmanager:GetSecretValue", whSecret},
+				{"secretsmanager:GetSecretValue", apiToken},
+			},
+			map[string][]string{
+				// No bedrock: the default provider is retrieval.
+				"sqs":            {dr, drd},
 				"dynamodb":       {tbl, idx},
 				"secretsmanager": {cwToken},
 			})

@@ -30,6 +30,8 @@ var (
 	tjson map[string]interface{} // the same template as plain JSON
 	// placeholderDist holds <name>/bootstrap placeholders for all functions.
 	placeholderDist string
+	// testTmp is the test binary's scratch folder, removed at the end.
+	testTmp string
 )
 
 // testContext is the context of the shared test app (cdk -c key=value).
@@ -60,6 +62,7 @@ func runTests(m *testing.M) (code int) {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
+	testTmp = tmp
 	placeholderDist = filepath.Join(tmp, "dist")
 	if err := writePlaceholders(placeholderDist); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -21,6 +21,7 @@ import (
 	"supportpipe/internal/ops/health"
 	"supportpipe/internal/ops/metrics"
 	"supportpipe/internal/ops/stats"
+	"supportpipe/internal/support/drafting"
 )
 
 // Alarm thresholds. The queue depths are the configuration's
@@ -28,6 +29,14 @@ import (
 const (
 	OldestMessageAgeSeconds = 300  // a stalled consumer shows here first
 	ProcessorP99Millis      = 1000 // processing p99 > 1 s
+	// DraftsOldestMessageAgeSeconds: a request that waited 10 minutes gets
+	// its suggestion after most agents would have answered.
+	DraftsOldestMessageAgeSeconds = 600
+	// DraftsFailedThreshold: failed requests in 5 minutes, in 2 of 3
+	// periods. A failure is a missing suggestion, not lost data (the
+	// conversation is untouched, an agent answers as without the drafter),
+	// so one does not page; a model or Chatwoot that keeps failing does.
+	DraftsFailedThreshold = 5
 )
 
 // Metrics counted from the API's access log: what API Gateway answered on
@@ -194,6 +203,17 @@ func (s *SupportStack) addMonitoring() {
 		metric:    pipelineMetric(metrics.ProcessingTime, "p99"),
 		threshold: ProcessorP99Millis, op: gt, evaluations: 3, datapoints: 2, topic: s.Alerts,
 	})
+	// The drafter: requests that got no suggestion because something
+	// failed (the model, Chatwoot, the store), and requests waiting.
+	s.addAlarm(alarmSpec{
+		id: "DraftsFailedAlarm", description: fmt.Sprintf("At least %d draft requests failed in 5 minutes, in 2 of 3 periods: no suggestions (the model, Chatwoot or the store fails)", DraftsFailedThreshold),
+		metric: pipelineMetric(metrics.DraftsFailed, "Sum"), threshold: DraftsFailedThreshold, op: gte, evaluations: 3, datapoints: 2, topic: s.Alerts,
+	})
+	s.addAlarm(alarmSpec{
+		id: "DraftsOldestMessageAgeAlarm", description: "Oldest drafts queue message is older than 10 minutes: suggestions come late or not at all",
+		metric: s.Drafts.MetricApproximateAgeOfOldestMessage(perMinuteMax), threshold: DraftsOldestMessageAgeSeconds, op: gt,
+		evaluations: 2, datapoints: 2, topic: s.Alerts,
+	})
 	// Per batch of up to 10: an invocation's duration.
 	s.addAlarm(alarmSpec{
 		id: "ProcessorBatchDurationP99Alarm", description: "Processor invocation (a batch of up to 10 messages) p99 duration above 10 s",
@@ -209,12 +229,13 @@ func (s *SupportStack) addMonitoring() {
 		})
 	}
 	// A throttled webhook invocation is a 5xx to Chatwoot, which never
-	// retries; a throttled processor batch waits. (The sweeper runs one at
-	// a time on purpose: a duplicate EventBridge delivery is throttled.)
+	// retries; a throttled processor or drafter batch waits, its events or
+	// suggestions late. (The sweeper runs one at a time on purpose: a
+	// duplicate EventBridge delivery is throttled.)
 	for _, fn := range []struct {
 		name string
 		fn   awslambda.Function
-	}{{"Webhook", s.Webhook}, {"Processor", s.Processor}} {
+	}{{"Webhook", s.Webhook}, {"Processor", s.Processor}, {"Drafter", s.Drafter}} {
 		s.addAlarm(alarmSpec{
 			id: fn.name + "ThrottlesAlarm", description: "The " + strings.ToLower(fn.name) + " function was throttled",
 			metric:    fn.fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: minutes(5), Statistic: jsii.String("Sum")}),
@@ -341,7 +362,7 @@ func (s *SupportStack) addDashboard() {
 			label(s.Queue.MetricApproximateAgeOfOldestMessage(perMinuteMax), "events"),
 			label(s.Drafts.MetricApproximateAgeOfOldestMessage(perMinuteMax), "drafts"),
 			label(pipelineMetric(metrics.SpoolOldestAge, "Maximum").With(perMinuteMax), "spool"),
-		}, line(OldestMessageAgeSeconds, "alarm"), line(health.SpoolMaxAge.Seconds(), "spool alarm")),
+		}, line(OldestMessageAgeSeconds, "alarm"), line(DraftsOldestMessageAgeSeconds, "drafts alarm"), line(health.SpoolMaxAge.Seconds(), "spool alarm")),
 	)
 	s.Dashboard.AddWidgets(
 		graph("Processor duration (ms)", 12, []awscloudwatch.IMetric{
@@ -354,6 +375,31 @@ func (s *SupportStack) addDashboard() {
 		graph(MetricsNamespace+": ingress", 12, ingress),
 		graph(MetricsNamespace+": processing", 12, processing),
 	)
+	// The drafter: what became of the requests, how long a suggestion
+	// took from the request to its note, and a model's tokens (its bill).
+	drafts := []awscloudwatch.IWidget{
+		graph(MetricsNamespace+": drafts", 8, []awscloudwatch.IMetric{
+			label(pipelineMetric(metrics.DraftsMade, "Sum"), metrics.DraftsMade),
+			label(pipelineMetric(metrics.DraftsSkipped, "Sum"), metrics.DraftsSkipped),
+			label(pipelineMetric(metrics.DraftsFailed, "Sum"), metrics.DraftsFailed),
+		}, line(DraftsFailedThreshold, "failed alarm")),
+		graph("Draft latency (ms)", 8, []awscloudwatch.IMetric{
+			label(pipelineMetric(metrics.DraftTime, "p50"), "p50"),
+			label(pipelineMetric(metrics.DraftTime, "p99"), "p99"),
+		}),
+	}
+	if p := s.Config.Support.Drafting.Provider; p == drafting.Bedrock || p == drafting.OpenAI {
+		drafts = append(drafts, graph("Draft model tokens", 8, []awscloudwatch.IMetric{
+			label(pipelineMetric(metrics.InputTokens, "Sum"), "input"),
+			label(pipelineMetric(metrics.OutputTokens, "Sum"), "output"),
+		}))
+	} else {
+		drafts = append(drafts, graph("Drafter duration (ms)", 8, []awscloudwatch.IMetric{
+			label(s.Drafter.MetricDuration(&awscloudwatch.MetricOptions{Period: minutes(5), Statistic: jsii.String("p50")}), "p50"),
+			label(s.Drafter.MetricDuration(&awscloudwatch.MetricOptions{Period: minutes(5), Statistic: jsii.String("p99")}), "p99"),
+		}))
+	}
+	s.Dashboard.AddWidgets(drafts...)
 	s.Dashboard.AddWidgets(awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
 		Title:  jsii.String("Alarms"),
 		Width:  jsii.Number(24),

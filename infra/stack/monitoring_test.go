@@ -115,6 +115,22 @@ func TestAlarms(t *testing.T) {
 			"Dimensions": A{M{"Name": "Service", "Value": "supportpipe"}},
 			"Threshold":  1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": A{alerts},
 		}},
+		{"drafts failing (EMF, ≥ 5 in 2 of 3 periods) → alerts", M{
+			"Namespace": "SupportPipeline", "MetricName": "drafts_failed", "Statistic": "Sum", "Period": 300,
+			"Dimensions": A{M{"Name": "Service", "Value": "supportpipe"}},
+			"Threshold":  5, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+			"EvaluationPeriods": 3, "DatapointsToAlarm": 2, "AlarmActions": A{alerts},
+		}},
+		{"drafts queue oldest message > 10 min → alerts", M{
+			"Namespace": "AWS/SQS", "MetricName": "ApproximateAgeOfOldestMessage",
+			"Dimensions": A{M{"Name": "QueueName", "Value": getAtt(logicalID(sup.Drafts), "QueueName")}},
+			"Threshold":  600, "ComparisonOperator": "GreaterThanThreshold", "AlarmActions": A{alerts},
+		}},
+		{"drafts DLQ ≥ 1 → alerts", M{
+			"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+			"Dimensions": A{M{"Name": "QueueName", "Value": getAtt(logicalID(sup.DraftsDLQ), "QueueName")}},
+			"Threshold":  1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": A{alerts},
+		}},
 		{"EMF invalid payloads kept → alerts", M{
 			"Namespace": "SupportPipeline", "MetricName": "invalid_payload", "Statistic": "Sum",
 			"Dimensions": A{M{"Name": "Service", "Value": "supportpipe"}},
@@ -131,7 +147,7 @@ func TestAlarms(t *testing.T) {
 			"Threshold":  0, "ComparisonOperator": "GreaterThanThreshold", "AlarmActions": A{alerts},
 		}})
 	}
-	for _, fn := range []string{"Webhook", "Processor"} {
+	for _, fn := range []string{"Webhook", "Processor", "Drafter"} {
 		cases = append(cases, struct {
 			what  string
 			props M
@@ -186,13 +202,19 @@ func TestDashboard(t *testing.T) {
 		"SupportPipeline", // EMF metrics
 		`\"received\"`, `\"accepted\"`, `\"refused\"`, `\"invalid_payload\"`, `\"processed\"`, `\"dead_lettered\"`, `\"spool_oldest_age_seconds\"`,
 		`\"alarm\"`, // alarm status widget
+		// The drafts row.
+		`\"drafts_made\"`, `\"drafts_skipped\"`, `\"drafts_failed\"`, `\"draft_ms\"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("dashboard lacks %s", want)
 		}
 	}
+	// Tokens only with a model (TestDashboardTokensWithAModel).
+	if strings.Contains(body, "draft_input_tokens") {
+		t.Error("dashboard shows model tokens with the retrieval provider")
+	}
 	// Depth widgets reference both queues' DLQs.
-	for _, q := range []string{logicalID(sup.Queue), logicalID(sup.DLQ), logicalID(sup.DraftsDLQ)} {
+	for _, q := range []string{logicalID(sup.Queue), logicalID(sup.DLQ), logicalID(sup.Drafts), logicalID(sup.DraftsDLQ)} {
 		if !strings.Contains(body, q) {
 			t.Errorf("dashboard does not show queue %s", q)
 		}

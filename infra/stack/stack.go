@@ -1,8 +1,9 @@
 // Package stack defines SupportStack, the AWS deployment of the Chatwoot
 // support pipeline: an HTTP API in front of the webhook and read API Lambdas,
-// an SQS queue (with DLQ) feeding the processor, a single DynamoDB table, an
-// S3 bucket for reports and the ingress spool, scheduled report and sweeper
-// functions, and the alarms, topics and dashboard that watch it all.
+// an SQS queue (with DLQ) feeding the processor, a drafts queue (with DLQ)
+// feeding the drafter, a single DynamoDB table, an S3 bucket for reports and
+// the ingress spool, scheduled report and sweeper functions, and the alarms,
+// topics and dashboard that watch it all.
 //
 // The stack is environment-agnostic (no account/region), so it synthesizes
 // without AWS credentials. Lambda code comes from prebuilt bootstraps, see
@@ -49,7 +50,7 @@ type SupportStack struct {
 
 	Queue     awssqs.Queue // "events": webhook → processor
 	DLQ       awssqs.Queue
-	Drafts    awssqs.Queue // AI draft requests, consumed outside this stack
+	Drafts    awssqs.Queue // draft requests: processor → drafter
 	DraftsDLQ awssqs.Queue
 	// ScheduledFailures holds scheduled invocations that failed for good.
 	ScheduledFailures awssqs.Queue
@@ -57,9 +58,13 @@ type SupportStack struct {
 	WebhookSecret awssecretsmanager.Secret
 	ChatwootToken awssecretsmanager.Secret
 	APIToken      awssecretsmanager.Secret
+	// OpenAIKey is the OpenAI-compatible endpoint's key, made only when
+	// the drafting provider is openai; nil otherwise.
+	OpenAIKey awssecretsmanager.Secret
 
 	Webhook   awslambda.Function
 	Processor awslambda.Function
+	Drafter   awslambda.Function
 	Report    awslambda.Function
 	API       awslambda.Function
 	Sweeper   awslambda.Function
@@ -75,11 +80,12 @@ type SupportStack struct {
 	Dashboard   awscloudwatch.Dashboard
 }
 
-// Functions returns the five functions by name (the names in FunctionNames).
+// Functions returns the six functions by name (the names in FunctionNames).
 func (s *SupportStack) Functions() map[string]awslambda.Function {
 	return map[string]awslambda.Function{
 		"webhook":   s.Webhook,
 		"processor": s.Processor,
+		"drafter":   s.Drafter,
 		"report":    s.Report,
 		"api":       s.API,
 		"sweeper":   s.Sweeper,
@@ -139,7 +145,8 @@ func (s *SupportStack) addOutputs() {
 	out("TableName", s.Table.TableName(), "DynamoDB table")
 	out("QueueUrl", s.Queue.QueueUrl(), "Main events queue URL")
 	out("DlqUrl", s.DLQ.QueueUrl(), "Dead-letter queue URL of the events queue")
-	out("DraftsQueueUrl", s.Drafts.QueueUrl(), "Queue of AI draft requests")
+	out("DraftsQueueUrl", s.Drafts.QueueUrl(), "Queue of draft requests (processor → drafter)")
+	out("DraftsDlqUrl", s.DraftsDLQ.QueueUrl(), "Dead-letter queue of the drafts queue (requests the drafter gave up on, with the reason)")
 	out("AlertsTopicArn", s.Alerts.TopicArn(), "SNS topic for operational alerts")
 	out("EscalationsTopicArn", s.Escalations.TopicArn(), "SNS topic for escalations (queue depth > 100)")
 }

@@ -33,7 +33,9 @@ import (
 
 // chatwootInstances is how many instances call Chatwoot at most at once,
 // and share its rate allowance: the processor's and the drafter's event
-// source mappings' maximum concurrency (infra/stack).
+// source mappings' maximum concurrency, infra/stack's
+// ProcessorMaxConcurrency + DrafterMaxConcurrency. Change them together
+// (infra/stack's TestChatwootInstancesFollowTheEventSources reads this line).
 const chatwootInstances = 10 + 5
 
 // Env is one Lambda instance: its settings and its AWS adapters, before the
