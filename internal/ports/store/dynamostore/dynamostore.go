@@ -8,7 +8,10 @@
 //	CONV#<acct>#<id>    STATE          version, state (JSON); gsi1pk, gsi1sk while a customer waits
 //	CONV#<acct>#<id>    ACTIONS        seq: the conversation's claim counter
 //	CONV#<acct>#<id>    ACTION#<id>    seq, kind, status, owner, detail, result, at, updated
-//	IDEM#<key>          IDEM           exp, ttl
+//	IDEM#<key>          IDEM           exp, ttl, owner
+//	DLV#<acct>#<conv>   IDEM#<key>     the same for a key scoped to a conversation (store.ScopedKey); e: its log entry
+//	DLV#<acct>#<conv>   LOG#<at>#<r>   e: a delivery log entry that belongs to no completion, ttl
+//	DLOG#<day>[#<cls>]  <at>#<r>       e: delivery log entries written together, packed (deliveries.go), ttl
 //	ATTEMPT#<msg id>    ATTEMPT        attempts, reason, exp, ttl
 //	COUNTERS#<day>      COUNTERS       c.<name> per counter
 //	DAY#<day>#<kind>    <id>           data, at

@@ -63,6 +63,19 @@ func insertDelivery(ctx context.Context, tx *sqlitedb.Tx, d store.Delivery) erro
 // retention, which DynamoDB's TTL does on AWS.
 const pruneEvery = time.Minute
 
+// prune deletes, in tx, the entries past the retention, at most once every
+// pruneEvery: writers of entries call it, so the table stays 14 days long.
+func (s *Store) prune(ctx context.Context, tx *sqlitedb.Tx, now time.Time) error {
+	last := s.pruned.Load()
+	if now.UnixNano()-last < int64(pruneEvery) || !s.pruned.CompareAndSwap(last, now.UnixNano()) {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE at < ?`, now.Add(-store.DeliveryRetention).UnixNano()); err != nil {
+		return fmt.Errorf("prune delivery log: %w", err)
+	}
+	return nil
+}
+
 // LogDeliveries implements store.DeliveryLog in one transaction.
 func (s *Store) LogDeliveries(ctx context.Context, ds ...store.Delivery) error {
 	if len(ds) == 0 {
@@ -79,10 +92,8 @@ func (s *Store) LogDeliveries(ctx context.Context, ds ...store.Delivery) error {
 			return err
 		}
 	}
-	if last := s.pruned.Load(); now.UnixNano()-last >= int64(pruneEvery) && s.pruned.CompareAndSwap(last, now.UnixNano()) {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE at < ?`, now.Add(-store.DeliveryRetention).UnixNano()); err != nil {
-			return fmt.Errorf("prune delivery log: %w", err)
-		}
+	if err := s.prune(ctx, tx, now); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)

@@ -285,6 +285,9 @@ func (s *Store) Complete(ctx context.Context, cs ...store.Completion) error {
 			return fmt.Errorf("savepoint: %w", err)
 		}
 	}
+	if err := s.prune(ctx, tx, s.now()); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
