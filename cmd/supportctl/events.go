@@ -42,7 +42,7 @@ func (o *eventsOptions) filters(c *cobra.Command, list bool) {
 	f.StringVar(&o.conversation, "conversation", "", "only this conversation's entries (its id)")
 	f.StringVar(&o.account, "account", "", "the conversation's account (default CHATWOOT_ACCOUNT_ID)")
 	f.StringVar(&o.since, "since", "", "only entries since: an age (90m, 24h, 7d), a day (YYYY-MM-DD) or RFC 3339 (default: the 14 days kept)")
-	f.StringVar(&o.url, "url", "", "read the log through this server's API (e.g. the API Gateway URL) instead of the local data dir")
+	f.StringVar(&o.url, "url", "", "read the log through this server's API (on AWS the stack's ApiUrl) instead of the local data dir")
 	f.StringVar(&o.token, "token", "", "API token for --url (default: first of SUPPORT_API_TOKEN, else the data dir's)")
 	f.BoolVar(&o.json, "json", false, "print the API's JSON instead of a table")
 	if list {
@@ -172,7 +172,10 @@ func (o eventsOptions) readAPI(ctx context.Context, p map[string]string) (api.De
 	for k, v := range p {
 		q.Set(k, v)
 	}
-	cl := &apiClient{base: strings.TrimSuffix(o.url, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}
+	// The stack's ApiUrl output ends in support/: the stage URL with or
+	// without it will do.
+	base := strings.TrimSuffix(strings.TrimSuffix(o.url, "/"), "/support")
+	cl := &apiClient{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second}}
 	var v api.DeliveriesView
 	err := cl.get(ctx, "/support/deliveries?"+q.Encode(), &v)
 	return v, err

@@ -155,7 +155,7 @@ func TestEventsThroughTheAPI(t *testing.T) {
 	code, out, errOut := invoke(t, "", "events", "--url", srv.URL, "--token", "remote-token", "--conversation", "1423", "--outcome", "failed")
 	require.Equal(t, exitOK, code, errOut)
 	assert.Equal(t, 2, strings.Count(out, "failed (attempt"), out)
-	code, out, errOut = invoke(t, "", "events", "show", "d1", "--url", srv.URL, "--token", "remote-token", "--conversation", "1423")
+	code, out, errOut = invoke(t, "", "events", "show", "d1", "--url", srv.URL+"/support/", "--token", "remote-token", "--conversation", "1423")
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "dead_lettered (attempt 3)")
 	code, _, errOut = invoke(t, "", "events", "--url", srv.URL, "--token", "wrong")
