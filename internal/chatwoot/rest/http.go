@@ -605,6 +605,22 @@ func (c *HTTPClient) Conversations(ctx context.Context, account int64, within ti
 	return resp.Data.Payload, nil
 }
 
+// RecentMessages implements Client: the messages endpoint without
+// "before" answers the latest page.
+func (c *HTTPClient) RecentMessages(ctx context.Context, account, conv int64) ([]Message, error) {
+	path, err := conversationPath(account, conv, "/messages")
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		Payload []Message `json:"payload"`
+	}
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, out: &resp}); err != nil {
+		return nil, err
+	}
+	return resp.Payload, nil
+}
+
 // Messages implements Client. Chatwoot returns the latest page of messages;
 // older pages are fetched with before=<oldest id> until a short page, so the
 // first customer message is included however long the conversation.

@@ -25,6 +25,7 @@ const (
 	OpProfile         = "Profile"
 	OpConversations   = "Conversations"
 	OpMessages        = "Messages"
+	OpRecentMessages  = "RecentMessages"
 	OpTeams           = "Teams"
 	OpCannedResponses = "CannedResponses"
 )
@@ -250,13 +251,22 @@ func (r *Offline) Teams(_ context.Context, account int64) ([]Team, error) {
 
 // Messages implements Client; the Offline knows only its notes.
 func (r *Offline) Messages(_ context.Context, account, conv int64) ([]Message, error) {
+	return r.messages(OpMessages, account, conv)
+}
+
+// RecentMessages implements Client, as Messages.
+func (r *Offline) RecentMessages(_ context.Context, account, conv int64) ([]Message, error) {
+	return r.messages(OpRecentMessages, account, conv)
+}
+
+func (r *Offline) messages(op string, account, conv int64) ([]Message, error) {
 	k, err := key(account, conv)
 	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = append(r.calls, Call{Op: OpMessages, Key: k})
+	r.calls = append(r.calls, Call{Op: op, Key: k})
 	return slices.Clone(r.notes[k]), nil
 }
 

@@ -53,6 +53,10 @@ type Client interface {
 	Conversations(ctx context.Context, account int64, within time.Duration) ([]Conversation, error)
 	// Messages returns the conversation's messages, oldest first.
 	Messages(ctx context.Context, account, conversation int64) ([]Message, error)
+	// RecentMessages returns the conversation's latest messages (the last
+	// page Chatwoot serves, up to 20), oldest first: one call, where
+	// Messages pages through the whole history.
+	RecentMessages(ctx context.Context, account, conversation int64) ([]Message, error)
 	// CannedResponses lists the account's canned responses, which the
 	// drafting agent draws its replies from.
 	CannedResponses(ctx context.Context, account int64) ([]drafting.Canned, error)

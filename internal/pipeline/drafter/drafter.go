@@ -260,7 +260,7 @@ func (d *Drafter) run(ctx context.Context, m queue.Message, req drafts.Request, 
 	var history []chatwoot.Message
 	if d.Live {
 		// The history helps; a draft without it is still a draft.
-		if history, err = d.Chatwoot.Messages(ctx, req.AccountID, req.ConversationID); err != nil {
+		if history, err = d.Chatwoot.RecentMessages(ctx, req.AccountID, req.ConversationID); err != nil {
 			log.LogAttrs(ctx, slog.LevelWarn, "conversation history not read", slog.String("error", err.Error()))
 		}
 		if answeredIn(history, req.Message.ID) {

@@ -61,8 +61,8 @@ type chatwootClient struct {
 	noteErr  error
 }
 
-func (c *chatwootClient) Messages(ctx context.Context, a, conv int64) ([]chatwoot.Message, error) {
-	if _, err := c.Offline.Messages(ctx, a, conv); err != nil {
+func (c *chatwootClient) RecentMessages(ctx context.Context, a, conv int64) ([]chatwoot.Message, error) {
+	if _, err := c.Offline.RecentMessages(ctx, a, conv); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
