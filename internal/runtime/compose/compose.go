@@ -153,7 +153,7 @@ func (p *Pipeline) Edge(secrets []string, counters *stats.Buffer, m edge.Metrics
 // embedded anger model. Only the processor needs them: decoding the model
 // costs tens of milliseconds of start-up the other functions need not pay.
 func Classifiers(cfg *config.Config) (*tagging.Tagger, *anger.Detector, error) {
-	t, err := tagging.New(cfg.Tags.Rules)
+	t, err := tagging.New(cfg.Tags.Rules())
 	if err != nil {
 		return nil, nil, fmt.Errorf("tags: %w", err)
 	}

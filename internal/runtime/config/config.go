@@ -48,8 +48,11 @@ func (d *Drafting) check(key string) error { return d.Config.Check(key) }
 // Tags are tag rules added to the built-in ones (urgent, billing, shipping,
 // refund, account); a rule with a built-in name replaces it.
 type Tags struct {
-	// Rules is the merged set the tagger uses.
-	Rules []tagging.Rule
+	// Extra are the file's rules. Only they need checking: the built-in
+	// ones are tested, and compiling them all takes milliseconds that the
+	// functions which never tag (every one but the processor) need not pay
+	// at each cold start.
+	Extra []tagging.Rule
 }
 
 // UnmarshalYAML reads the list of rules under `tags`, strictly.
@@ -64,17 +67,19 @@ func (t *Tags) UnmarshalYAML(n *yaml.Node) error {
 	if err := dec.Decode(&extra); err != nil {
 		return err
 	}
-	t.Rules = append(t.Rules, extra...)
+	t.Extra = append(t.Extra, extra...)
 	return nil
 }
 
-func (t *Tags) setDefaults() { t.Rules = tagging.DefaultRules() }
-
-func (t *Tags) check(key string) error {
-	// Later rules win by name, so a file can replace a built-in rule.
-	var merged []tagging.Rule
+// Rules is the set the tagger uses: the built-in rules, each replaced by
+// a file's rule of its name, then the file's other rules.
+func (t Tags) Rules() []tagging.Rule {
+	merged := tagging.DefaultRules()
 	index := map[string]int{}
-	for _, r := range t.Rules {
+	for i, r := range merged {
+		index[r.Name] = i
+	}
+	for _, r := range t.Extra {
 		if i, ok := index[r.Name]; ok {
 			merged[i] = r
 			continue
@@ -82,10 +87,16 @@ func (t *Tags) check(key string) error {
 		index[r.Name] = len(merged)
 		merged = append(merged, r)
 	}
-	if _, err := tagging.New(merged); err != nil {
+	return merged
+}
+
+func (t *Tags) check(key string) error {
+	if len(t.Extra) == 0 {
+		return nil
+	}
+	if _, err := tagging.New(t.Rules()); err != nil {
 		return fmt.Errorf("%s: %w", key, err)
 	}
-	t.Rules = merged
 	return nil
 }
 

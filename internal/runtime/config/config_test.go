@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"supportpipe/internal/support/drafting"
 	"supportpipe/internal/support/sla"
+	"supportpipe/internal/support/tagging"
 )
 
 func ts(t *testing.T, s string) time.Time {
@@ -269,4 +272,28 @@ func TestDrafting(t *testing.T) {
 		}
 		assert.ErrorContains(t, err, msg, doc)
 	}
+}
+
+// TestTags: the file's rules are checked at start and merged over the
+// built-in ones by name; without any, the built-in rules stand unchecked
+// (they are tested with the tagger) so that a cold start does not compile
+// them.
+func TestTags(t *testing.T) {
+	c, err := Parse(nil)
+	require.NoError(t, err)
+	assert.Empty(t, c.Tags.Extra)
+	assert.Equal(t, tagging.DefaultRules(), c.Tags.Rules())
+
+	c, err = Parse([]byte("tags:\n  - name: billing\n    any: [invoice]\n  - name: returns\n    any: [return label]\n"))
+	require.NoError(t, err)
+	rules := c.Tags.Rules()
+	assert.Len(t, rules, len(tagging.DefaultRules())+1)
+	i := slices.IndexFunc(rules, func(r tagging.Rule) bool { return r.Name == "billing" })
+	require.GreaterOrEqual(t, i, 0)
+	assert.Equal(t, []string{"invoice"}, rules[i].Any, "a file's rule replaces the built-in one of its name")
+	assert.Equal(t, "returns", rules[len(rules)-1].Name)
+
+	_, err = Parse([]byte("tags:\n  - name: broken\n    any: [\"a/\"]\n"))
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "tags:"), err.Error())
 }
