@@ -7,8 +7,6 @@ import (
 	"math"
 	"strings"
 	"time"
-
-	"supportpipe/internal/ops/stats"
 )
 
 // The chart's geometry, in SVG user units: two panels sharing the x axis,
@@ -23,7 +21,7 @@ const (
 
 	// Okabe–Ito colours, told apart with colour-blindness too; the series
 	// differ in dash and marker shape as well.
-	colReceived  = "#0072B2"
+	colAccepted  = "#0072B2"
 	colProcessed = "#E69F00"
 	colFRT       = "#56B4E9"
 	colOver      = "#D55E00"
@@ -31,8 +29,9 @@ const (
 	colText      = "#333333"
 )
 
-// Chart draws the day's hourly figures as an SVG image: webhooks received
-// and processed per UTC hour, and below them the median first response
+// Chart draws the day's hourly figures as an SVG image: webhooks accepted
+// and processed per UTC hour (from the delivery log, which holds the
+// authentic webhooks the pipeline kept), and below them the median first response
 // (business time) of the waiting periods that started in each hour, against
 // the target. Hand-written SVG with a title and a description for screen
 // readers, no script, no external font; like Render it depends only on d.
@@ -64,11 +63,12 @@ func Chart(d *Data) []byte {
 	// Panel 1: webhooks per hour.
 	var top int64
 	for _, h := range d.Hours {
-		top = max(top, h.Received, h.Processed)
+		top = max(top, h.Accepted, h.Processed)
 	}
 	step := niceStep(float64(top) / 4)
 	webMax := math.Max(step*math.Ceil(float64(top)/step), step)
 	p(`<text x="%d" y="%d" font-size="13" font-weight="bold">Webhooks per hour</text>`+"\n", plotL, webTop-20)
+	p(`<text x="%d" y="%d" font-size="10">%s</text>`+"\n", plotL, webTop-7, esc(webSubtitle))
 	legend(p)
 	for v := 0.0; v <= webMax+step/2; v += step {
 		y := scale(v, webMax, webTop, webBottom)
@@ -79,9 +79,9 @@ func Chart(d *Data) []byte {
 		name, label, colour, dash string
 		value                     func(Hour) int64
 	}{
-		// Received is drawn wide and processed narrow on top of it, so
+		// Accepted is drawn wide and processed narrow on top of it, so
 		// both show where they coincide, as they do on a healthy day.
-		{"received", "received", colReceived, ` stroke-width="4"`, func(h Hour) int64 { return h.Received }},
+		{"accepted", "accepted", colAccepted, ` stroke-width="4"`, func(h Hour) int64 { return h.Accepted }},
 		{"processed", "processed", colProcessed, ` stroke-width="1.5" stroke-dasharray="6 3"`, func(h Hour) int64 { return h.Processed }},
 	}
 	for _, s := range series {
@@ -94,7 +94,7 @@ func Chart(d *Data) []byte {
 		for h, hr := range d.Hours {
 			x, y := slotX(h), scale(float64(s.value(hr)), webMax, webTop, webBottom)
 			tip := fmt.Sprintf("%s: %d %s", hourSpan(h), s.value(hr), s.label)
-			if s.name == "received" {
+			if s.name == "accepted" {
 				p(`<circle class="point" data-hour="%02d" data-value="%d" cx="%.1f" cy="%.1f" r="4" fill="%s"><title>%s</title></circle>`+"\n",
 					h, s.value(hr), x, y, s.colour, esc(tip))
 			} else {
@@ -105,7 +105,18 @@ func Chart(d *Data) []byte {
 		p("</g>\n")
 	}
 	if note := webNote(d); note != "" {
-		p(`<text x="%.1f" y="%d" text-anchor="middle" font-size="12">%s</text>`+"\n", float64(plotL+plotR)/2, (webTop+webBottom)/2, esc(note))
+		// A note of several sentences is set on lines that fit the panel.
+		lines := wrap(note, 95)
+		x := float64(plotL+plotR) / 2
+		p(`<text x="%.1f" y="%d" text-anchor="middle" font-size="12">`, x, (webTop+webBottom)/2-8*(len(lines)-1))
+		for i, l := range lines {
+			dy := 0
+			if i > 0 {
+				dy = 16
+			}
+			p(`<tspan x="%.1f" dy="%d">%s</tspan>`, x, dy, esc(l))
+		}
+		p("</text>\n")
 	}
 
 	// Panel 2: first responses by the hour the customer started waiting.
@@ -168,14 +179,18 @@ func Chart(d *Data) []byte {
 	return b.Bytes()
 }
 
+// webSubtitle says what the webhook series count: the delivery log's
+// entries, which exist for authentic webhooks only.
+const webSubtitle = "delivery log: accepted by hour received, processed by hour completed; rejected and refused: day totals only"
+
 // legend draws the webhook series' keys, each in its colour, dash and
 // marker, so the two lines are told apart without colour too.
 func legend(p func(string, ...any)) {
 	x := plotR - 220
 	y := webTop - 24
-	p(`<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="4"/>`+"\n", x, x+24, y, y, colReceived)
-	p(`<circle cx="%d" cy="%d" r="4" fill="%s"/>`+"\n", x+12, y, colReceived)
-	p(`<text x="%d" y="%d">received</text>`+"\n", x+30, y+4)
+	p(`<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="4"/>`+"\n", x, x+24, y, y, colAccepted)
+	p(`<circle cx="%d" cy="%d" r="4" fill="%s"/>`+"\n", x+12, y, colAccepted)
+	p(`<text x="%d" y="%d">accepted</text>`+"\n", x+30, y+4)
 	x += 110
 	p(`<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="1.5" stroke-dasharray="6 3"/>`+"\n", x, x+24, y, y, colProcessed)
 	p(`<rect x="%.1f" y="%.1f" width="5" height="5" fill="%s"/>`+"\n", float64(x)+9.5, float64(y)-2.5, colProcessed)
@@ -199,15 +214,18 @@ func frtLegend(p func(string, ...any), target float64) {
 
 // webNote says why the webhook panel is flat, when it is.
 func webNote(d *Data) string {
-	switch {
-	case d.Hourly:
-		return ""
-	case d.Counters[stats.Received]+d.Counters[stats.Processed] > 0:
-		return "Hourly figures were not recorded for this day; the report has its totals."
-	case d.Complete:
-		return "No webhooks this day."
+	if !d.Hourly {
+		return d.HourlyNote
 	}
-	return "No webhooks so far today."
+	for _, h := range d.Hours {
+		if h.Accepted+h.Processed > 0 {
+			return ""
+		}
+	}
+	if d.Complete {
+		return "No webhook was accepted or processed this day."
+	}
+	return "No webhook was accepted or processed so far today."
 }
 
 // frtNote says why the first-response panel is empty, when it is.
@@ -247,7 +265,7 @@ func frtTip(h int, hr Hour) string {
 func describe(d *Data) string {
 	var b strings.Builder
 	list := func(name string, v func(Hour) int64) {
-		fmt.Fprintf(&b, "%s per hour from 00:00 to 23:00 UTC: ", name)
+		fmt.Fprintf(&b, "%s, from 00:00 to 23:00 UTC: ", name)
 		for h, hr := range d.Hours {
 			if h > 0 {
 				b.WriteString(", ")
@@ -262,8 +280,9 @@ func describe(d *Data) string {
 	if note := webNote(d); note != "" {
 		b.WriteString(note + " ")
 	} else {
-		list("Webhooks received", func(h Hour) int64 { return h.Received })
-		list("Events processed", func(h Hour) int64 { return h.Processed })
+		b.WriteString("Webhooks from the delivery log, which holds authentic webhooks only (rejected and refused requests are in the day's totals). ")
+		list("Webhooks accepted per hour, by the hour they came", func(h Hour) int64 { return h.Accepted })
+		list("Events processed per hour, by the hour they completed", func(h Hour) int64 { return h.Processed })
 	}
 	if note := frtNote(d); note != "" {
 		b.WriteString(note)
@@ -287,6 +306,24 @@ func describe(d *Data) string {
 	}
 	b.WriteString(".")
 	return b.String()
+}
+
+// wrap breaks s at spaces into lines of at most n bytes (a longer word
+// keeps a line of its own).
+func wrap(s string, n int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		if line != "" && len(line)+1+len(w) > n {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return append(lines, line)
 }
 
 func slotX(h int) float64 { return plotL + slotW*(float64(h)+0.5) }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/ops/stats"
+	"supportpipe/internal/ports/store"
 	"supportpipe/internal/ports/store/memstore"
 	"supportpipe/internal/support/sla"
 )
@@ -21,23 +22,34 @@ func example(t *testing.T) *Data {
 	t.Helper()
 	ctx := context.Background()
 	st := memstore.New()
+	now := at("2026-05-13T09:00:00Z")
+	st.SetClock(fixed(now))
 	policy := defaultPolicy(t)
 	day := "2026-05-12"
 	start := at("2026-05-12T00:00:00Z")
 	shape := [24]int64{12, 8, 6, 5, 6, 10, 25, 60, 140, 210, 240, 230, 190, 215, 235, 225, 200, 160, 110, 80, 60, 45, 30, 18}
 	c := map[string]int64{}
-	var carried int64
 	for h, n := range shape {
-		received := 4 * n
-		// A few events of each hour finish in the next one.
-		late := received / 40
-		hour := start.Add(time.Duration(h) * time.Hour)
-		c[stats.Hour(stats.HourlyReceived, hour)] = received
-		c[stats.Hour(stats.HourlyProcessed, hour)] = received - late + carried
-		c[stats.Received] += received
-		c[stats.Accepted] += received
-		c[stats.Processed] += received - late + carried
-		carried = late
+		// Each webhook is done 90 s after it came, so those of an hour's
+		// last 90 s (1 in 40) are processed in the next one; one in 20 is
+		// a duplicate, accepted and not processed again.
+		accepted := 4 * n
+		every := time.Hour / time.Duration(accepted)
+		for i := range accepted {
+			received := start.Add(time.Duration(h)*time.Hour + time.Duration(i)*every)
+			e := store.Delivery{ID: fmt.Sprintf("d-%d-%d", h, i), MessageID: fmt.Sprintf("m-%d-%d", h, i), Event: "message_created",
+				AccountID: 7, ConversationID: int64(h)*1000 + i%50, ReceivedAt: received, At: received.Add(90 * time.Second), Outcome: store.DeliveryProcessed}
+			switch {
+			case i%20 == 19:
+				e.Outcome = store.DeliveryDuplicate
+				c[stats.Duplicates]++
+			case stats.Day(e.At) == day: // the last minute's are the next day's
+				c[stats.Processed]++
+			}
+			require.NoError(t, st.LogDeliveries(ctx, e))
+		}
+		c[stats.Received] += accepted
+		c[stats.Accepted] += accepted
 	}
 	require.NoError(t, st.AddCounters(ctx, day, c))
 
@@ -53,7 +65,7 @@ func example(t *testing.T) *Data {
 			file(t, st, policy, r)
 		}
 	}
-	d, err := Build(ctx, Source{Store: st, Policy: policy, Now: fixed(at("2026-05-13T09:00:00Z"))}, day)
+	d, err := Build(ctx, Source{Store: st, Policy: policy, Now: fixed(now)}, day)
 	require.NoError(t, err)
 	require.True(t, d.Hourly, fmt.Sprintf("%v", d.Hours))
 	return d

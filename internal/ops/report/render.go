@@ -31,7 +31,13 @@ func Render(d *Data) []byte {
 		p("# Support health report — %s (UTC), so far\n\n", d.Day)
 		p("So far: generated %s UTC, before the day ended. The figures cover the day up to then, and waiting periods still open are judged at that time: none counts as breached before its due time.\n\n", at)
 	}
-	p("![Webhooks received and processed, and first-response times, by UTC hour](%s)\n\n", path.Base(ChartKey(d.Day)))
+	p("![Webhooks accepted and processed, and first-response times, by UTC hour](%s)\n\n", path.Base(ChartKey(d.Day)))
+	if d.Hourly {
+		// The series are not the table's received count: say what they are.
+		p("The chart's webhooks per hour come from the delivery log: accepted webhooks by the hour they came, events processed by the hour they completed. Rejected and refused requests leave no entry there; they are in the totals below.\n\n")
+	} else if d.HourlyNote != "" {
+		p("%s\n\n", d.HourlyNote)
+	}
 
 	p("## Summary\n\n")
 	p("- Webhooks: received %d, accepted %d, back-filled %d by reconciliation.\n", c[stats.Received], c[stats.Accepted], c[stats.Backfilled])

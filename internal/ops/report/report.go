@@ -1,7 +1,8 @@
 // Package report builds the daily support health report (Markdown, with an
-// hourly SVG chart beside it) for one UTC day from pre-aggregated counters
-// and the day's SLA and escalation records — key lookups only, never a
-// scan, so its cost does not grow with the number of events.
+// hourly SVG chart beside it) for one UTC day from pre-aggregated counters,
+// the day's SLA and escalation records and, for the chart's webhooks per
+// hour, the day's delivery log — key lookups and the log's time line only,
+// never a scan.
 //
 // A report is true as of the moment it is generated: waiting periods still
 // open are judged then, so today's report says "so far" and counts no
@@ -44,6 +45,13 @@ const DeliveryTarget = 99.9
 // maxRecords bounds the per-day record reads (one Query each on DynamoDB).
 const maxRecords = 1_000_000
 
+// DefaultLogLimit bounds the delivery log entries a report reads for its
+// webhooks per hour: those recorded from the day's start to the generation
+// time, about 1.4 days' worth at the scheduled 09:00 run. A busier span
+// gets no hourly webhook series rather than a run that outlasts its
+// function's timeout.
+const DefaultLogLimit = 1_000_000
+
 // Source is what the report reads.
 type Source struct {
 	Store  store.Store
@@ -52,6 +60,16 @@ type Source struct {
 	// Now is the generation time: open waiting periods are judged at it,
 	// and it tells a finished day from today. Nil reads the system clock.
 	Now func() time.Time
+	// LogLimit bounds the delivery log entries read (DefaultLogLimit
+	// when 0).
+	LogLimit int
+}
+
+func (s Source) logLimit() int {
+	if s.LogLimit <= 0 {
+		return DefaultLogLimit
+	}
+	return s.LogLimit
 }
 
 func (s Source) now() time.Time {
@@ -98,16 +116,19 @@ type Data struct {
 	DeadLettered, Recovered, StillDead int64
 
 	// Hours are the day's figures by UTC hour, for the chart. Hourly says
-	// the webhook figures were recorded by hour (days before the hourly
-	// counters existed have totals only).
-	Hours  [24]Hour
-	Hourly bool
+	// the webhook figures were read from the delivery log; when they could
+	// not be, HourlyNote says why (the log keeps 14 days, and holds
+	// nothing from before it existed).
+	Hours      [24]Hour
+	Hourly     bool
+	HourlyNote string
 }
 
-// Hour is one UTC hour of the day: webhooks received, events processed,
-// and the first responses to the waiting periods that started in it.
+// Hour is one UTC hour of the day: authentic webhooks accepted (by the hour
+// the edge took them), events processed (by the hour they completed), and
+// the first responses to the waiting periods that started in it.
 type Hour struct {
-	Received, Processed int64
+	Accepted, Processed int64
 	// FRT summarises the business-time first responses of the hour's
 	// waiting periods answered by generation time; Waiting counts those
 	// still unanswered then (closed ones are in neither).
@@ -161,10 +182,8 @@ func Build(ctx context.Context, src Source, day string) (*Data, error) {
 	p := stats.Processing.Percentiles(c, 0.5, 0.95, 0.99)
 	copy(d.Processing[:], p)
 	d.Drafts = stats.Summarise(day, c).Drafts
-	received, processed := stats.Hourly(c, stats.HourlyReceived), stats.Hourly(c, stats.HourlyProcessed)
-	for h := range d.Hours {
-		d.Hours[h].Received, d.Hours[h].Processed = received[h], processed[h]
-		d.Hourly = d.Hourly || received[h] > 0 || processed[h] > 0
+	if err := readHours(ctx, src, d, start, now); err != nil {
+		return nil, err
 	}
 
 	recs, err := src.Store.DayRecords(ctx, day, sla.DayRecordKind, maxRecords)
@@ -250,6 +269,75 @@ func Build(ctx context.Context, src Source, day string) (*Data, error) {
 		d.DepthErr = err1 != nil || err2 != nil || err3 != nil
 	}
 	return d, nil
+}
+
+// acceptedOutcomes are the outcomes that end an accepted webhook's way: each
+// accepted webhook has one such entry, but for a redriven message's, whose
+// webhook was counted at its dead letter (as the day's counters count it).
+var acceptedOutcomes = []string{store.DeliveryProcessed, store.DeliveryDuplicate, store.DeliveryInvalid, store.DeliveryDeadLettered}
+
+// readHours fills the webhook series of d.Hours from the delivery log, which
+// keeps every webhook the pipeline accepted with the time the edge took it
+// and the time of each outcome: accepted webhooks by the hour they came,
+// events processed by the hour they completed. The day's counters have only
+// totals, since hourly counters on their one item would make every write of
+// it dearer as the day goes on (docs/cost.md). Rejected and refused requests
+// leave no entry: they are in the totals only.
+//
+// The log is read from the day's start to the generation time, newest
+// first, so that a webhook of the day processed after it (queued at
+// midnight, redriven later) is counted, as its counters count it. A day
+// older than the log's retention, or with more entries than src.LogLimit
+// to read, gets a note instead of a series.
+func readHours(ctx context.Context, src Source, d *Data, start, now time.Time) error {
+	if start.Before(now.Add(-store.DeliveryRetention)) {
+		d.HourlyNote = fmt.Sprintf("Hourly webhook figures are not available for this day: they come from the delivery log, which keeps %d days. The report has the day's totals.",
+			int(store.DeliveryRetention.Hours()/24))
+		return nil
+	}
+	end := start.Add(24 * time.Hour)
+	in := func(t time.Time) bool { return !t.Before(start) && t.Before(end) }
+	var hours [24]Hour
+	read, limit := 0, src.logLimit()
+	q := store.DeliveryQuery{Since: start, Limit: store.MaxDeliveryPage}
+	for {
+		page, err := src.Store.Deliveries(ctx, q)
+		if err != nil {
+			return fmt.Errorf("read the delivery log: %w", err)
+		}
+		for _, e := range page.Deliveries {
+			if e.Outcome == store.DeliveryProcessed && in(e.At) {
+				hours[e.At.UTC().Hour()].Processed++
+			}
+			received := e.ReceivedAt
+			if received.IsZero() {
+				received = e.At // as the processor counts a message without its receipt time
+			}
+			if !e.Redriven && slices.Contains(acceptedOutcomes, e.Outcome) && in(received) {
+				hours[received.UTC().Hour()].Accepted++
+			}
+		}
+		read += len(page.Deliveries)
+		if page.Next == "" {
+			break
+		}
+		if read >= limit {
+			d.HourlyNote = fmt.Sprintf("Hourly webhook figures are not available for this day: the delivery log has more than %d entries to read for it. The report has the day's totals.", limit)
+			return nil
+		}
+		q.Cursor = page.Next
+	}
+	var total int64
+	for h := range hours {
+		d.Hours[h].Accepted, d.Hours[h].Processed = hours[h].Accepted, hours[h].Processed
+		total += hours[h].Accepted + hours[h].Processed
+	}
+	if total == 0 && d.Counters[stats.Accepted]+d.Counters[stats.Processed] > 0 {
+		d.HourlyNote = "Hourly webhook figures are not available for this day: the delivery log holds none of its webhooks (they came before it existed). The report has the day's totals."
+		return nil
+	}
+	d.Hourly = true
+	return nil
 }
 
 // AlertKind is the kind of day records that queue monitoring files.

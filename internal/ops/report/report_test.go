@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -59,23 +60,52 @@ func file(t *testing.T, st store.Store, p sla.Policy, r sla.Record) {
 	require.NoError(t, st.AddDayRecord(context.Background(), store.DayRecord{Day: r.Day(), Kind: sla.DayRecordKind, ID: r.ID(), Data: r.JSON(), At: r.Start}))
 }
 
+// logged writes n delivery log entries with an outcome, for webhooks
+// received a second apart from received on, each recorded after delay.
+func logged(t *testing.T, st store.Store, outcome string, n int, received time.Time, delay time.Duration) {
+	t.Helper()
+	for i := range n {
+		at := received.Add(time.Duration(i) * time.Second)
+		require.NoError(t, st.LogDeliveries(context.Background(), store.Delivery{ID: fmt.Sprintf("%s-%d-%d", outcome, at.Unix(), i),
+			MessageID: fmt.Sprintf("m-%d-%d", at.Unix(), i), Event: "message_created", AccountID: 7, ConversationID: 1,
+			ReceivedAt: at, At: at.Add(delay), Outcome: outcome}))
+	}
+}
+
 // seed builds 2026-05-12 with figures small enough to check by hand; the
-// source's clock is at the end of that day.
+// source's clock, and the store's, are at the end of that day.
 func seed(t *testing.T) (Source, *memstore.Store) {
 	ctx := context.Background()
 	st := memstore.New()
+	st.SetClock(fixed(at("2026-05-13T00:00:00Z")))
 	policy := defaultPolicy(t)
 	day := "2026-05-12"
 	counters := map[string]int64{
 		stats.Received: 1000, stats.Accepted: 984, stats.Rejected: 10, stats.Ignored: 5, stats.Refused: 1,
 		stats.RejectedPrefix + "bad_signature": 6, stats.RejectedPrefix + "stale_timestamp": 4,
 		stats.RefusedPrefix + "too_large": 1, stats.InvalidPayload: 1, stats.InvalidPrefix + "schema": 1,
-		stats.Duplicates: 20, stats.Processed: 960, stats.Retried: 7, stats.Failed: 9, stats.DeadLettered: 2,
+		stats.Duplicates: 20, stats.Processed: 963, stats.Retried: 7, stats.Failed: 9, stats.DeadLettered: 2,
 		stats.Spooled: 3, stats.Backfilled: 4, stats.SlowMessages: 1, stats.Opened: 40, stats.Resolved: 31,
 		stats.TagPrefix + "billing": 12, stats.TagPrefix + "shipping": 30, stats.TagPrefix + "refund": 12, stats.TagPrefix + "urgent": 3,
-		// 1000 received and 960 processed, by hour.
-		"hr09": 400, "hr10": 350, "hr11": 250, "hp09": 390, "hp10": 340, "hp11": 230,
 	}
+	// The delivery log of the same day: 984 accepted (396, 349 and 239 in
+	// 09:00, 10:00 and 11:00) and 963 processed (one of a webhook of the
+	// day before, at midnight; two of 09:00's in 10:00).
+	logged(t, st, store.DeliveryProcessed, 1, at("2026-05-11T23:59:58Z"), 5*time.Second)
+	logged(t, st, store.DeliveryProcessed, 390, at("2026-05-12T09:00:00Z"), 2*time.Second)
+	logged(t, st, store.DeliveryDuplicate, 4, at("2026-05-12T09:30:00Z"), 2*time.Second)
+	logged(t, st, store.DeliveryProcessed, 2, at("2026-05-12T09:59:50Z"), 30*time.Second)
+	logged(t, st, store.DeliveryProcessed, 340, at("2026-05-12T10:00:00Z"), 2*time.Second)
+	logged(t, st, store.DeliveryDuplicate, 9, at("2026-05-12T10:30:00Z"), 2*time.Second)
+	logged(t, st, store.DeliveryProcessed, 230, at("2026-05-12T11:00:00Z"), 2*time.Second)
+	logged(t, st, store.DeliveryDuplicate, 7, at("2026-05-12T11:30:00Z"), 2*time.Second)
+	logged(t, st, store.DeliveryInvalid, 1, at("2026-05-12T11:40:00Z"), 0)
+	logged(t, st, store.DeliveryDeadLettered, 1, at("2026-05-12T11:45:00Z"), 5*time.Second)
+	// Not webhooks of their own: failed attempts, a redelivery; ignored
+	// events are not accepted.
+	logged(t, st, store.DeliveryFailed, 2, at("2026-05-12T11:45:00Z"), time.Second)
+	logged(t, st, store.DeliveryRedelivered, 1, at("2026-05-12T10:20:00Z"), 3*time.Second)
+	logged(t, st, store.DeliveryIgnored, 5, at("2026-05-12T10:15:00Z"), 0)
 	// 900 messages took 2 ms, 59 took 50 ms, 1 took 1.5 s.
 	counters[stats.Processing.Counter(2*time.Millisecond)] += 900
 	counters[stats.Processing.Counter(50*time.Millisecond)] += 59
@@ -137,13 +167,17 @@ func TestHandComputedFigures(t *testing.T) {
 	assert.Equal(t, int64(3), d.Breaches[0].ConversationID)
 
 	assert.True(t, d.Hourly)
-	var received, processed int64
+	var accepted, processed int64
 	for _, h := range d.Hours {
-		received += h.Received
+		accepted += h.Accepted
 		processed += h.Processed
 	}
-	assert.Equal(t, d.Counters[stats.Received], received, "the hours add up to the day")
+	assert.Equal(t, d.Counters[stats.Accepted], accepted, "the hours add up to the day")
 	assert.Equal(t, d.Counters[stats.Processed], processed)
+	assert.Equal(t, [4]int64{0, 396, 349, 239}, [4]int64{d.Hours[0].Accepted, d.Hours[9].Accepted, d.Hours[10].Accepted, d.Hours[11].Accepted},
+		"accepted by the hour they came: processed, duplicates, invalid and dead-lettered; not failed attempts, redeliveries or ignored events")
+	assert.Equal(t, [4]int64{1, 390, 342, 230}, [4]int64{d.Hours[0].Processed, d.Hours[9].Processed, d.Hours[10].Processed, d.Hours[11].Processed},
+		"processed by the hour they completed")
 	assert.Equal(t, Summary{N: 1, Avg: 300, Median: 300, P90: 300}, d.Hours[9].FRT, "first responses by the hour the wait started")
 	assert.Equal(t, 1, d.Hours[12].Waiting, "unanswered, breached: still waiting")
 	assert.Equal(t, 2, d.Hours[23].Waiting)
@@ -262,7 +296,8 @@ func TestEmptyDay(t *testing.T) {
 			}
 			svg := string(Chart(d))
 			assert.Contains(t, svg, "No conversations waited for a first response")
-			assert.Equal(t, 24, len(points(t, Chart(d))["received"]), "an empty day still has its 24 hours")
+			assert.Equal(t, 24, len(points(t, Chart(d))["accepted"]), "an empty day still has its 24 hours")
+			assert.Contains(t, svg, "No webhook was accepted or processed "+tc.period+".")
 		})
 	}
 }
@@ -318,7 +353,7 @@ func TestChart(t *testing.T) {
 	for h := range 24 {
 		hours = append(hours, time.Date(2026, 5, 12, h, 0, 0, 0, time.UTC).Format("15"))
 	}
-	for _, s := range []string{"received", "processed", "first_response"} {
+	for _, s := range []string{"accepted", "processed", "first_response"} {
 		assert.Equal(t, hours, pts[s], "one point per hour in %s", s)
 	}
 
@@ -331,7 +366,9 @@ func TestChart(t *testing.T) {
 	require.NoError(t, xml.Unmarshal(svg, &doc))
 	assert.Equal(t, "img", doc.Role)
 	assert.Equal(t, "Support, 2026-05-12 (UTC), by hour", doc.Title)
-	assert.Contains(t, doc.Desc, "Webhooks received per hour from 00:00 to 23:00 UTC: 0, 0, 0, 0, 0, 0, 0, 0, 0, 400, 350, 250, 0,")
+	assert.Contains(t, doc.Desc, "Webhooks accepted per hour, by the hour they came, from 00:00 to 23:00 UTC: 0, 0, 0, 0, 0, 0, 0, 0, 0, 396, 349, 239, 0,")
+	assert.Contains(t, doc.Desc, "Events processed per hour, by the hour they completed, from 00:00 to 23:00 UTC: 1, 0, 0, 0, 0, 0, 0, 0, 0, 390, 342, 230, 0,")
+	assert.Contains(t, string(svg), webSubtitle, "says where the series come from")
 	assert.Contains(t, doc.Desc, "09:00–10:00 UTC: median 5m over 1 answered")
 	for _, banned := range []string{"<script", "href", "@import", "url("} {
 		assert.NotContains(t, string(svg), banned, "self-contained: no scripts, links or external fonts")
@@ -393,4 +430,52 @@ func TestGolden(t *testing.T) {
 	again, err := Build(context.Background(), src, "2026-05-12")
 	require.NoError(t, err)
 	assert.Equal(t, Render(d), Render(again), "same day, same clock, same file")
+}
+
+// TestHourlyNotAvailable: the webhooks per hour come from the delivery log,
+// read to the generation time. A day the log cannot answer for says so in
+// the chart and the report, and keeps its totals and its 24 hours.
+func TestHourlyNotAvailable(t *testing.T) {
+	src, st := seed(t)
+	noLog := memstore.New()
+	noLog.SetClock(src.Now)
+	c, err := st.Counters(context.Background(), "2026-05-12")
+	require.NoError(t, err)
+	require.NoError(t, noLog.AddCounters(context.Background(), "2026-05-12", c))
+	for _, tc := range []struct {
+		name string
+		src  Source
+		note string
+	}{
+		{"older than the log's 14 days", Source{Store: st, Policy: src.Policy, Now: fixed(at("2026-05-26T00:00:01Z"))},
+			"they come from the delivery log, which keeps 14 days"},
+		{"more entries than the bound", Source{Store: st, Policy: src.Policy, Now: src.Now, LogLimit: 500},
+			"the delivery log has more than 500 entries to read for it"},
+		{"before the log existed", Source{Store: noLog, Policy: src.Policy, Now: src.Now},
+			"the delivery log holds none of its webhooks"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := Build(context.Background(), tc.src, "2026-05-12")
+			require.NoError(t, err)
+			assert.False(t, d.Hourly)
+			assert.Contains(t, d.HourlyNote, tc.note)
+			assert.Equal(t, [2]int64{}, [2]int64{d.Hours[9].Accepted, d.Hours[9].Processed}, "no partial series")
+			assert.Equal(t, int64(984), d.Counters[stats.Accepted], "the totals stay")
+			svg := Chart(d)
+			assert.Contains(t, string(svg), esc(d.HourlyNote), "the chart says why it has no series")
+			for _, s := range []string{"accepted", "processed"} {
+				assert.Len(t, points(t, svg)[s], 24, s)
+			}
+			assert.Contains(t, string(Render(d)), d.HourlyNote)
+		})
+	}
+
+	// The scheduled run reads the day on the next morning; a run 13 days
+	// later still finds all of it.
+	late := at("2026-05-25T09:00:00Z")
+	st.SetClock(fixed(late))
+	d, err := Build(context.Background(), Source{Store: st, Policy: src.Policy, Now: fixed(late)}, "2026-05-12")
+	require.NoError(t, err)
+	require.True(t, d.Hourly, d.HourlyNote)
+	assert.Equal(t, int64(396), d.Hours[9].Accepted)
 }

@@ -3,7 +3,6 @@
 package stats
 
 import (
-	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -63,29 +62,6 @@ const (
 	// given up then rather than posted late (docs/reliability.md).
 	BreachEscalationsDropped = "sla_breach_escalations_dropped"
 )
-
-// Hourly counters split two of the day's figures by UTC hour, for the
-// report's chart: HourlyReceived+"07" counts the webhooks received from
-// 07:00 to 08:00 (as Received counts them, by the hour the edge took them),
-// HourlyProcessed+"07" the events processed in that hour. The names are
-// short because they sit on the day's counter item, which DynamoDB bills
-// by the KB at every write (docs/cost.md).
-const (
-	HourlyReceived  = "hr"
-	HourlyProcessed = "hp"
-)
-
-// Hour names series' counter for the UTC hour of t.
-func Hour(series string, t time.Time) string { return series + t.UTC().Format("15") }
-
-// Hourly reads series' 24 counters from a day's counters.
-func Hourly(c map[string]int64, series string) [24]int64 {
-	var out [24]int64
-	for h := range out {
-		out[h] = c[fmt.Sprintf("%s%02d", series, h)]
-	}
-	return out
-}
 
 // Histogram is a latency histogram stored as daily counters, one per
 // bucket, named by its prefix.

@@ -124,11 +124,8 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 			h.Metrics.Count(name, 1)
 		}
 	}
-	// received counts a webhook on the day and in the hour it came.
-	received := func() {
-		h.Counters.Add(day, stats.Received, 1)
-		h.Counters.Add(day, stats.Hour(stats.HourlyReceived, now), 1)
-	}
+	// received counts a webhook on the day it came.
+	received := func() { h.Counters.Add(day, stats.Received, 1) }
 	delivery := safeID(apigw.Header(req, chatwoot.HeaderDelivery))
 	// reject answers what no one proved to be Chatwoot: nothing is kept.
 	reject := func(code int, reason string, msg string) (events.APIGatewayV2HTTPResponse, error) {

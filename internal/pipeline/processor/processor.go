@@ -436,7 +436,7 @@ func (p *Processor) run(ctx context.Context, r *result, b *batch, i int, start t
 
 	now := p.Now()
 	elapsed := time.Since(start)
-	counters := map[string]int64{stats.Processed: 1, stats.Hour(stats.HourlyProcessed, now): 1, stats.Processing.Counter(elapsed): 1}
+	counters := map[string]int64{stats.Processed: 1, stats.Processing.Counter(elapsed): 1}
 	for k, v := range ev.counters {
 		counters[k] += v
 	}
@@ -476,7 +476,7 @@ func (p *Processor) duplicate(msg queue.Message, ev *Event) *store.Completion {
 }
 
 // arrival adds to counts what a message's final outcome says about its
-// event, on the day (and hour) the webhook received it: received and
+// event, on the day the webhook received it: received and
 // accepted, and dead-lettered when the outcome is the DLQ. The processor
 // counts them, once per queue message at its final outcome, with the
 // exactness of its own counters, so the edge writes nothing to the store
@@ -499,7 +499,6 @@ func arrival(msg queue.Message, now time.Time, deadLettered bool, counts map[str
 	switch {
 	case !queue.Redriven(msg.Attributes):
 		add(stats.Received)
-		add(stats.Hour(stats.HourlyReceived, at))
 		add(stats.Accepted)
 		if deadLettered {
 			add(stats.DeadLettered)

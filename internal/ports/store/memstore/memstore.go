@@ -38,6 +38,14 @@ func New() *Store {
 		days: map[string]map[string]store.DayRecord{}, marks: map[string]time.Time{}}
 }
 
+// SetClock sets the clock that expires idempotency records and bounds the
+// delivery log's window, so a test can be about a day in the past.
+func (s *Store) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	s.now = now
+	s.mu.Unlock()
+}
+
 // Close implements store.Store.
 func (s *Store) Close() error { return nil }
 
