@@ -5,8 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +19,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/chatwoot"
+	"supportpipe/internal/devtools/tiletest"
 	"supportpipe/internal/devtools/waitfor"
+	"supportpipe/internal/ops/api"
+	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/runtime/config"
 	"supportpipe/internal/runtime/local"
 	"supportpipe/internal/support/sla"
@@ -131,7 +138,8 @@ func TestDemoPlan(t *testing.T) {
 // TestDemoAgainstTheLocalServer runs the demo against the local server on
 // its own data dir (the processor in this process), as a user would after
 // make run: every scene handled, the breach breached, the VIP escalated
-// for both reasons, the duplicate counted, and the links printed.
+// for both reasons, the duplicate counted, the links printed, and the tile
+// they lead to showing the demo's queue.
 func TestDemoAgainstTheLocalServer(t *testing.T) {
 	dir := cliEnv(t)
 	confPath := filepath.Join(dir, "support.yaml")
@@ -157,6 +165,7 @@ func TestDemoAgainstTheLocalServer(t *testing.T) {
 		assert.NoError(t, s.Close())
 	})
 
+	demoStart := time.Now()
 	code, out, errOut := invoke(t, "", "demo", "--wait", waitfor.Hang.String())
 	require.Equal(t, exitOK, code, "%s\n%s", out, errOut)
 	assert.Empty(t, errOut)
@@ -166,9 +175,64 @@ func TestDemoAgainstTheLocalServer(t *testing.T) {
 		assert.Contains(t, out, want)
 	}
 	assert.NotContains(t, out, "note:")
+	t.Run("Tile", func(t *testing.T) { demoTile(t, out, demoStart) })
 
 	// Again: new conversations, nothing refused.
 	code, out, errOut = invoke(t, "", "demo", "--wait", waitfor.Hang.String())
 	require.Equal(t, exitOK, code, "%s\n%s", out, errOut)
 	assert.Contains(t, out, "duplicates today: 2")
+}
+
+// demoTile opens the tile link the demo printed, as a user would after it,
+// and checks that it shows the queue the demo made: customers waiting, the
+// breached one among them, and today's compliance from the answered one.
+// UPDATE_SCREENSHOTS=1 writes it to docs/img/tile-demo.png, the README's
+// picture of the tile after the demo.
+func demoTile(t *testing.T, demoOut string, demoStart time.Time) {
+	m := regexp.MustCompile(`(?m)^\s*tile\s+(\S+)$`).FindStringSubmatch(demoOut)
+	require.NotNil(t, m, "the demo prints the tile link:\n%s", demoOut)
+	link, err := url.Parse(m[1])
+	require.NoError(t, err)
+	// The answered scene's wait began 10 minutes before the demo ran, and
+	// compliance counts the waits that began today (UTC): in the first
+	// minutes after midnight it began yesterday, and the tile rightly says
+	// "no data yet" unless another wait of the demo counts.
+	answeredToday := stats.Day(demoStart.Add(-10*time.Minute)) == stats.Day(time.Now())
+	if answeredToday {
+		// The demo waits for the conversations, which the processor stores
+		// before its support stage files their SLA records: wait for the
+		// answered scene's outcome, as a user opening the tile a moment
+		// later would find it.
+		frag, err := url.ParseQuery(link.Fragment)
+		require.NoError(t, err)
+		cl := &apiClient{base: link.Scheme + "://" + link.Host, token: frag.Get("token"), http: http.DefaultClient}
+		waitfor.Until(t, func() bool {
+			var q api.QueueView
+			require.NoError(t, cl.get(t.Context(), "/support/queue", &q))
+			return q.SLA.CompliancePct != nil
+		}, "a compliance of today in /support/queue")
+	}
+
+	tab := tiletest.NewTab(t, tiletest.NewBrowser(t))
+	tiletest.Navigate(t, tab, link.String())
+	v := tiletest.WaitState(t, tab, "data")
+	require.True(t, v.Numbers, "the numbers are shown")
+	number := func(field string) float64 {
+		t.Helper()
+		n, err := strconv.ParseFloat(v.Fields[field].Value, 64)
+		require.NoError(t, err, "%s: %+v", field, v.Fields[field])
+		return n
+	}
+	assert.GreaterOrEqual(t, number("pending"), 1.0, "customers waiting")
+	assert.Positive(t, number("oldest_wait_seconds"), "the longest wait")
+	assert.NotEqual(t, "0s", v.Fields["oldest_wait_seconds"].Text)
+	assert.GreaterOrEqual(t, number("breached"), 1.0, "the breached scene waits")
+	// Checked again: midnight may have passed while the tile loaded.
+	if answeredToday && stats.Day(demoStart.Add(-10*time.Minute)) == stats.Day(time.Now()) {
+		assert.Positive(t, number("compliance_pct"), "compliance of today, from the answered scene")
+		assert.Regexp(t, `^\d+\.\d%$`, v.Fields["compliance_pct"].Text)
+	} else {
+		assert.NotEmpty(t, v.Fields["compliance_pct"].Text, "compliance")
+	}
+	tiletest.Screenshot(t, tab, filepath.Join("..", "..", "docs", "img", "tile-demo.png"))
 }

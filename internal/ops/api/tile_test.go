@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -23,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supportpipe/internal/apigw"
+	"supportpipe/internal/devtools/tiletest"
 	"supportpipe/internal/devtools/waitfor"
 	"supportpipe/internal/ops/api"
 	"supportpipe/internal/ops/stats"
@@ -37,14 +37,13 @@ import (
 // screenshots in docs/img.
 
 const (
-	chromium  = "/usr/bin/chromium"
 	tileToken = "tile-test-token"
-	hostJS    = `document.querySelector("support-queue-tile")`
+	hostJS    = tiletest.HostJS
 	retryJS   = hostJS + `.shadowRoot.querySelector("[data-action=retry]")`
 )
 
 func TestTile(t *testing.T) {
-	browser := newBrowser(t)
+	browser := tiletest.NewBrowser(t)
 
 	t.Run("LoadingUntilAnswered", func(t *testing.T) {
 		gate := make(chan struct{})
@@ -52,10 +51,10 @@ func TestTile(t *testing.T) {
 		q := &queueStub{code: http.StatusOK, view: sampleView(), gate: gate}
 		srv := newAPIServer(t, map[string]api.Route{"/support/queue": q.route()}, "")
 		t.Cleanup(release) // before the server closes: a failed test must not leave a handler blocked
-		tab := newTab(t, browser)
+		tab := tiletest.NewTab(t, browser)
 
-		navigate(t, tab, srv.URL+"/support/tile#token="+tileToken)
-		v := waitState(t, tab, "loading")
+		tiletest.Navigate(t, tab, srv.URL+"/support/tile#token="+tileToken)
+		v := tiletest.WaitState(t, tab, "loading")
 		assert.Equal(t, "true", v.Busy, "aria-busy while loading")
 		assert.Equal(t, "Loading the support queue…", v.Fields["status"].Text)
 		assert.Empty(t, v.Fields["error-message"].Text)
@@ -70,13 +69,13 @@ func TestTile(t *testing.T) {
 		eval(t, tab, `window.tileLoads = 0; { const host = `+hostJS+`, load = host.load.bind(host);
 host.load = (...args) => { tileLoads++; return load(...args); }; }`)
 		eval(t, tab, hostJS+`.refresh = 1`)
-		assert.Equal(t, "1", evalJSON[string](t, tab, hostJS+`.getAttribute("refresh")`))
-		poll(t, tab, `tileLoads >= 2`)
+		assert.Equal(t, "1", tiletest.EvalJSON[string](t, tab, hostJS+`.getAttribute("refresh")`))
+		tiletest.Poll(t, tab, `tileLoads >= 2`)
 		assert.Len(t, srv.queueRequests(), 1)
-		assert.Equal(t, "loading", readTile(t, tab).State)
+		assert.Equal(t, "loading", tiletest.Read(t, tab).State)
 
 		release()
-		v = waitState(t, tab, "data")
+		v = tiletest.WaitState(t, tab, "data")
 		assert.Equal(t, "false", v.Busy)
 		assert.Empty(t, v.Fields["status"].Text)
 		assert.True(t, v.Numbers)
@@ -88,10 +87,10 @@ host.load = (...args) => { tileLoads++; return load(...args); }; }`)
 		seedQueue(t, s, now)
 		route := api.QueueRoute(s, testPolicy(t), func() time.Time { return now })
 		srv := newAPIServer(t, map[string]api.Route{"/support/queue": route}, "")
-		tab := newTab(t, browser)
+		tab := tiletest.NewTab(t, browser)
 
-		navigate(t, tab, srv.URL+"/support/tile#token="+tileToken)
-		v := waitState(t, tab, "data")
+		tiletest.Navigate(t, tab, srv.URL+"/support/tile#token="+tileToken)
+		v := tiletest.WaitState(t, tab, "data")
 		assertShowsJSON(t, v, getQueue(t, srv.URL))
 		texts := map[string]string{
 			"pending":             "3",
@@ -115,10 +114,10 @@ host.load = (...args) => { tileLoads++; return load(...args); }; }`)
 		addWaiting(t, s, 1, now.Add(-90*time.Second))
 		route := api.QueueRoute(s, testPolicy(t), func() time.Time { return now })
 		srv := newAPIServer(t, map[string]api.Route{"/support/queue": route}, "")
-		tab := newTab(t, browser)
+		tab := tiletest.NewTab(t, browser)
 
-		navigate(t, tab, srv.URL+"/support/tile#token="+tileToken)
-		v := waitState(t, tab, "data")
+		tiletest.Navigate(t, tab, srv.URL+"/support/tile#token="+tileToken)
+		v := tiletest.WaitState(t, tab, "data")
 		served := getQueue(t, srv.URL)
 		require.Nil(t, served["sla"].(map[string]any)["compliance_pct"], "the store has no SLA outcomes today")
 		assertShowsJSON(t, v, served)
@@ -129,21 +128,21 @@ host.load = (...args) => { tileLoads++; return load(...args); }; }`)
 	t.Run("WrongTokenThenFixedFragment", func(t *testing.T) {
 		q := &queueStub{code: http.StatusOK, view: sampleView()}
 		srv := newAPIServer(t, map[string]api.Route{"/support/queue": q.route()}, "")
-		tab := newTab(t, browser)
+		tab := tiletest.NewTab(t, browser)
 
-		navigate(t, tab, srv.URL+"/support/tile#token=wrong")
-		v := waitState(t, tab, "error")
+		tiletest.Navigate(t, tab, srv.URL+"/support/tile#token=wrong")
+		v := tiletest.WaitState(t, tab, "error")
 		assertErrorView(t, v, "Not authorised: check the tile's token.")
 		screenshot(t, tab, "tile-error.png")
 
 		// Retry asks again; the server still refuses the token.
 		click(t, tab, retryJS)
 		waitfor.Until(t, func() bool { return len(srv.queueRequests()) == 2 }, "Retry asks the server again")
-		assertErrorView(t, waitState(t, tab, "error"), "Not authorised")
+		assertErrorView(t, tiletest.WaitState(t, tab, "error"), "Not authorised")
 
 		// Fixing the fragment takes effect without a reload.
 		eval(t, tab, `location.hash = "#token=`+tileToken+`"`)
-		waitState(t, tab, "data")
+		tiletest.WaitState(t, tab, "data")
 		auth := authorizations(srv.queueRequests())
 		assert.Equal(t, []string{"Bearer wrong", "Bearer wrong", "Bearer " + tileToken}, auth)
 	})
@@ -151,17 +150,17 @@ host.load = (...args) => { tileLoads++; return load(...args); }; }`)
 	t.Run("ServerErrorThenRetry", func(t *testing.T) {
 		q := &queueStub{code: http.StatusInternalServerError}
 		srv := newAPIServer(t, map[string]api.Route{"/support/queue": q.route()}, "")
-		tab := newTab(t, browser)
+		tab := tiletest.NewTab(t, browser)
 
-		navigate(t, tab, srv.URL+"/support/tile#token="+tileToken)
-		assertErrorView(t, waitState(t, tab, "error"), "The server answered 500.")
+		tiletest.Navigate(t, tab, srv.URL+"/support/tile#token="+tileToken)
+		assertErrorView(t, tiletest.WaitState(t, tab, "error"), "The server answered 500.")
 
 		q.answer(http.StatusOK, sampleView())
 		click(t, tab, retryJS)
-		v := waitState(t, tab, "data")
+		v := tiletest.WaitState(t, tab, "data")
 		assert.False(t, v.Retry)
 		assert.Empty(t, v.Fields["error-message"].Text)
-		assert.Equal(t, "SECTION", evalJSON[string](t, tab, hostJS+`.shadowRoot.activeElement?.tagName ?? ""`),
+		assert.Equal(t, "SECTION", tiletest.EvalJSON[string](t, tab, hostJS+`.shadowRoot.activeElement?.tagName ?? ""`),
 			"focus stays in the tile when Retry hides itself")
 		assertShowsJSON(t, v, getQueue(t, srv.URL))
 	})
@@ -169,10 +168,10 @@ host.load = (...args) => { tileLoads++; return load(...args); }; }`)
 	t.Run("TokenFromFragment", func(t *testing.T) {
 		q := &queueStub{code: http.StatusOK, view: sampleView()}
 		srv := newAPIServer(t, map[string]api.Route{"/support/queue": q.route()}, "")
-		tab := newTab(t, browser)
+		tab := tiletest.NewTab(t, browser)
 
-		navigate(t, tab, srv.URL+"/support/tile#token="+tileToken)
-		waitState(t, tab, "data")
+		tiletest.Navigate(t, tab, srv.URL+"/support/tile#token="+tileToken)
+		tiletest.WaitState(t, tab, "data")
 		reqs := srv.requests()
 		require.NotEmpty(t, srv.queueRequests())
 		assert.Equal(t, []string{"Bearer " + tileToken}, slices.Compact(authorizations(srv.queueRequests())))
@@ -200,11 +199,11 @@ host.load = (...args) => { tileLoads++; return load(...args); }; }`)
 		})
 		dashboard.Start()
 		t.Cleanup(dashboard.Close)
-		tab := newTab(t, browser)
+		tab := tiletest.NewTab(t, browser)
 
 		// The attribute wins over a fragment meant for something else.
-		navigate(t, tab, dashboard.URL+"/#token=wrong")
-		v := waitState(t, tab, "data")
+		tiletest.Navigate(t, tab, dashboard.URL+"/#token=wrong")
+		v := tiletest.WaitState(t, tab, "data")
 		assert.Equal(t, "4", v.Fields["pending"].Text)
 		// Record the states from here on: a refresh must not flash "loading".
 		eval(t, tab, `window.tileStates = [];
@@ -214,52 +213,15 @@ new MutationObserver(() => tileStates.push(`+hostJS+`.getAttribute("state")))
 		next := sampleView()
 		next.Pending, next.SLA.Breached = 7, 2
 		q.answer(http.StatusOK, next)
-		poll(t, tab, hostJS+`.shadowRoot.querySelector("[data-field=pending]").dataset.value === "7"`)
-		v = readTile(t, tab)
+		tiletest.Poll(t, tab, hostJS+`.shadowRoot.querySelector("[data-field=pending]").dataset.value === "7"`)
+		v = tiletest.Read(t, tab)
 		assert.Equal(t, "2", v.Fields["breached"].Value)
-		assert.NotContains(t, evalJSON[[]string](t, tab, `tileStates`), "loading")
+		assert.NotContains(t, tiletest.EvalJSON[[]string](t, tab, `tileStates`), "loading")
 
 		assert.Equal(t, []string{"Bearer " + tileToken}, slices.Compact(authorizations(srv.queueRequests())))
 		assert.True(t, slices.ContainsFunc(srv.requests(), func(r seenRequest) bool { return r.Method == http.MethodOptions }),
 			"the Authorization header makes the browser send a CORS preflight")
 	})
-}
-
-// newBrowser starts one headless Chromium for the subtests, each of which
-// opens its own tab. It skips when Chromium is not installed.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skipf("the tile tests need Chromium at %s (apt-get install -y chromium): %v", chromium, err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-		// Fixed, so the rendered times and the screenshots do not depend on the machine.
-		chromedp.Env("TZ=UTC"), chromedp.Flag("lang", "en-US"),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	require.NoError(t, chromedp.Do(ctx), "start Chromium")
-	return ctx
-}
-
-func newTab(t *testing.T, browser context.Context) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser)
-	t.Cleanup(cancel)
-	// A hung browser, not a slow one.
-	ctx, cancelTimeout := context.WithTimeout(ctx, waitfor.Hang)
-	t.Cleanup(cancelTimeout)
-	return ctx
-}
-
-func navigate(t *testing.T, tab context.Context, url string) {
-	t.Helper()
-	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(url)))
 }
 
 func click(t *testing.T, tab context.Context, jsPath string) {
@@ -272,61 +234,7 @@ func eval(t *testing.T, tab context.Context, js string) {
 	require.NoError(t, chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](js)))
 }
 
-func evalJSON[T any](t *testing.T, tab context.Context, js string) T {
-	t.Helper()
-	v, err := chromedp.Run(tab, chromedp.Evaluate[T](js))
-	require.NoError(t, err)
-	return v
-}
-
-// poll waits until the JavaScript predicate holds.
-func poll(t *testing.T, tab context.Context, predicate string) {
-	t.Helper()
-	_, err := chromedp.Run(tab, chromedp.Poll[bool](predicate,
-		chromedp.WithPollingInterval(waitfor.Tick), chromedp.WithPollingTimeout(waitfor.Hang)))
-	require.NoError(t, err, "waiting for %s; the tile shows %+v", predicate, readTile(t, tab))
-}
-
-// tileView is what the tile shows, read from its shadow DOM.
-type tileView struct {
-	State   string               `json:"state"`
-	Busy    string               `json:"busy"`
-	Retry   bool                 `json:"retry"`   // the Retry button is visible
-	Numbers bool                 `json:"numbers"` // the definition list is visible
-	Fields  map[string]tileField `json:"fields"`
-}
-
-// tileField is one data-field element: its data-value and its text.
-type tileField struct {
-	Value string `json:"value"`
-	Text  string `json:"text"`
-}
-
-func readTile(t *testing.T, tab context.Context) tileView {
-	t.Helper()
-	return evalJSON[tileView](t, tab, `(() => {
-  const host = `+hostJS+`, root = host.shadowRoot;
-  const fields = {};
-  for (const el of root.querySelectorAll("[data-field]")) {
-    fields[el.dataset.field] = {value: el.dataset.value ?? "", text: el.textContent};
-  }
-  return {
-    state: host.getAttribute("state") ?? "",
-    busy: root.querySelector("section").getAttribute("aria-busy"),
-    retry: root.querySelector("[data-action=retry]").checkVisibility(),
-    numbers: root.querySelector("dl").checkVisibility(),
-    fields,
-  };
-})()`)
-}
-
-func waitState(t *testing.T, tab context.Context, state string) tileView {
-	t.Helper()
-	poll(t, tab, fmt.Sprintf(`%s?.getAttribute("state") === %q`, hostJS, state))
-	return readTile(t, tab)
-}
-
-func assertErrorView(t *testing.T, v tileView, message string) {
+func assertErrorView(t *testing.T, v tiletest.View, message string) {
 	t.Helper()
 	assert.Contains(t, v.Fields["error-message"].Text, message)
 	assert.True(t, v.Retry, "Retry is offered")
@@ -337,7 +245,7 @@ func assertErrorView(t *testing.T, v tileView, message string) {
 
 // assertShowsJSON checks that every number of the queue JSON is the
 // data-value of its field, a null compliance_pct being the empty string.
-func assertShowsJSON(t *testing.T, v tileView, served map[string]any) {
+func assertShowsJSON(t *testing.T, v tiletest.View, served map[string]any) {
 	t.Helper()
 	want := map[string]any{"generated_at": served["generated_at"]}
 	for _, k := range []string{"pending", "avg_wait_seconds", "oldest_wait_seconds"} {
@@ -383,12 +291,7 @@ func getQueue(t *testing.T, base string) map[string]any {
 // screenshot saves the tile to docs/img/name when UPDATE_SCREENSHOTS=1.
 func screenshot(t *testing.T, tab context.Context, name string) {
 	t.Helper()
-	if os.Getenv("UPDATE_SCREENSHOTS") != "1" {
-		return
-	}
-	png, err := chromedp.Run(tab, chromedp.ScreenshotScale(chromedp.CSS("support-queue-tile"), 2))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join("..", "..", "..", "docs", "img", name), png, 0o644))
+	tiletest.Screenshot(t, tab, filepath.Join("..", "..", "..", "docs", "img", name))
 }
 
 // queueStub is a /support/queue route whose answer the test sets. With a
