@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -667,7 +668,8 @@ func (a *apiClient) freeConversations(ctx context.Context, now time.Time) (int64
 }
 
 // await polls the API until every scene's conversation is stored as sent
-// (answered ones with their first response) and the duplicate is counted.
+// (answered ones with their first response), each of its deliveries is in
+// the delivery log (processed to the end), and the duplicate is counted.
 func (a *apiClient) await(ctx context.Context, plan []scene, dupesBefore int64, wait time.Duration) ([]convView, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
@@ -687,8 +689,17 @@ func (a *apiClient) await(ctx context.Context, plan []scene, dupesBefore int64, 
 				return nil, 0, err
 			}
 			if err == nil && v.FirstCustomerMessageAt != nil && (!s.answered || v.FirstResponseAt != nil) {
-				views[i], done[i] = v, true
-				continue
+				// The conversation is stored before the support steps
+				// run (tags, SLA records, escalation); the delivery log's
+				// entry is written with the event's completion, after them.
+				complete, err := a.completed(ctx, s)
+				if err != nil && ctx.Err() == nil {
+					return nil, 0, err
+				}
+				if complete {
+					views[i], done[i] = v, true
+					continue
+				}
 			}
 			pending = append(pending, s.name)
 		}
@@ -709,4 +720,28 @@ func (a *apiClient) await(ctx context.Context, plan []scene, dupesBefore int64, 
 		case <-tick.C:
 		}
 	}
+}
+
+// completed reports whether every delivery of the scene has its entry in
+// the delivery log.
+func (a *apiClient) completed(ctx context.Context, s scene) (bool, error) {
+	var v struct {
+		Deliveries []struct {
+			DeliveryID string `json:"delivery_id"`
+		} `json:"deliveries"`
+	}
+	q := url.Values{"account": {strconv.FormatInt(demoAccount, 10)}, "conversation": {strconv.FormatInt(s.conv, 10)}, "limit": {"500"}}
+	if err := a.get(ctx, "/support/deliveries?"+q.Encode(), &v); err != nil {
+		return false, err
+	}
+	logged := map[string]bool{}
+	for _, d := range v.Deliveries {
+		logged[d.DeliveryID] = true
+	}
+	for _, send := range s.sends {
+		if !logged[send.delivery] {
+			return false, nil
+		}
+	}
+	return true, nil
 }
