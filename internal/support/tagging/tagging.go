@@ -82,7 +82,12 @@ const (
 // and at least one Any phrase, and every phrase must keep at least one word
 // after normalisation (a phrase of stopwords alone would match nothing).
 func New(rules []Rule) (*Tagger, error) {
-	t := &Tagger{phrases: make(map[string][]phrase), vocab: newVocabulary()}
+	t := &Tagger{phrases: make(map[string][]phrase)}
+	n := 0
+	for _, r := range rules {
+		n += len(r.Any) + len(r.None)
+	}
+	words := make([]token, 0, 4*n) // phrases have about four words
 	seen := make(map[string]bool)
 	var errs []error
 	for i, r := range rules {
@@ -104,13 +109,13 @@ func New(rules []Rule) (*Tagger, error) {
 				list = r.None
 			}
 			for _, text := range list {
-				words, err := t.compile(text)
+				elems, err := compile(text, &words)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("rule %q: %w", name, err))
 					continue
 				}
-				p := phrase{rule: i, veto: veto, words: words}
-				for _, s := range words[0].stems {
+				p := phrase{rule: i, veto: veto, words: elems}
+				for _, s := range elems[0].stems {
 					t.phrases[s] = append(t.phrases[s], p)
 				}
 			}
@@ -119,12 +124,13 @@ func New(rules []Rule) (*Tagger, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	t.vocab = newVocabulary(words)
 	return t, nil
 }
 
-// compile turns the text of a phrase into its elements and adds their words
-// to the vocabulary.
-func (t *Tagger) compile(text string) ([]element, error) {
+// compile turns the text of a phrase into its elements and appends their
+// words to vocab.
+func compile(text string, vocab *[]token) ([]element, error) {
 	var words []element
 	gap := nearGap
 	for _, field := range strings.Fields(text) {
@@ -137,7 +143,7 @@ func (t *Tagger) compile(text string) ([]element, error) {
 		}
 		if !strings.Contains(field, "/") {
 			for _, tok := range phraseTokens(field) {
-				t.vocab.add(tok)
+				*vocab = append(*vocab, tok)
 				words = append(words, element{stems: []string{tok.stem}, gap: gap})
 				gap = nearGap
 			}
@@ -149,7 +155,7 @@ func (t *Tagger) compile(text string) ([]element, error) {
 			if len(toks) != 1 {
 				return nil, fmt.Errorf("phrase %q: alternative %q is not one word to match", text, alt)
 			}
-			t.vocab.add(toks[0])
+			*vocab = append(*vocab, toks[0])
 			if !slices.Contains(e.stems, toks[0].stem) {
 				e.stems = append(e.stems, toks[0].stem)
 			}
