@@ -1,5 +1,6 @@
 // Command train fits the anger model on the GoEmotions training comments
-// and writes internal/support/anger/model.json, which the anger package embeds.
+// and writes internal/support/anger/model.json, for review, and model.bin,
+// the same model packed as the anger package embeds it.
 //
 // It first runs k-fold cross-validation on the training data alone and
 // keeps the threshold with the best pooled out-of-fold F1, so that neither
@@ -10,6 +11,11 @@
 //
 // Training is deterministic (fixed shuffle seed and epoch count): the same
 // data gives the same model.json byte for byte.
+//
+// With -pack it trains nothing: it packs model.json into model.bin again
+// (after a hand edit, say) and govader's lexicon into vader.bin, which the
+// anger package embeds so that it need not build either at start. The
+// anger package's go:generate runs it.
 package main
 
 import (
@@ -20,13 +26,19 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jonreiter/govader"
 
 	"supportpipe/internal/support/anger"
+	"supportpipe/internal/support/anger/termtable"
 )
 
 func main() {
 	data := flag.String("data", "../shared/data/goemotions/train.jsonl", "labelled training comments (JSON lines with text and angry)")
-	out := flag.String("out", "internal/support/anger/model.json", "where to write the model")
+	out := flag.String("out", "internal/support/anger/model.json", "where to write the model (model.bin goes next to it)")
+	pack := flag.Bool("pack", false, "train nothing: pack the model at -out into model.bin, and govader's lexicon into vader.bin, next to it")
 	folds := flag.Int("folds", 5, "cross-validation folds for the threshold")
 	cfg := anger.TrainConfig{}
 	flag.IntVar(&cfg.Epochs, "epochs", 12, "passes over the data")
@@ -37,6 +49,12 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 
+	if *pack {
+		if err := packFiles(*out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	examples, err := load(*data)
 	if err != nil {
 		log.Fatal(err)
@@ -56,7 +74,47 @@ func main() {
 	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("wrote %s: %d terms; set anger.DefaultThreshold = %.2f\n", *out, len(m.Terms), threshold)
+	if err := writeBinary(*out, m); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("wrote %s and model.bin: %d terms; set anger.DefaultThreshold = %.2f\n", *out, len(m.Terms), threshold)
+}
+
+// writeBinary writes m packed as model.bin next to the JSON model at path.
+func writeBinary(path string, m *anger.Model) error {
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(strings.TrimSuffix(path, filepath.Ext(path))+".bin", b, 0o644)
+}
+
+// packFiles writes model.bin from the JSON model at path, and vader.bin
+// from govader's lexicon next to it: its words' valences, its boosters,
+// then its negations (each with weight 1), as the anger package reads them.
+func packFiles(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var m anger.Model
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := writeBinary(path, &m); err != nil {
+		return err
+	}
+	sia := govader.NewSentimentIntensityAnalyzer()
+	negations := make(map[string]float64, len(sia.Constants.NegateList))
+	for _, w := range sia.Constants.NegateList {
+		negations[w] = 1
+	}
+	lex := termtable.Join(
+		termtable.Pack(sia.Lexicon),
+		termtable.Pack(sia.Constants.BoosterDict),
+		termtable.Pack(negations),
+	)
+	return os.WriteFile(filepath.Join(filepath.Dir(path), "vader.bin"), lex, 0o644)
 }
 
 func load(path string) ([]anger.Example, error) {

@@ -12,14 +12,12 @@
 package anger
 
 import (
-	"bytes"
 	_ "embed"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
-	"strconv"
-	"strings"
-	"sync"
+
+	"supportpipe/internal/support/anger/termtable"
 )
 
 // DefaultThreshold is the score from which a message counts as angry. It is
@@ -37,86 +35,71 @@ type Model struct {
 	Terms     map[string]float64 `json:"terms"`
 }
 
-//go:embed model.json
-var embedded []byte
+// model.json is the model as cmd/train writes it, for review; model.bin is
+// the same model packed (MarshalBinary), which cmd/train writes with it and
+// the binary embeds. Its tables are used where they lie: building a map of
+// the JSON's 40,000 terms took a third of the processor's cold start.
+// TestPackedModel holds the two files to the same weights.
+//
+//go:generate go run supportpipe/cmd/train -pack -out model.json
+//go:embed model.bin
+var packedModel []byte
 
-var loadEmbedded = sync.OnceValues(func() (*Model, error) {
-	if m, ok := parseTrained(embedded); ok {
-		return m, nil
-	}
-	var m Model
-	if err := json.Unmarshal(embedded, &m); err != nil {
-		return nil, fmt.Errorf("anger: embedded model: %w", err)
-	}
-	return &m, nil
-})
-
-// parseTrained reads model.json in the exact layout cmd/train writes (one
-// `"term": weight,` per line in the terms object) about four times faster
-// than encoding/json decodes its 40,000-entry map, which is most of the
-// processor's cold start. Anything unexpected returns ok=false and the
-// caller falls back to encoding/json.
-func parseTrained(b []byte) (*Model, bool) {
-	head, terms, found := bytes.Cut(b, []byte("\n\t\"terms\": {\n"))
-	if !found {
-		return nil, false
-	}
-	var m Model
-	head = bytes.TrimRight(head, " \t\n,")
-	if err := json.Unmarshal(append(append([]byte(nil), head...), []byte("\n}")...), &m); err != nil {
-		return nil, false
-	}
-	body, rest, found := bytes.Cut(terms, []byte("\n\t}"))
-	if !found || len(bytes.TrimSpace(rest)) != 1 { // only the closing brace may follow
-		return nil, false
-	}
-	m.Terms = make(map[string]float64, bytes.Count(body, []byte("\n"))+1)
-	for line := range bytes.SplitSeq(body, []byte("\n")) {
-		line = bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(line), []byte(",")))
-		i := bytes.LastIndex(line, []byte("\": "))
-		if len(line) < 2 || line[0] != '"' || i < 0 {
-			return nil, false
-		}
-		key := string(line[1:i])
-		if strings.ContainsRune(key, '\\') {
-			var err error
-			if key, err = strconv.Unquote(string(line[:i+1])); err != nil {
-				return nil, false
-			}
-		}
-		w, err := strconv.ParseFloat(string(line[i+3:]), 64)
-		if err != nil {
-			return nil, false
-		}
-		m.Terms[key] = w
-	}
-	return &m, true
+// MarshalBinary packs m as New loads it: three tables (termtable.Join) of
+// the bias and threshold (keys "bias" and "threshold"), the signals' and
+// the terms' weights.
+func (m *Model) MarshalBinary() ([]byte, error) {
+	return termtable.Join(
+		termtable.Pack(map[string]float64{"bias": m.Bias, "threshold": m.Threshold}),
+		termtable.Pack(m.Signals),
+		termtable.Pack(m.Terms),
+	), nil
 }
 
 // A Detector scores messages. It is safe for concurrent use.
 type Detector struct {
 	bias    float64
 	signals [numSignals]float64
-	terms   map[string]float64
+	terms   termtable.Table
 	lex     *lexicon
 }
 
 // New returns a Detector with the embedded weights.
 func New() (*Detector, error) {
-	m, err := loadEmbedded()
+	d, err := unpack(packedModel)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("anger: embedded model: %w", err)
 	}
-	return FromModel(m)
+	return d, nil
 }
 
 // FromModel returns a Detector with the weights of m.
 func FromModel(m *Model) (*Detector, error) {
-	d := &Detector{bias: m.Bias, terms: m.Terms, lex: loadLexicon()}
-	for name, w := range m.Signals {
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	d, err := unpack(b)
+	if err != nil {
+		return nil, fmt.Errorf("anger: %w", err)
+	}
+	return d, nil
+}
+
+// unpack returns a Detector with the packed model b, which it uses in place.
+func unpack(b []byte) (*Detector, error) {
+	tables, err := termtable.OpenAll(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(tables) != 3 {
+		return nil, errors.New("not a packed model")
+	}
+	d := &Detector{bias: tables[0].Get("bias"), terms: tables[2], lex: loadLexicon()}
+	for name, w := range tables[1].All() {
 		i := signalIndex(name)
 		if i < 0 {
-			return nil, fmt.Errorf("anger: unknown signal %q in model", name)
+			return nil, fmt.Errorf("unknown signal %q in model", name)
 		}
 		d.signals[i] = w
 	}
@@ -146,6 +129,6 @@ func (d *Detector) score(words []word) float64 {
 	for i, x := range f {
 		z += d.signals[i] * x
 	}
-	terms(words, func(t []byte) { z += d.terms[string(t)] })
+	terms(words, func(t []byte) { z += d.terms.GetBytes(t) })
 	return 1 / (1 + math.Exp(-z))
 }

@@ -1,13 +1,17 @@
 package anger
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
+	"os"
 	"testing"
 
 	"github.com/jonreiter/govader"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"supportpipe/internal/support/anger/termtable"
 )
 
 func TestScore(t *testing.T) {
@@ -57,9 +61,17 @@ func TestEscalations(t *testing.T) {
 	}
 }
 
-func TestEmbeddedThreshold(t *testing.T) {
+// reviewedModel is model.json, which the binary does not embed.
+func reviewedModel(t *testing.T) *Model {
+	b, err := os.ReadFile("model.json")
+	require.NoError(t, err)
 	var m Model
-	require.NoError(t, json.Unmarshal(embedded, &m))
+	require.NoError(t, json.Unmarshal(b, &m))
+	return &m
+}
+
+func TestEmbeddedThreshold(t *testing.T) {
+	m := reviewedModel(t)
 	assert.Equal(t, m.Threshold, DefaultThreshold, "run go run ./cmd/train and copy its threshold")
 	assert.NotEmpty(t, m.Terms)
 }
@@ -142,10 +154,55 @@ func BenchmarkScore(b *testing.B) {
 	}
 }
 
-func TestFastModelLoadMatchesJSON(t *testing.T) {
-	fast, ok := parseTrained(embedded)
-	require.True(t, ok, "model.json is in the trainer's layout")
-	var slow Model
-	require.NoError(t, json.Unmarshal(embedded, &slow))
-	assert.Equal(t, &slow, fast)
+// The embedded model.bin is model.json packed: the same bias, signals and
+// terms, each weight to the bit, and no other term.
+func TestPackedModel(t *testing.T) {
+	m := reviewedModel(t)
+	b, err := m.MarshalBinary()
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(b, packedModel), "model.bin is not model.json packed: go generate ./internal/support/anger")
+
+	tables, err := termtable.OpenAll(packedModel)
+	require.NoError(t, err)
+	require.Len(t, tables, 3)
+	assert.Equal(t, math.Float64bits(m.Bias), math.Float64bits(tables[0].Get("bias")))
+	assert.Equal(t, math.Float64bits(m.Threshold), math.Float64bits(tables[0].Get("threshold")))
+	d, err := New()
+	require.NoError(t, err)
+	assert.Equal(t, math.Float64bits(m.Bias), math.Float64bits(d.bias))
+	require.Len(t, m.Signals, numSignals)
+	for i, name := range signalNames {
+		assert.Equal(t, math.Float64bits(m.Signals[name]), math.Float64bits(d.signals[i]), name)
+	}
+	assert.Equal(t, len(m.Terms), d.terms.Len())
+	for k, w := range m.Terms {
+		if math.Float64bits(w) != math.Float64bits(d.terms.Get(k)) {
+			t.Errorf("term %q: %v in model.json, %v in model.bin", k, w, d.terms.Get(k))
+		}
+	}
+}
+
+// The embedded vader.bin holds govader's lexicon, boosters and negations.
+func TestPackedLexicon(t *testing.T) {
+	sia := govader.NewSentimentIntensityAnalyzer()
+	lex := loadLexicon()
+	negations := map[string]float64{}
+	for _, w := range sia.Constants.NegateList {
+		negations[w] = 1
+	}
+	for _, tt := range []struct {
+		name string
+		want map[string]float64
+		got  termtable.Table
+	}{
+		{"words", sia.Lexicon, lex.words},
+		{"boosters", sia.Constants.BoosterDict, lex.booster},
+		{"negations", negations, lex.negate},
+	} {
+		got := map[string]float64{}
+		for k, v := range tt.got.All() {
+			got[k] = v
+		}
+		assert.Equal(t, tt.want, got, "%s: vader.bin is not govader's: go generate ./internal/support/anger", tt.name)
+	}
 }

@@ -1,11 +1,13 @@
 package anger
 
 import (
+	_ "embed"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
 
-	"github.com/jonreiter/govader"
+	"supportpipe/internal/support/anger/termtable"
 )
 
 // valence holds VADER's view of a message: the share of its sentiment that
@@ -29,27 +31,31 @@ const (
 // own PolarityScores costs over 100 µs a message (a regular expression per
 // word, a string per rune), so the scorer below applies the same lexicon and
 // rules to the tokens the model already has.
+//
+// Loading them from govader took ~20 ms of the processor's cold start
+// (gunzipping and splitting 11,000 lines, compiling regular expressions), so
+// vader.bin holds them packed: cmd/train -pack writes it from govader (the
+// words, the boosters, then the negations with weight 1), and
+// TestPackedLexicon holds it to govader's lists.
 type lexicon struct {
-	words   map[string]float64
-	booster map[string]float64
-	negate  map[string]bool
+	words   termtable.Table
+	booster termtable.Table
+	negate  termtable.Table
 }
 
+//go:embed vader.bin
+var packedLexicon []byte
+
 var loadLexicon = sync.OnceValue(func() *lexicon {
-	sia := govader.NewSentimentIntensityAnalyzer()
-	l := &lexicon{
-		words:   sia.Lexicon,
-		booster: sia.Constants.BoosterDict,
-		negate:  make(map[string]bool),
+	t, err := termtable.OpenAll(packedLexicon)
+	if err != nil || len(t) != 3 {
+		panic(fmt.Sprintf("anger: bad embedded vader.bin (%d tables): %v", len(t), err))
 	}
-	for _, w := range sia.Constants.NegateList {
-		l.negate[w] = true
-	}
-	return l
+	return &lexicon{words: t[0], booster: t[1], negate: t[2]}
 })
 
 func (l *lexicon) negates(w string) bool {
-	return l.negate[w] || strings.Contains(w, "n't")
+	return l.negate.Get(w) != 0 || strings.Contains(w, "n't")
 }
 
 // score computes VADER's negative, positive and compound scores: lexicon
@@ -80,8 +86,8 @@ func (l *lexicon) score(words []word) valence {
 				butAt = len(sents)
 			}
 		}
-		v := l.words[w.text]
-		if v == 0 || l.booster[w.text] != 0 {
+		v := l.words.Get(w.text)
+		if v == 0 || l.booster.Get(w.text) != 0 {
 			sents = append(sents, 0)
 			continue
 		}
@@ -94,10 +100,10 @@ func (l *lexicon) score(words []word) valence {
 				break
 			}
 			prev := words[j].text
-			if l.words[prev] != 0 {
+			if l.words.Get(prev) != 0 {
 				continue // a sentiment word of its own, scored in its turn
 			}
-			if b := l.booster[prev]; b != 0 {
+			if b := l.booster.Get(prev); b != 0 {
 				b = math.Copysign(b, v) * scale
 				if words[j].caps && !allCaps {
 					b += math.Copysign(capsIncrement, v)
