@@ -49,7 +49,9 @@ const (
 
 	// The drafter's: a suggestion posted, a request it left without one
 	// (by reason, "drafts_skipped.<reason>"), a provider or posting that
-	// failed, and the tokens models read and wrote.
+	// failed, and the tokens models read and wrote. Their names, and its
+	// histogram's, begin with "draft": the DynamoDB store keeps them in an
+	// item of their own, apart from the one every processor batch writes.
 	DraftsMade          = "drafts_made"
 	DraftsSkipped       = "drafts_skipped"
 	DraftsSkippedPrefix = "drafts_skipped."

@@ -40,77 +40,136 @@ func (s *Store) RecordFailure(ctx context.Context, messageID, reason string, exp
 	return int(attempts), nil
 }
 
-func countersKey(day string) map[string]types.AttributeValue {
-	return key("COUNTERS#"+day, "COUNTERS")
+// A day's counters are kept in two items of its partition: the drafter's
+// (names that begin with draftCounters: its latency histogram, tokens, skips
+// by reason) in one of their own, the others in the day's COUNTERS item.
+// DynamoDB bills a write by the KB of the larger of the item's images, and
+// every processor batch and every drafter batch writes its day's counters:
+// apart, each item stays within the one KB a write unit holds, where
+// together they pass it on a busy day and double the price of every batch's
+// counter write (docs/cost.md). Counters reads the partition: the items of
+// a day written before the split, or by another layout, add up the same.
+const (
+	countersSK      = "COUNTERS"
+	draftCountersSK = "COUNTERS#draft"
+	draftCounters   = "draft" // the drafter's names (stats.DraftsMade, stats.Drafting, …)
+)
+
+func countersPK(day string) string { return "COUNTERS#" + day }
+
+// counterItem is the sort key of the item that keeps the counter name.
+func counterItem(name string) string {
+	if strings.HasPrefix(name, draftCounters) {
+		return draftCountersSK
+	}
+	return countersSK
 }
 
-// counterUpdate adds the non-zero deltas to the day's counter item, or is
-// nil when there are none (an empty ADD is invalid).
-func (s *Store) counterUpdate(day string, deltas map[string]int64) *types.Update {
-	names := map[string]string{}
-	values := map[string]types.AttributeValue{}
-	var adds []string
+// counterItems is how many counter items deltas write on each day.
+func counterItems(counts map[string]map[string]int64) int {
+	n := 0
+	for _, deltas := range counts {
+		items := map[string]bool{}
+		for name, v := range deltas {
+			if v != 0 {
+				items[counterItem(name)] = true
+			}
+		}
+		n += len(items)
+	}
+	return n
+}
+
+// counterUpdates add the non-zero deltas to the day's counter items, one
+// update per item; none when there is nothing to add (an empty ADD is
+// invalid).
+func (s *Store) counterUpdates(day string, deltas map[string]int64) []*types.Update {
+	type update struct {
+		names  map[string]string
+		values map[string]types.AttributeValue
+		adds   []string
+	}
+	bySK := map[string]*update{}
 	for i, name := range slices.Sorted(maps.Keys(deltas)) {
 		if deltas[name] == 0 {
 			continue
 		}
+		sk := counterItem(name)
+		u := bySK[sk]
+		if u == nil {
+			u = &update{names: map[string]string{}, values: map[string]types.AttributeValue{}}
+			bySK[sk] = u
+		}
 		p := strconv.Itoa(i)
-		names["#c"+p] = counterPrefix + name
-		values[":c"+p] = num(deltas[name])
-		adds = append(adds, "#c"+p+" :c"+p)
+		u.names["#c"+p] = counterPrefix + name
+		u.values[":c"+p] = num(deltas[name])
+		u.adds = append(u.adds, "#c"+p+" :c"+p)
 	}
-	if len(adds) == 0 {
-		return nil
+	var out []*types.Update
+	for _, sk := range slices.Sorted(maps.Keys(bySK)) {
+		u := bySK[sk]
+		out = append(out, &types.Update{
+			TableName:                 &s.table,
+			Key:                       key(countersPK(day), sk),
+			UpdateExpression:          aws.String("ADD " + strings.Join(u.adds, ", ")),
+			ExpressionAttributeNames:  u.names,
+			ExpressionAttributeValues: u.values,
+		})
 	}
-	return &types.Update{
-		TableName:                 &s.table,
-		Key:                       countersKey(day),
-		UpdateExpression:          aws.String("ADD " + strings.Join(adds, ", ")),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	}
+	return out
 }
 
-// AddCounters implements store.Store with one UpdateItem, retried while a
-// concurrent Complete transaction holds the counter item.
+// AddCounters implements store.Store with one UpdateItem per counter item
+// the deltas touch (one, unless they mix the drafter's counters with
+// others), each retried while a concurrent Complete transaction holds it.
 func (s *Store) AddCounters(ctx context.Context, day string, deltas map[string]int64) error {
-	u := s.counterUpdate(day, deltas)
-	if u == nil {
-		return nil
-	}
-	err := retryConflicts(ctx, func() error {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                 u.TableName,
-			Key:                       u.Key,
-			UpdateExpression:          u.UpdateExpression,
-			ExpressionAttributeNames:  u.ExpressionAttributeNames,
-			ExpressionAttributeValues: u.ExpressionAttributeValues,
+	for _, u := range s.counterUpdates(day, deltas) {
+		err := retryConflicts(ctx, func() error {
+			_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+				TableName:                 u.TableName,
+				Key:                       u.Key,
+				UpdateExpression:          u.UpdateExpression,
+				ExpressionAttributeNames:  u.ExpressionAttributeNames,
+				ExpressionAttributeValues: u.ExpressionAttributeValues,
+			})
+			return err
 		})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("add counters: %w", err)
+		if err != nil {
+			return fmt.Errorf("add counters: %w", err)
+		}
 	}
 	return nil
 }
 
-// Counters implements store.Store.
+// Counters implements store.Store with one query of the day's partition,
+// summing its items.
 func (s *Store) Counters(ctx context.Context, day string) (map[string]int64, error) {
-	item, err := s.get(ctx, "COUNTERS#"+day, "COUNTERS")
-	if err != nil {
-		return nil, fmt.Errorf("read counters: %w", err)
-	}
 	out := map[string]int64{}
-	for attr := range item {
-		name, ok := strings.CutPrefix(attr, counterPrefix)
-		if !ok {
-			continue
-		}
-		v, err := getNum(item, attr)
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		ConsistentRead:            aws.Bool(true),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(countersPK(day))},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("read counters: %w", err)
 		}
-		out[name] = v
+		for _, item := range page.Items {
+			for attr := range item {
+				name, ok := strings.CutPrefix(attr, counterPrefix)
+				if !ok {
+					continue
+				}
+				v, err := getNum(item, attr)
+				if err != nil {
+					return nil, fmt.Errorf("read counters: %w", err)
+				}
+				out[name] += v
+			}
+		}
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@
 //	DLOG#<day>[#<cls>]  <at>#<r>       e: delivery log entries written together, packed (deliveries.go), ttl
 //	ATTEMPT#<msg id>    ATTEMPT        attempts, reason, exp, ttl
 //	COUNTERS#<day>      COUNTERS       c.<name> per counter
+//	COUNTERS#<day>      COUNTERS#draft c.<name> per counter of the drafter's (draft…; counters.go)
 //	DAY#<day>#<kind>    <id>           data, at
 //	MARK#<name>         MARK           at (string, see markTime)
 //

@@ -300,6 +300,26 @@ func TestItems(t *testing.T) {
 			want:    map[string]types.AttributeValue{"c.rejected.bad_signature": n(2), "c.ttl": n(1)},
 			without: []string{"ttl"},
 		},
+		{
+			// Every processor batch writes the day's item, and every
+			// drafter batch its own: neither pays for the other's names.
+			name: "the drafter's counters are an item of their own",
+			do: func(t *testing.T) {
+				require.NoError(t, st.Complete(ctx,
+					store.Completion{Keys: []string{"msg:c1"}, ExpiresAt: exp, Counts: map[string]map[string]int64{"2026-03-02": {"processed": 1}}},
+					store.Completion{Keys: []string{"drafted:c1"}, ExpiresAt: exp,
+						Counts: map[string]map[string]int64{"2026-03-02": {"drafts_made": 1, "draft_us.31": 1}}}))
+				require.NoError(t, st.AddCounters(ctx, "2026-03-02", map[string]int64{"drafts_failed": 1, "failed": 1}))
+				c, err := st.Counters(ctx, "2026-03-02")
+				require.NoError(t, err)
+				assert.Equal(t, map[string]int64{"processed": 1, "failed": 1, "drafts_made": 1, "draft_us.31": 1, "drafts_failed": 1}, c,
+					"the day's counters are both items'")
+				assert.NotContains(t, get(t, "COUNTERS#2026-03-02", "COUNTERS"), "c.drafts_made")
+			},
+			pk: "COUNTERS#2026-03-02", sk: "COUNTERS#draft",
+			want:    map[string]types.AttributeValue{"c.drafts_made": n(1), "c.draft_us.31": n(1), "c.drafts_failed": n(1)},
+			without: []string{"c.processed", "c.failed"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -406,4 +426,22 @@ func TestConversationWrittenAsText(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "open", st.Status)
 	assert.Equal(t, int64(3), st.Version)
+}
+
+// TestCountersWrittenOnOneItem reads a day whose drafter's counters were
+// written on the day's one item, before they had an item of their own, and
+// then on their own: they add up.
+func TestCountersWrittenOnOneItem(t *testing.T) {
+	_, db := newFake(t)
+	name := newTable(t, db)
+	_, err := db.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: &name, Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "COUNTERS#2026-03-01"}, "sk": &types.AttributeValueMemberS{Value: "COUNTERS"},
+		"c.processed": &types.AttributeValueMemberN{Value: "5"}, "c.drafts_made": &types.AttributeValueMemberN{Value: "2"},
+	}})
+	require.NoError(t, err)
+	st := dynamostore.New(db, name)
+	require.NoError(t, st.AddCounters(t.Context(), "2026-03-01", map[string]int64{"drafts_made": 1, "processed": 1}))
+	c, err := st.Counters(t.Context(), "2026-03-01")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int64{"processed": 6, "drafts_made": 3}, c)
 }

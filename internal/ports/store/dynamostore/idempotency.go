@@ -75,8 +75,9 @@ func (s *Store) Seen(ctx context.Context, keys ...string) (map[string]string, er
 const maxTransactItems = 100
 
 // Complete implements store.Store with one transaction per up to 100 items:
-// a conditional put per key and one ADD per day to the counters, summed over
-// the completions, so a batch of events writes the counter item once. A key
+// a conditional put per key and one ADD per day and counter item to the
+// counters, summed over the completions, so a batch of events writes its
+// counter item once. A key
 // whose item exists but has expired counts as absent, as in Seen. When the
 // transaction is cancelled by failed conditions, the completions they belong
 // to are skipped and the rest written again.
@@ -102,8 +103,8 @@ func (s *Store) Complete(ctx context.Context, cs ...store.Completion) error {
 		for _, k := range keys {
 			named[k] = true
 		}
-		// Each completion may add a counter update per day of its own.
-		n := len(keys) + len(c.Counts)
+		// Each completion may add counter updates of its own.
+		n := len(keys) + counterItems(c.Counts)
 		if size+n > maxTransactItems && len(chunk) > 0 {
 			if err := flush(); err != nil {
 				return err
@@ -176,7 +177,7 @@ func (s *Store) complete(ctx context.Context, cs []store.Completion, idx []int) 
 			}
 		}
 		for _, day := range slices.Sorted(maps.Keys(days)) {
-			if u := s.counterUpdate(day, days[day]); u != nil {
+			for _, u := range s.counterUpdates(day, days[day]) {
 				items = append(items, types.TransactWriteItem{Update: u})
 				owner = append(owner, -1)
 			}
