@@ -7,32 +7,85 @@ import (
 	"strings"
 	"testing"
 
+	"supportpipe/internal/chatwoot/rest"
+	"supportpipe/internal/ops/stats"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // TestCostPerMillion runs the traffic model through the real handlers and
 // the DynamoDB driver and holds the design to its budget: a change that
-// adds a write per webhook shows up here, not on the bill. It prints the
-// table of docs/cost.md.
+// adds a write per webhook shows up here, not on the bill. It runs the
+// model as it is (its webhooks within a second) and spread over a day of a
+// simulated clock, as real traffic comes, and prints the tables of
+// docs/cost.md: the webhook pipeline's cost per million webhooks, and the
+// drafter's per million draft requests.
 func TestCostPerMillion(t *testing.T) {
-	res, err := Measure(t.Context(), DefaultTraffic)
-	require.NoError(t, err)
-	lines := Price(res, DefaultDeployment)
-	var b strings.Builder
-	Print(&b, lines)
-	t.Logf("%d webhooks, %d batches\ningest: %s\nprocessing: %s\nitems: %v\n%s",
-		res.Webhooks, res.Batches, res.Ingest, res.Processing, res.Processing.Items, b.String())
+	for _, tc := range []struct {
+		name    string
+		traffic Traffic
+	}{
+		{"default", DefaultTraffic},
+		{"spread_over_a_day", SpreadDay},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Measure(t.Context(), tc.traffic)
+			require.NoError(t, err)
+			lines, drafting := Price(res, DefaultDeployment), PriceDrafting(res, DefaultDeployment)
+			var b strings.Builder
+			Print(&b, lines)
+			b.WriteString("\n")
+			PrintDrafting(&b, drafting, res)
+			t.Logf("%d webhooks, %d batches, processed in %d UTC hours: $%.3f per million webhooks\ningest: %s\nprocessing: %s\nitems: %v\n"+
+				"drafter: %d requests in %d batches, %v, Chatwoot %v: $%.3f per million requests\ndrafting: %s\nitems: %v\n%s",
+				res.Webhooks, res.Batches, res.Hours, Total(lines), res.Ingest, res.Processing, res.Processing.Items,
+				res.DraftRequests, res.DraftBatches, res.DraftOutcomes, res.DraftingChatwoot, Total(drafting), res.Drafting, res.Drafting.Items, b.String())
 
-	assert.Equal(t, 2000+100+40, res.Webhooks, "2,000 events, 5 % duplicates, 2 % re-emissions")
-	assert.Equal(t, res.Webhooks, res.QueueSends, "every webhook was enqueued")
-	assert.LessOrEqual(t, res.Ingest.WRU, 1.0, "an accepted webhook writes nothing to DynamoDB but the last-accepted mark, once a minute")
-	perWebhook := res.Processing.WRU / float64(res.Webhooks)
-	assert.Less(t, perWebhook, 4.5, "WRU per webhook")
-	assert.Greater(t, perWebhook, 2.0, "a completion alone is 2 WRU (transactional put): the meter must see it")
-	assert.Zero(t, res.IngestS3.Total()+res.ProcessingS3.Total(), "no body of the model needs a claim check")
-	assert.LessOrEqual(t, Total(lines), 5.0, "dollars per million webhooks")
+			assert.Equal(t, 2000+100+40, res.Webhooks, "2,000 events, 5 % duplicates, 2 % re-emissions")
+			assert.Equal(t, res.Webhooks, res.QueueSends, "every webhook was enqueued")
+			assert.Zero(t, res.Ingest.WRU-res.Ingest.Items[MarkItem], "an accepted webhook writes nothing to DynamoDB but the last-accepted mark")
+			assert.LessOrEqual(t, res.Ingest.Items[MarkItem], 1+tc.traffic.Spread.Minutes(), "the mark at most once a minute")
+			perWebhook := res.Processing.WRU / float64(res.Webhooks)
+			assert.Less(t, perWebhook, 4.5, "WRU per webhook")
+			assert.Greater(t, perWebhook, 2.0, "a completion alone is 2 WRU (transactional put): the meter must see it")
+			// Each batch writes the day's counters once, in its transaction:
+			// 2 WRU while the item holds under 1 KB. An item that grows with
+			// the day (per-hour counters did) or gathers every function's
+			// names passes it, and every batch pays twice that.
+			assert.LessOrEqual(t, res.Processing.Items[countersItem], 2.05*float64(res.Batches), "the processor's counter writes stay within a write unit")
+			assert.LessOrEqual(t, res.Drafting.Items[countersItem], 2.05*float64(res.DraftBatches), "the drafter's too")
+			assert.Zero(t, res.IngestS3.Total()+res.ProcessingS3.Total(), "no body of the model needs a claim check")
+			assert.LessOrEqual(t, Total(lines), 5.0, "dollars per million webhooks")
+
+			// The drafter drafted every request the processor sent, from
+			// the stand-in account's canned responses: one note per
+			// suggestion, and each request counted once.
+			assert.Equal(t, res.DraftSends, res.DraftRequests, "every draft request reached the drafter")
+			made := res.DraftOutcomes[stats.DraftsMade]
+			assert.Positive(t, made, "suggestions were made")
+			assert.Equal(t, int(made), res.DraftingChatwoot[rest.OpPrivateNote], "a note per suggestion")
+			var outcomes int64
+			for name, n := range res.DraftOutcomes {
+				if name == stats.DraftsMade || name == stats.DraftsFailed || strings.HasPrefix(name, stats.DraftsSkippedPrefix) {
+					outcomes += n
+				}
+			}
+			assert.Equal(t, int64(res.DraftRequests), outcomes, "an outcome per request")
+			assert.Zero(t, res.DraftOutcomes[stats.DraftsFailed])
+			perRequest := res.Drafting.WRU / float64(res.DraftRequests)
+			assert.Greater(t, perRequest, 3.0, "a completion (2 WRU) and a day record at least")
+			assert.Less(t, perRequest, 7.0, "WRU per draft request")
+
+			if tc.traffic.Spread > 0 {
+				assert.Equal(t, 24, res.Hours, "batches processed in every hour of the day")
+			}
+		})
+	}
 }
+
+// countersItem is the kind (Usage.Items) of the day's counter items.
+const countersItem = "COUNTERS/COUNTERS"
 
 // TestClaimCheckMetered sends a body SQS cannot carry: the S3 meter must
 // see the edge store it and the processor read and release it.
@@ -70,8 +123,10 @@ func TestMonthly(t *testing.T) {
 
 	assert.Equal(t, d.WebhookMB, tmpl.Functions["webhook"].MemoryMB)
 	assert.Equal(t, d.ProcessorMB, tmpl.Functions["processor"].MemoryMB)
+	assert.Equal(t, d.DrafterMB, tmpl.Functions["drafter"].MemoryMB)
 	assert.Equal(t, d.WebhookTraced, tmpl.Functions["webhook"].Tracing == "Active", "webhook tracing")
 	assert.Equal(t, d.ProcessorTraced, tmpl.Functions["processor"].Tracing == "Active", "processor tracing")
+	assert.Equal(t, d.DrafterTraced, tmpl.Functions["drafter"].Tracing == "Active", "drafter tracing")
 	assert.NotEmpty(t, tmpl.FilterMetrics, "the access log's metric filters")
 }
 

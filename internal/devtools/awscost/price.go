@@ -37,16 +37,17 @@ const (
 // than measured: the functions' memory and time per request or batch, and
 // the log bytes written per webhook.
 type Deployment struct {
-	WebhookMB, ProcessorMB int
-	WebhookMs              float64 // per request
-	ProcessorMs            float64 // per batch
+	WebhookMB, ProcessorMB, DrafterMB int
+	WebhookMs                         float64 // per request
+	ProcessorMs                       float64 // per batch
+	DrafterMs                         float64 // per batch
 	// WebhookTraced and ProcessorTraced are the functions with active
 	// tracing. XRaySampled is the share of their invocations X-Ray records
 	// on top of the sampling rule's reservoir (Lambda's rule is one a
 	// second plus 5 %); the reservoir is bounded by time, not traffic, and
 	// Monthly prices it.
-	WebhookTraced, ProcessorTraced bool
-	XRaySampled                    float64
+	WebhookTraced, ProcessorTraced, DrafterTraced bool
+	XRaySampled                                   float64
 	// XRayScans is how often a recorded trace is scanned by a search.
 	XRayScans float64
 	// ClaimKeptDays is how long a released claim-checked body stays as a
@@ -57,9 +58,13 @@ type Deployment struct {
 
 // DefaultDeployment matches infra/stack (memory, tracing, lifecycle) and
 // the figures of docs/benchmarks.md (durations on Lambda are estimates from
-// the warm invocations under the emulator, plus DynamoDB round trips).
-var DefaultDeployment = Deployment{WebhookMB: 128, ProcessorMB: 512, WebhookMs: 20, ProcessorMs: 250,
-	WebhookTraced: true, ProcessorTraced: true, XRaySampled: 0.05, XRayScans: 1, ClaimKeptDays: 7, AccessLogDays: 90}
+// the warm invocations under the emulator, plus DynamoDB round trips). The
+// drafter's batch waits on Chatwoot: posting the note and reading the
+// conversation's recent messages, ~200 ms each, one after the other, and
+// its requests run at once; retrieval takes milliseconds, a model more
+// (docs/cost.md).
+var DefaultDeployment = Deployment{WebhookMB: 128, ProcessorMB: 512, DrafterMB: 256, WebhookMs: 20, ProcessorMs: 250, DrafterMs: 500,
+	WebhookTraced: true, ProcessorTraced: true, DrafterTraced: true, XRaySampled: 0.05, XRayScans: 1, ClaimKeptDays: 7, AccessLogDays: 90}
 
 // AccessLogExample is API Gateway's access log line (infra/stack's
 // accessLogFormat) for an accepted webhook; CloudWatch Logs bills each event
@@ -131,6 +136,9 @@ func Price(r Result, d Deployment) []Line {
 		invocations += batches
 	}
 	traces := invocations * d.XRaySampled
+	// The last-accepted mark is written at most once a minute per webhook
+	// instance, whatever the traffic: Monthly prices it, not the webhooks.
+	ingestWRU := r.Ingest.WRU - r.Ingest.Items[MarkItem]
 	return []Line{
 		{"API Gateway HTTP API", fmt.Sprintf("%.2fM requests", float64(r.Webhooks)*per/1e6), float64(r.Webhooks) * per * PriceHTTPAPIRequest},
 		{"webhook Lambda", fmt.Sprintf("%.2fM × %d MB × %.0f ms", 1.0, d.WebhookMB, d.WebhookMs),
@@ -139,7 +147,8 @@ func Price(r Result, d Deployment) []Line {
 		{"processor Lambda", fmt.Sprintf("%.0f batches × %d MB × %.0f ms", batches, d.ProcessorMB, d.ProcessorMs),
 			batches*PriceLambdaRequest + gbs(d.ProcessorMB, d.ProcessorMs, batches)*PriceLambdaGBs},
 		{"SQS drafts queue", fmt.Sprintf("%.2fM sends", float64(r.DraftSends)*per/1e6), float64(r.DraftSends) * per * PriceSQSRequest},
-		{"DynamoDB writes, webhook", fmt.Sprintf("%.2f WRU per webhook", r.Ingest.WRU/float64(r.Webhooks)), r.Ingest.WRU * per * PriceWRU},
+		{"DynamoDB writes, webhook", fmt.Sprintf("%.2f WRU per webhook (the last-accepted mark, by time: monthly)", ingestWRU/float64(r.Webhooks)),
+			ingestWRU * per * PriceWRU},
 		{"DynamoDB writes, processor", fmt.Sprintf("%.2f WRU per webhook (index %.2f)", r.Processing.WRU/float64(r.Webhooks), r.Processing.IndexWRU/float64(r.Webhooks)), r.Processing.WRU * per * PriceWRU},
 		{"DynamoDB reads", fmt.Sprintf("%.2f RRU per webhook", (r.Ingest.RRU+r.Processing.RRU)/float64(r.Webhooks)), (r.Ingest.RRU + r.Processing.RRU) * per * PriceRRU},
 		{"CloudWatch Logs", fmt.Sprintf("%.0f B per webhook (access log, JSON logs, EMF)", logBytes/float64(r.Webhooks)), logBytes * per / 1e9 * PriceLogsGB},
@@ -150,6 +159,52 @@ func Price(r Result, d Deployment) []Line {
 		{"S3 access logs", fmt.Sprintf("%.0f records (delivery free, kept %.0f days)", records, d.AccessLogDays),
 			records * float64(len(S3AccessLogExample)+1) / 1e9 * d.AccessLogDays / daysPerMonth * PriceS3GBMonth},
 	}
+}
+
+// MarkItem is the kind (Usage.Items) of the store's marks, such as the
+// last-accepted mark the webhook function writes once a minute.
+const MarkItem = "MARK/MARK"
+
+// PriceDrafting turns the drafter's part of a measured run into its cost
+// per million draft requests: its invocations, the drafts queue's
+// receives and deletes (the sends are the processor's, in Price), its
+// DynamoDB use, its logs and its traces. A model's tokens are not AWS's
+// to bill here (docs/cost.md estimates them).
+func PriceDrafting(r Result, d Deployment) []Line {
+	if r.DraftRequests == 0 {
+		return nil
+	}
+	per := 1e6 / float64(r.DraftRequests) // scale to a million draft requests
+	batches := float64(r.DraftBatches) * per
+	gbs := float64(d.DrafterMB) / 1024 * d.DrafterMs / 1000 * batches
+	logBytes := float64(r.DraftingLogs.Bytes+LogEventOverhead*r.DraftingLogs.Lines) * per
+	var traces float64
+	if d.DrafterTraced {
+		traces = batches * d.XRaySampled
+	}
+	n := float64(r.DraftRequests)
+	return []Line{
+		{"drafter Lambda", fmt.Sprintf("%.0f batches (%.1f requests each) × %d MB × %.0f ms", batches, n/float64(r.DraftBatches), d.DrafterMB, d.DrafterMs),
+			batches*PriceLambdaRequest + gbs*PriceLambdaGBs},
+		{"SQS drafts queue, drafter", fmt.Sprintf("%.2fM requests (batched receive and delete)", 2*batches/1e6), 2 * batches * PriceSQSRequest},
+		{"DynamoDB writes, drafter", fmt.Sprintf("%.2f WRU per request", r.Drafting.WRU/n), r.Drafting.WRU * per * PriceWRU},
+		{"DynamoDB reads, drafter", fmt.Sprintf("%.2f RRU per request", r.Drafting.RRU/n), r.Drafting.RRU * per * PriceRRU},
+		{"CloudWatch Logs, drafter", fmt.Sprintf("%.0f B per request (JSON logs, EMF)", logBytes/1e6), logBytes / 1e9 * PriceLogsGB},
+		{"X-Ray, drafter", fmt.Sprintf("%.0f traces recorded and scanned (%.0f %% of its invocations)", traces, 100*d.XRaySampled),
+			traces * (PriceXRayRecorded + d.XRayScans*PriceXRayScanned)},
+	}
+}
+
+// PrintDrafting writes PriceDrafting's lines as a Markdown table, per
+// million draft requests and per million webhooks of the run's traffic.
+func PrintDrafting(w io.Writer, lines []Line, r Result) {
+	share := float64(r.DraftRequests) / float64(r.Webhooks)
+	fmt.Fprintf(w, "| piece | per million draft requests | $ | $ per million webhooks (%.3f requests each) |\n", share)
+	fmt.Fprintln(w, "|---|---|---:|---:|")
+	for _, l := range lines {
+		fmt.Fprintf(w, "| %s | %s | %.2f | %.3f |\n", l.Item, l.Units, l.Dollars, l.Dollars*share)
+	}
+	fmt.Fprintf(w, "| **total** | | **%.2f** | **%.3f** |\n", Total(lines), Total(lines)*share)
 }
 
 // Total adds the lines up.

@@ -284,7 +284,8 @@ func RunsPerMonth(expr string) (float64, error) {
 // prices of what the template creates; upTo bounds what grows with time
 // up to a ceiling: X-Ray's reservoir of one trace a second for each traced
 // function (the webhook's and the processor's 5 % on top are per webhook,
-// in Price).
+// in Price; the drafter's per draft request, in PriceDrafting), and the
+// webhook function's last-accepted mark, a write a minute per instance.
 func Monthly(t Template, d Deployment) (fixed, upTo []Line) {
 	each := func(item, what string, n int, price float64) Line {
 		return Line{item, fmt.Sprintf("%d %s × $%.2f", n, what, price), float64(n) * price}
@@ -316,14 +317,27 @@ func Monthly(t Template, d Deployment) (fixed, upTo []Line) {
 		case f.RunsPerMonth > 0 && f.RunsPerMonth <= secondsPerMonth:
 			// Under one a second, the reservoir takes every run.
 			fixed = append(fixed, Line{"X-Ray, " + name, fmt.Sprintf("%.0f scheduled runs, every one traced and scanned", f.RunsPerMonth), f.RunsPerMonth * perTrace})
-		case name == "webhook" && d.WebhookTraced, name == "processor" && d.ProcessorTraced:
+		case name == "webhook" && d.WebhookTraced, name == "processor" && d.ProcessorTraced, name == "drafter" && d.DrafterTraced:
+			what := "webhook"
+			if name == "drafter" {
+				what = "draft request"
+			}
 			upTo = append(upTo, Line{"X-Ray reservoir, " + name,
-				fmt.Sprintf("%.2fM traces: one a second, less the %.0f %% priced per webhook", secondsPerMonth*(1-d.XRaySampled)/1e6, 100*d.XRaySampled),
+				fmt.Sprintf("%.2fM traces: one a second, less the %.0f %% priced per %s", secondsPerMonth*(1-d.XRaySampled)/1e6, 100*d.XRaySampled, what),
 				secondsPerMonth * (1 - d.XRaySampled) * perTrace})
 		default:
 			upTo = append(upTo, Line{"X-Ray reservoir, " + name,
 				fmt.Sprintf("%.2fM traces: every request while under one a second", secondsPerMonth/1e6), secondsPerMonth * perTrace})
 		}
+	}
+	// The last-accepted mark: a write at most once a minute per warm
+	// webhook instance (stats.Buffer.MarkEvery), up to its reserved
+	// concurrency; one instance stays warm on a steady trickle.
+	if w, ok := t.Functions["webhook"]; ok {
+		instances := max(w.ReservedConcurrency, 1)
+		writes := float64(instances) * HoursPerMonth * 60
+		upTo = append(upTo, Line{"DynamoDB, last-accepted mark", fmt.Sprintf("%.2fM writes: one a minute per webhook instance (%d), $%.3f an instance",
+			writes/1e6, instances, HoursPerMonth*60*PriceWRU), writes * PriceWRU})
 	}
 	fixed = append(fixed, Line{"Lambda reserved concurrency", fmt.Sprintf("%d taken from the account's unreserved pool (%s); no price of its own",
 		total, strings.Join(reserved, ", ")), 0})
