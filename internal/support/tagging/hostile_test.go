@@ -5,12 +5,12 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/text/unicode/norm"
+
+	"supportpipe/internal/support/words"
 )
 
 // mib is the largest body a webhook may have.
@@ -123,40 +123,10 @@ func TestTagsReadsTheFirstMaxTextRunes(t *testing.T) {
 // Decomposition can multiply a text's length, so the cap applies to the
 // folded text too.
 func TestFoldStopsAtMaxTextRunes(t *testing.T) {
-	assert.Equal(t, MaxTextRunes, utf8.RuneCountInString(fold(strings.Repeat("\ufdfa", MaxTextRunes))))
+	assert.Equal(t, MaxTextRunes, utf8.RuneCountInString(words.Fold(strings.Repeat("\ufdfa", MaxTextRunes), MaxTextRunes)))
 	tagger, err := New(DefaultRules())
 	require.NoError(t, err)
 	assert.Nil(t, tagger.Tags(strings.Repeat("\ufdfa", 2000)+" refund"), "36,000 runes once folded")
-}
-
-// fold reads the text a segment at a time to stop at the cap; what it
-// returns must be what decomposing the whole text returns.
-func TestFoldIsNFKDWithoutMarks(t *testing.T) {
-	whole := func(s string) string {
-		var b strings.Builder
-		for _, r := range norm.NFKD.String(s) {
-			switch {
-			case unicode.Is(unicode.Mn, r):
-			case r == '\u2019' || r == '\u2018' || r == '\u02bc':
-				b.WriteByte('\'')
-			default:
-				b.WriteRune(r)
-			}
-		}
-		return b.String()
-	}
-	for r := rune(0x80); r <= 0xFFFF; r++ {
-		if s := "a" + string(r) + "\u0301b"; fold(s) != whole(s) {
-			assert.Equal(t, whole(s), fold(s), "%U", r)
-		}
-	}
-	for _, s := range []string{
-		"e" + strings.Repeat("\u0316\u0301", 100) + "x", // marks to reorder, past the stream-safe limit of 30
-		"\ufdfa\ufb01\u2460\uff32\u1e9b\u0323",
-		"\uac00\ud7a3 hangul",
-	} {
-		assert.Equal(t, whole(s), fold(s), "%+q", s)
-	}
 }
 
 // The bounds that keep typo matching and splitting linear are exact: a
@@ -172,37 +142,12 @@ func TestWordLimits(t *testing.T) {
 	assert.Nil(t, tagger.Tags("identificxxation"), "two slips")
 
 	// The longest part that is a rule word: the longest stem, inflected
-	// with the most that stem removes.
+	// with the most that words.Stem removes.
 	part := "identificationnings"
 	require.Len(t, part, v.longestPart)
-	require.Equal(t, "identification", stem(part))
+	require.Equal(t, "identification", words.Stem(part))
 	assert.Equal(t, []string{"account"}, tagger.Tags("xyz"+part))
 	assert.Equal(t, []string{"account"}, tagger.Tags(part+"xyz"))
 	assert.Equal(t, []string{"account"}, tagger.Tags(strings.Repeat("x", 10_000)+part), "however long the rest")
 	assert.Nil(t, tagger.Tags("xyz"+part[:len(part)-1]+"x"))
-}
-
-// split only tries parts up to longestPart, which relies on stem never
-// removing more than maxStemCut letters. Every ending of up to six letters
-// from the ones stem looks at, after a few stems, is tried.
-func TestMaxStemCut(t *testing.T) {
-	const alphabet = "adegilnsty"
-	worst := 0
-	var try func(ending []byte)
-	try = func(ending []byte) {
-		for _, base := range []string{"b", "st", "ab", "bab", "baab"} {
-			w := base + string(ending)
-			worst = max(worst, len(w)-len(stem(w)))
-		}
-		if len(ending) == 6 {
-			return
-		}
-		for i := range len(alphabet) {
-			try(append(ending, alphabet[i]))
-		}
-	}
-	try(nil)
-	assert.Equal(t, maxStemCut, worst)
-	assert.Equal(t, "spot", stem("spottings"))
-	assert.Equal(t, "stat", stem("statelies"))
 }

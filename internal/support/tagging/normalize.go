@@ -4,9 +4,8 @@ import (
 	"strings"
 	"unicode"
 
-	"golang.org/x/text/unicode/norm"
-
 	"supportpipe/internal/support/runes"
+	"supportpipe/internal/support/words"
 )
 
 // A token is one content word of a message after normalisation.
@@ -92,7 +91,7 @@ func tokenize(text string) []token {
 			clause++
 			return
 		}
-		toks = append(toks, token{stem: stem(w), word: w, clause: clause, owned: owned})
+		toks = append(toks, token{stem: words.Stem(w), word: w, clause: clause, owned: owned})
 		owned = false
 	}
 	flush := func() {
@@ -123,7 +122,7 @@ func tokenize(text string) []token {
 		emit(w)
 	}
 	prevDigit := false
-	for _, r := range fold(text) {
+	for _, r := range words.Fold(text, MaxTextRunes) {
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
 			// Split "purchase113542617735902" into word and number.
@@ -169,40 +168,6 @@ func notBase(w string) string {
 func clip(text string) string {
 	text, _ = runes.Prefix(text, MaxTextRunes)
 	return text
-}
-
-// fold decomposes text and drops combining marks so "café" matches "cafe",
-// and maps typographic apostrophes to the ASCII one. It stops after
-// MaxTextRunes runes, because decomposition can multiply a text's length:
-// U+FDFA alone becomes 18 runes.
-func fold(s string) string {
-	if isASCII(s) {
-		return s
-	}
-	var (
-		b  strings.Builder
-		it norm.Iter
-		n  int
-	)
-	b.Grow(len(s))
-	it.InitString(norm.NFKD, s)
-	for !it.Done() {
-		for _, r := range string(it.Next()) {
-			if n == MaxTextRunes {
-				return b.String()
-			}
-			switch {
-			case unicode.Is(unicode.Mn, r):
-				continue
-			case r == '\u2019' || r == '\u2018' || r == '\u02bc':
-				b.WriteByte('\'')
-			default:
-				b.WriteRune(r)
-			}
-			n++
-		}
-	}
-	return b.String()
 }
 
 func isDigits(s string) bool {

@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"supportpipe/internal/support/words"
 )
 
 // A Rule assigns the tag Name to a message that contains at least one of the
@@ -176,7 +178,7 @@ func compile(text string, vocab *[]token) ([]element, error) {
 // after a negation ("didn't do", "isn't mine") stays a word to match.
 func phraseTokens(w string) []token {
 	if w := strings.ToLower(w); afterNegation[w] {
-		return []token{{stem: stem(w), word: w}}
+		return []token{{stem: words.Stem(w), word: w}}
 	}
 	return tokenize(w)
 }
@@ -186,7 +188,7 @@ func phraseTokens(w string) []token {
 // that (a long email is a few thousand characters), while a pasted log or a
 // hostile megabyte would cost every stage time in proportion to its length
 // and hold up the messages queued behind it. Folding stops at as many runes
-// (see fold). The anger detector reads as much (anger.MaxTextRunes).
+// (see words.Fold). The anger detector reads as much (anger.MaxTextRunes).
 const MaxTextRunes = 20_000
 
 // Tags returns the sorted names of the rules that match the first
@@ -278,10 +280,10 @@ var negationFillers = stems(
 	"exactly", "anything",
 )
 
-func stems(words ...string) map[string]bool {
-	m := make(map[string]bool, len(words))
-	for _, w := range words {
-		m[stem(w)] = true
+func stems(ws ...string) map[string]bool {
+	m := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		m[words.Stem(w)] = true
 	}
 	return m
 }

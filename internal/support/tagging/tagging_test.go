@@ -241,26 +241,6 @@ func TestDefaultRules(t *testing.T) {
 	assert.ElementsMatch(t, []string{"urgent", "billing", "shipping", "refund", "account"}, names)
 }
 
-func TestStem(t *testing.T) {
-	groups := [][]string{
-		{"refund", "refunds", "refunded", "refunding"},
-		{"charge", "charges", "charged", "charging"},
-		{"ship", "ships", "shipped", "shipping"},
-		{"delivery", "deliveries"},
-		{"urgent", "urgently"},
-		{"address", "addresses", "addressed"},
-	}
-	for _, g := range groups {
-		for _, w := range g[1:] {
-			assert.Equal(t, stem(g[0]), stem(w), "%s and %s", g[0], w)
-		}
-	}
-	assert.NotEqual(t, stem("charge"), stem("change"))
-	assert.NotEqual(t, stem("payment"), stem("pay"))
-	assert.Equal(t, "bill", stem("billing"))
-	assert.Equal(t, "status", stem("status"))
-}
-
 // A typical chat message of about 200 characters.
 const message = "Hi, I ordered a blue jacket last Tuesday (order 55120) and the tracking still says label created. " +
 	"I need it by Friday for a trip, so could you check what's going on? Thanks, Sam"

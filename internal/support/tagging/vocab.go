@@ -1,6 +1,10 @@
 package tagging
 
-import "strings"
+import (
+	"strings"
+
+	"supportpipe/internal/support/words"
+)
 
 // Customers type fast: "acount", "paymnet", "deliveryaddress". A vocabulary
 // of the words that the rules use corrects such tokens before matching. It
@@ -58,7 +62,7 @@ func newVocabulary(toks []token) *vocabulary {
 	letters := 0
 	for _, t := range toks {
 		v.stems[t.stem] = true
-		v.longestPart = max(v.longestPart, len(t.stem)+maxStemCut)
+		v.longestPart = max(v.longestPart, len(t.stem)+words.MaxStemCut)
 		if len(t.word) >= minPart {
 			v.surfaces[t.word] = t.stem
 			v.longestPart = max(v.longestPart, len(t.word))
@@ -123,8 +127,8 @@ func (v *vocabulary) resolve(toks []token) []token {
 		}
 		if a, b, ok := v.split(t.word); ok {
 			ta, tb := t, t
-			ta.word, ta.stem = a, stem(a)
-			tb.word, tb.stem = b, stem(b)
+			ta.word, ta.stem = a, words.Stem(a)
+			tb.word, tb.stem = b, words.Stem(b)
 			out = append(out, ta, tb)
 			continue
 		}
@@ -136,7 +140,7 @@ func (v *vocabulary) resolve(toks []token) []token {
 // correct returns the stem of the rule word that w is one slip away from, or
 // "" if there is none or more than one.
 func (v *vocabulary) correct(w string) string {
-	if len(w) < minFuzzy-1 || len(w) > v.longestWord+1 || !isASCII(w) {
+	if len(w) < minFuzzy-1 || len(w) > v.longestWord+1 || !words.IsASCII(w) {
 		return ""
 	}
 	// A letter missing from w.
@@ -182,7 +186,7 @@ func (v *vocabulary) correct(w string) string {
 // own, not an ending that makes the rule word another word ("charger",
 // "shipping"'s "ping").
 func (v *vocabulary) split(w string) (string, string, bool) {
-	if len(w) < minPart+2 || !isASCII(w) {
+	if len(w) < minPart+2 || !words.IsASCII(w) {
 		return "", "", false
 	}
 	best, longest := 0, minPart-1
@@ -216,7 +220,8 @@ func isWordPart(s string) bool {
 
 // isRuleWord reports whether w is a rule word or an inflection of one. Only
 // a word no longer than longestPart can be: a longer one is neither a
-// surface nor, as stem shortens words by at most maxStemCut, a rule stem.
+// surface nor, as words.Stem shortens words by at most words.MaxStemCut, a
+// rule stem.
 func (v *vocabulary) isRuleWord(w string) bool {
 	if len(w) > v.longestPart {
 		return false
@@ -224,15 +229,6 @@ func (v *vocabulary) isRuleWord(w string) bool {
 	if _, ok := v.surfaces[w]; ok {
 		return true
 	}
-	s := stem(w)
+	s := words.Stem(w)
 	return len(s) >= minPart && v.stems[s]
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
 }

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"supportpipe/internal/support/words"
 )
 
 // newVocabulary derives each spelling's deletions once; the vocabulary must
@@ -26,7 +28,7 @@ func TestVocabularyAsAddedOneByOne(t *testing.T) {
 	}
 	for _, tok := range toks {
 		want.stems[tok.stem] = true
-		want.longestPart = max(want.longestPart, len(tok.stem)+maxStemCut)
+		want.longestPart = max(want.longestPart, len(tok.stem)+words.MaxStemCut)
 		if len(tok.word) >= minPart {
 			want.surfaces[tok.word] = tok.stem
 			want.longestPart = max(want.longestPart, len(tok.word))

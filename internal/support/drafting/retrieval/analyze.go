@@ -1,13 +1,11 @@
 package retrieval
 
 import (
-	"strings"
 	"unicode"
-
-	"golang.org/x/text/unicode/norm"
 
 	"supportpipe/internal/support/runes"
 	"supportpipe/internal/support/tagging"
+	"supportpipe/internal/support/words"
 )
 
 // MaxTextRunes is how much of a message retrieval reads, as much as the
@@ -48,11 +46,11 @@ func set(words ...string) map[string]bool {
 	return m
 }
 
-// words calls fn with each word of the first MaxTextRunes characters of
+// eachWord calls fn with each word of the first MaxTextRunes characters of
 // text: folded to plain lower-case letters, a clitic cut off ("order's",
 // "don't" give "order", "don"), numbers dropped (order numbers and amounts
 // say nothing of the intent).
-func words(text string, fn func(string)) {
+func eachWord(text string, fn func(string)) {
 	text, _ = runes.Prefix(text, MaxTextRunes)
 	var w []rune
 	clitic := false
@@ -62,7 +60,7 @@ func words(text string, fn func(string)) {
 		}
 		w, clitic = w[:0], false
 	}
-	for _, r := range fold(text) {
+	for _, r := range words.Fold(text, MaxTextRunes) {
 		switch {
 		case unicode.IsLetter(r):
 			if !clitic {
@@ -78,106 +76,19 @@ func words(text string, fn func(string)) {
 	flush()
 }
 
-// fold decomposes text and drops combining marks so that "café" matches
-// "cafe", and maps typographic apostrophes to the ASCII one. It stops after
-// MaxTextRunes runes, as decomposition can multiply a text's length.
-func fold(s string) string {
-	if isASCII(s) {
-		return s
-	}
-	var (
-		b  strings.Builder
-		it norm.Iter
-		n  int
-	)
-	b.Grow(len(s))
-	it.InitString(norm.NFKD, s)
-	for !it.Done() {
-		for _, r := range string(it.Next()) {
-			if n == MaxTextRunes {
-				return b.String()
-			}
-			switch {
-			case unicode.Is(unicode.Mn, r):
-				continue
-			case r == '\u2019' || r == '\u2018' || r == '\u02bc':
-				b.WriteByte('\'')
-			default:
-				b.WriteRune(r)
-			}
-			n++
-		}
-	}
-	return b.String()
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// stem strips English inflections so that "refunds", "refunded" and
-// "refunding" meet at "refund". It is light on purpose: it only has to
-// agree with itself, as the knowledge and the messages go through it alike.
-func stem(w string) string {
-	if len(w) <= 3 || !isASCII(w) {
-		return w
-	}
-	switch {
-	case strings.HasSuffix(w, "ies") && len(w) > 4:
-		w = w[:len(w)-3] + "y"
-	case strings.HasSuffix(w, "sses"):
-		w = w[:len(w)-2]
-	case strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") &&
-		!strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is"):
-		w = w[:len(w)-1]
-	}
-	switch {
-	case strings.HasSuffix(w, "ied") && len(w) > 4:
-		w = w[:len(w)-3] + "y"
-	case strings.HasSuffix(w, "eed"):
-	case strings.HasSuffix(w, "ed") && hasVowel(w[:len(w)-2]) && len(w) > 4:
-		w = undouble(w[:len(w)-2])
-	case strings.HasSuffix(w, "ing") && hasVowel(w[:len(w)-3]) && len(w) > 5:
-		w = undouble(w[:len(w)-3])
-	case strings.HasSuffix(w, "ly") && len(w) > 5:
-		w = w[:len(w)-2]
-	}
-	if strings.HasSuffix(w, "e") && len(w) > 4 {
-		w = w[:len(w)-1]
-	}
-	return w
-}
-
-// undouble turns "shipp" into "ship", but leaves "add", "bill" and "pass"
-// alone, whose double letter is part of the word.
-func undouble(w string) string {
-	n := len(w)
-	if n >= 4 && w[n-1] == w[n-2] && !strings.ContainsRune("aeiouylsz", rune(w[n-1])) {
-		return w[:n-1]
-	}
-	return w
-}
-
-func hasVowel(w string) bool { return strings.ContainsAny(w, "aeiouy") }
-
 // terms returns the terms of text in order: its words, corrected when a
 // slip away from a known word or split when two run together, with the
 // thesaurus's phrases and words replaced by their concepts, stopwords
 // dropped and the rest stemmed.
 func (ix *Index) terms(text string) []string {
 	var stems, surface []string
-	words(text, func(w string) {
+	eachWord(text, func(w string) {
 		if len(w) >= minFuzzy && !ix.vocab.known(w) {
 			if c := ix.vocab.correct(w); c != "" {
 				w = c
 			} else if a, b, ok := ix.vocab.split(w); ok {
 				surface = append(surface, a)
-				stems = append(stems, stem(a))
+				stems = append(stems, words.StemLight(a))
 				w = b
 			}
 		}
@@ -215,11 +126,12 @@ type feature struct {
 	pair bool
 }
 
-// stemKnown is stem, with British spelling's doubled l undone ("cancelled",
-// "cancelling" give "cancel", as "canceled" does) when the knowledge has the
-// word with one l: stem alone cannot tell "cancell" from "bill".
+// stemKnown is words.StemLight, with British spelling's doubled l undone
+// ("cancelled", "cancelling" give "cancel", as "canceled" does) when the
+// knowledge has the word with one l: the stemmer alone cannot tell
+// "cancell" from "bill".
 func (ix *Index) stemKnown(w string) string {
-	s := stem(w)
+	s := words.StemLight(w)
 	if n := len(s); n >= 5 && s[n-1] == 'l' && s[n-2] == 'l' && ix.vocab.stems[s[:n-1]] {
 		return s[:n-1]
 	}

@@ -124,7 +124,7 @@ func NewIndex(entries []drafting.Canned) *Index {
 	}
 	for _, e := range ix.entries {
 		for _, text := range append([]string{e.Content, codeText(e.ShortCode)}, e.Examples...) {
-			words(text, ix.vocab.add)
+			eachWord(text, ix.vocab.add)
 		}
 	}
 	var vectors [][]weighted
@@ -206,7 +206,7 @@ func codeText(code string) string {
 // not, and no message is expected to say them.
 func names(codeText string) bool {
 	named := false
-	words(codeText, func(w string) { named = named || (len(w) >= 3 && !stopwords[w]) })
+	eachWord(codeText, func(w string) { named = named || (len(w) >= 3 && !stopwords[w]) })
 	return named
 }
 

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"supportpipe/internal/support/words"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -48,8 +50,8 @@ func parseThesaurus(b []byte) (*thesaurus, error) {
 		term := conceptMark + name
 		for _, member := range groups[name] {
 			var stems []string
-			words(member, func(w string) {
-				stems = append(stems, stem(w))
+			eachWord(member, func(w string) {
+				stems = append(stems, words.StemLight(w))
 				t.surfaces = append(t.surfaces, w)
 			})
 			var m map[string]string

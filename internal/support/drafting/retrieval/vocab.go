@@ -1,5 +1,7 @@
 package retrieval
 
+import "supportpipe/internal/support/words"
+
 // Customers type fast: "reimbursment", "acount", "deliveryaddress". A
 // vocabulary of the words the knowledge and the thesaurus use corrects such
 // a word before matching, when a single slip explains it (a letter missing,
@@ -33,11 +35,11 @@ func newVocabulary() *vocabulary {
 }
 
 func (v *vocabulary) add(w string) {
-	if v.words[w] || !isASCII(w) {
+	if v.words[w] || !words.IsASCII(w) {
 		return
 	}
 	v.words[w] = true
-	v.stems[stem(w)] = true
+	v.stems[words.StemLight(w)] = true
 	v.longest = max(v.longest, len(w))
 	if len(w) < minFuzzy {
 		return
@@ -61,13 +63,13 @@ func appendNew(ws []string, w string) []string {
 
 // known reports whether w, or its stem, is a word of the vocabulary.
 func (v *vocabulary) known(w string) bool {
-	return v.words[w] || stopwords[w] || v.stems[stem(w)]
+	return v.words[w] || stopwords[w] || v.stems[words.StemLight(w)]
 }
 
 // correct returns the known word that w is one slip away from, or "" if
 // there is none, or several of different stems.
 func (v *vocabulary) correct(w string) string {
-	if len(w) < minFuzzy || len(w) > v.longest+1 || !isASCII(w) {
+	if len(w) < minFuzzy || len(w) > v.longest+1 || !words.IsASCII(w) {
 		return ""
 	}
 	found := ""
@@ -80,7 +82,7 @@ func (v *vocabulary) correct(w string) string {
 			switch {
 			case found == "":
 				found = c
-			case stem(found) != stem(c):
+			case words.StemLight(found) != words.StemLight(c):
 				ambiguous = true
 			}
 		}
@@ -129,7 +131,7 @@ func oneSlip(a, b string) bool {
 // "howi"), choosing the cut whose shorter part is longest; ok is false when
 // no cut gives two.
 func (v *vocabulary) split(w string) (string, string, bool) {
-	if len(w) > 2*v.longest || !isASCII(w) {
+	if len(w) > 2*v.longest || !words.IsASCII(w) {
 		return "", "", false
 	}
 	best := 0
