@@ -59,6 +59,20 @@ var curveScores = []float64{0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40}
 // draftCounts tallies the retrieval provider's answers to labelled messages.
 type draftCounts struct{ rows, answered, correct int }
 
+// tally counts one more message, drafted as s: answered if s is a draft
+// scoring min or more, and correct too if right (s is the canned response of
+// the message's intent).
+func (c draftCounts) tally(s drafting.Suggestion, min float64, right bool) draftCounts {
+	c.rows++
+	if !s.Abstained() && s.Score >= min {
+		c.answered++
+		if right {
+			c.correct++
+		}
+	}
+	return c
+}
+
 func (c draftCounts) precision() float64 { return ratio(c.correct, c.answered) }
 func (c draftCounts) coverage() float64  { return ratio(c.answered, c.rows) }
 
@@ -136,6 +150,19 @@ func evaluateDrafting(kb, bitext, ood, oodSplit string) (*draftReport, error) {
 	}
 	ctx := context.Background()
 	var draftErr error
+	// draft drafts text with each knowledge base in turn and passes fn the
+	// draft and that knowledge base's figures; at an error it keeps it in
+	// draftErr and stops.
+	draft := func(text string, fn func(s drafting.Suggestion, f *draftFigure)) {
+		for _, kind := range kbKinds {
+			s, err := providers[kind].Draft(ctx, drafting.Request{Text: text})
+			if err != nil {
+				draftErr = err
+				return
+			}
+			fn(s, r.figures[kind])
+		}
+	}
 	err = readLines(bitext, func(row struct {
 		Text   string `json:"text"`
 		Intent string `json:"intent"`
@@ -144,32 +171,17 @@ func evaluateDrafting(kb, bitext, ood, oodSplit string) (*draftReport, error) {
 			r.leaked++
 			return
 		}
-		for _, kind := range kbKinds {
-			s, err := providers[kind].Draft(ctx, drafting.Request{Text: row.Text})
-			if err != nil {
-				draftErr = err
-				return
-			}
-			f := r.figures[kind]
-			tally := func(c draftCounts, min float64) draftCounts {
-				c.rows++
-				if !s.Abstained() && s.Score >= min {
-					c.answered++
-					if s.Source == row.Intent {
-						c.correct++
-					}
-				}
-				return c
-			}
+		draft(row.Text, func(s drafting.Suggestion, f *draftFigure) {
+			right := s.Source == row.Intent
 			for _, h := range []string{half(row.Text), halfAll} {
-				f.halves[h] = tally(f.halves[h], r.minScore)
+				f.halves[h] = f.halves[h].tally(s, r.minScore, right)
 			}
 			if half(row.Text) == halfHeldOut {
 				for i, min := range r.curveScores {
-					f.curve[i] = tally(f.curve[i], min)
+					f.curve[i] = f.curve[i].tally(s, min, right)
 				}
 			}
-		}
+		})
 	})
 	if err == nil {
 		err = draftErr
@@ -181,25 +193,13 @@ func evaluateDrafting(kb, bitext, ood, oodSplit string) (*draftReport, error) {
 		err := readLines(filepath.Join(ood, src.name+"_"+oodSplit+".jsonl"), func(row struct {
 			Text string `json:"text"`
 		}) {
-			for _, kind := range kbKinds {
-				s, err := providers[kind].Draft(ctx, drafting.Request{Text: row.Text})
-				if err != nil {
-					draftErr = err
-					return
-				}
-				f := r.figures[kind]
-				tally := func(c draftCounts, min float64) draftCounts {
-					c.rows++
-					if !s.Abstained() && s.Score >= min {
-						c.answered++
-					}
-					return c
-				}
-				f.ood = tally(f.ood, r.minScore)
+			draft(row.Text, func(s drafting.Suggestion, f *draftFigure) {
+				// No canned response answers it: a draft is never right.
+				f.ood = f.ood.tally(s, r.minScore, false)
 				for i, min := range r.curveScores {
-					f.oodCurve[i] = tally(f.oodCurve[i], min)
+					f.oodCurve[i] = f.oodCurve[i].tally(s, min, false)
 				}
-			}
+			})
 		})
 		if err == nil {
 			err = draftErr

@@ -16,10 +16,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"supportpipe/internal/ports/store"
 	"supportpipe/internal/support/drafting"
+	"supportpipe/internal/support/runes"
 )
 
 // Defaults of Options.
@@ -380,15 +380,7 @@ func (c *HTTPClient) message(body []byte) string {
 	}
 	// A misconfigured proxy could echo request headers; never pass the token on.
 	s = strings.ReplaceAll(s, c.token, "[redacted]")
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxErrorMessage {
-		cut := maxErrorMessage
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
+	return runes.Truncate(strings.Join(strings.Fields(s), " "), maxErrorMessage)
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date; -1 means absent or

@@ -32,3 +32,12 @@ func TestPrefix(t *testing.T) {
 	assert.Equal(t, "", got)
 	assert.True(t, cut)
 }
+
+func TestTruncate(t *testing.T) {
+	assert.Equal(t, "refund", Truncate("refund", 6))
+	assert.Equal(t, "ref…", Truncate("refund", 3))
+	assert.Equal(t, "caf…", Truncate("café", 4), "é's two bytes straddle the bound")
+	assert.Equal(t, "café", Truncate("café", 5))
+	assert.Equal(t, "…", Truncate("😡", 3))
+	assert.Equal(t, "…", Truncate("abc", 0))
+}

@@ -14,9 +14,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"supportpipe/internal/support/drafting/llm"
+	"supportpipe/internal/support/runes"
 )
 
 const (
@@ -171,14 +171,7 @@ func (m *Model) message(body []byte) string {
 	if m.key != "" {
 		s = strings.ReplaceAll(s, m.key, "[redacted]")
 	}
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxErrorMessage {
-		cut := maxErrorMessage
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
+	s = runes.Truncate(strings.Join(strings.Fields(s), " "), maxErrorMessage)
 	if s == "" {
 		return ""
 	}
