@@ -49,11 +49,11 @@ chaos:
 bench:
 	$(GO) run ./cmd/bench
 
-## eval: tagging and anger figures on ../shared/data (exits non-zero if a target is missed)
+## eval: tagging, anger and drafting figures on ../shared/data and testdata/outofdomain (exits non-zero if a target is missed)
 eval:
 	$(GO) run ./cmd/evaluate
 
-## train: retrain the anger model (deterministic) into internal/support/anger/model.json
+## train: retrain the anger model (deterministic) into internal/support/anger/model.json and the model.bin it embeds
 train:
 	$(GO) run ./cmd/train
 
