@@ -1,7 +1,7 @@
 // Package processor turns queued Chatwoot events into stored state. It is the
 // SQS-triggered function's logic: per record it deduplicates, decodes, merges
 // conversation state, runs the support stages and counts, and it applies the
-// retry policy (package retry: 3 attempts with 1 s/2 s/4 s backoff, then the
+// retry policy (package retry: 3 attempts, 1 s and 2 s apart, then the
 // DLQ).
 package processor
 

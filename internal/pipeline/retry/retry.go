@@ -14,7 +14,9 @@ import (
 	"supportpipe/internal/ports/queue"
 )
 
-// Defaults: 3 attempts, with 1 s, 2 s and 4 s between them.
+// Defaults: 3 attempts; a message waits 1 s after its first failure and 2 s
+// after its second, and its third goes to the DLQ. The schedule goes on
+// (4 s, then 4 s again) when MaxAttempts is raised.
 var DefaultBackoff = []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second}
 
 const DefaultMaxAttempts = 3
