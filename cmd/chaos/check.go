@@ -16,7 +16,9 @@ import (
 	"supportpipe/internal/ports/blob/fileblob"
 	"supportpipe/internal/ports/queue"
 	"supportpipe/internal/ports/queue/sqlitequeue"
+	"supportpipe/internal/ports/store"
 	"supportpipe/internal/ports/store/sqlitestore"
+	"supportpipe/internal/support/conversation"
 )
 
 // waitDrained waits until the events queue (read from its file beside the
@@ -196,5 +198,11 @@ func contentKey(body []byte) (string, bool) {
 	if a == 0 {
 		a = account
 	}
-	return "content:" + p.ContentKey(a, body), true
+	key := "content:" + p.ContentKey(a, body)
+	if p.ConversationID == 0 {
+		return key, true
+	}
+	// The processor scopes it to the event's conversation, whose delivery
+	// log the record carries.
+	return store.ScopedKey(conversation.Key{AccountID: a, ConversationID: p.ConversationID}, key), true
 }
