@@ -191,4 +191,11 @@ type DayRecord struct {
 	ID   string    `json:"id"`
 	Data string    `json:"data"` // JSON
 	At   time.Time `json:"at"`
+	// Version orders the writes of one record: AddDayRecord keeps the
+	// stored record when its Version is greater. Two events of one
+	// conversation processed at once each file the SLA record of its
+	// waiting period from the state it merged, and the one that merged
+	// first may write last: the conversation's version keeps its older
+	// view from undoing the newer one (a met period filed pending again).
+	Version int64 `json:"version,omitempty"`
 }

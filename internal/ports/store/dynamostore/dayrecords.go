@@ -14,7 +14,8 @@ import (
 
 func dayPK(day, kind string) string { return "DAY#" + day + "#" + kind }
 
-// AddDayRecord implements store.Store; a put replaces the item.
+// AddDayRecord implements store.Store; a put replaces the item unless the
+// stored one has a greater version.
 func (s *Store) AddDayRecord(ctx context.Context, r store.DayRecord) error {
 	item := map[string]types.AttributeValue{attrPK: str(dayPK(r.Day, r.Kind)), attrSK: str(r.ID)}
 	if r.Data != "" {
@@ -23,7 +24,17 @@ func (s *Store) AddDayRecord(ctx context.Context, r store.DayRecord) error {
 	if !r.At.IsZero() {
 		item["at"] = num(r.At.UnixNano())
 	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+	if r.Version != 0 {
+		item["v"] = num(r.Version)
+	}
+	// An older version is refused by the condition, and left alone: the
+	// stored record is the newer.
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("attribute_not_exists(#v) OR #v <= :v"),
+		ExpressionAttributeNames:  map[string]string{"#v": "v"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(r.Version)},
+	})
+	if err != nil && !conditionFailed(err) {
 		return fmt.Errorf("add day record: %w", err)
 	}
 	return nil
@@ -47,6 +58,13 @@ func (s *Store) DayRecords(ctx context.Context, day, kind string, limit int) ([]
 				return store.DayRecord{}, fmt.Errorf("decode day record: %w", err)
 			}
 			r.At = time.Unix(0, at).UTC()
+		}
+		if _, ok := item["v"]; ok {
+			v, err := getNum(item, "v")
+			if err != nil {
+				return store.DayRecord{}, fmt.Errorf("decode day record: %w", err)
+			}
+			r.Version = v
 		}
 		return r, nil
 	})

@@ -15,7 +15,7 @@
 //	ATTEMPT#<msg id>    ATTEMPT        attempts, reason, exp, ttl
 //	COUNTERS#<day>      COUNTERS       c.<name> per counter
 //	COUNTERS#<day>      COUNTERS#draft c.<name> per counter of the drafter's (draft…; counters.go)
-//	DAY#<day>#<kind>    <id>           data, at
+//	DAY#<day>#<kind>    <id>           data, at, v (the version: a put of an older one is refused)
 //	MARK#<name>         MARK           at (string, see markTime)
 //
 // Times are unix nanoseconds. TTL deletion runs up to days late, so reads

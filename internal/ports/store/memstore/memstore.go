@@ -285,6 +285,9 @@ func (s *Store) AddDayRecord(_ context.Context, r store.DayRecord) error {
 	if s.days[k] == nil {
 		s.days[k] = map[string]store.DayRecord{}
 	}
+	if old, ok := s.days[k][r.ID]; ok && old.Version > r.Version {
+		return nil
+	}
 	s.days[k][r.ID] = r
 	return nil
 }

@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS day_records (
 	id TEXT NOT NULL,
 	data TEXT NOT NULL,
 	at INTEGER, -- unix ns; NULL for a zero time
+	version INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (day, kind, id)
 );
 CREATE TABLE IF NOT EXISTS marks (
@@ -117,6 +118,14 @@ func migrate(ctx context.Context, db *sqlitedb.DB) error {
 	}
 	if n == 0 {
 		if _, err := db.ExecContext(ctx, `ALTER TABLE idempotency ADD COLUMN owner TEXT NOT NULL DEFAULT ''`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('day_records') WHERE name='version'`).Scan(&n); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if n == 0 {
+		if _, err := db.ExecContext(ctx, `ALTER TABLE day_records ADD COLUMN version INTEGER NOT NULL DEFAULT 0`); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
@@ -508,8 +517,9 @@ func (s *Store) AddDayRecord(ctx context.Context, r store.DayRecord) error {
 	if !r.At.IsZero() {
 		at = r.At.UnixNano()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO day_records(day, kind, id, data, at) VALUES(?,?,?,?,?)
-		ON CONFLICT(day, kind, id) DO UPDATE SET data=excluded.data, at=excluded.at`, r.Day, r.Kind, r.ID, r.Data, at)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO day_records(day, kind, id, data, at, version) VALUES(?,?,?,?,?,?)
+		ON CONFLICT(day, kind, id) DO UPDATE SET data=excluded.data, at=excluded.at, version=excluded.version
+		WHERE excluded.version >= day_records.version`, r.Day, r.Kind, r.ID, r.Data, at, r.Version)
 	if err != nil {
 		return fmt.Errorf("add day record: %w", err)
 	}
@@ -521,7 +531,7 @@ func (s *Store) DayRecords(ctx context.Context, day, kind string, limit int) ([]
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, data, at FROM day_records WHERE day=? AND kind=?
+	rows, err := s.db.QueryContext(ctx, `SELECT id, data, at, version FROM day_records WHERE day=? AND kind=?
 		ORDER BY id LIMIT ?`, day, kind, limit)
 	if err != nil {
 		return nil, fmt.Errorf("query day records: %w", err)
@@ -531,7 +541,7 @@ func (s *Store) DayRecords(ctx context.Context, day, kind string, limit int) ([]
 	for rows.Next() {
 		r := store.DayRecord{Day: day, Kind: kind}
 		var at sql.NullInt64
-		if err := rows.Scan(&r.ID, &r.Data, &at); err != nil {
+		if err := rows.Scan(&r.ID, &r.Data, &at, &r.Version); err != nil {
 			return nil, fmt.Errorf("scan day record: %w", err)
 		}
 		if at.Valid {

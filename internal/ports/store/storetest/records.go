@@ -255,6 +255,19 @@ func (s suite) testDayRecords(t *testing.T) {
 	replaced := a10
 	replaced.Data, replaced.At = `{"replaced":true}`, base.Add(time.Hour)
 	noTime := rec(day, "dead_letter", "m1", time.Time{})
+	// A record filed from conversation version 5, then again from the
+	// older version 4 (the event that merged first, written last), then
+	// from 6 and from 6 again.
+	v5 := rec(day, "sla", "p1", base.Add(5))
+	v5.Data, v5.Version = `{"state":"met"}`, 5
+	v4 := v5
+	v4.Data, v4.Version, v4.At = `{"state":"pending"}`, 4, base.Add(6)
+	v6 := v5
+	v6.Data, v6.Version, v6.At = `{"state":"met","again":true}`, 6, base.Add(7)
+	v6again := v6
+	v6again.Data = `{"state":"met","again":2}`
+	unversioned := v5
+	unversioned.Data, unversioned.Version = `{"unversioned":true}`, 0
 
 	steps := []struct {
 		name      string
@@ -279,6 +292,11 @@ func (s suite) testDayRecords(t *testing.T) {
 			name: "zero time", add: []store.DayRecord{noTime},
 			day: day, kind: "dead_letter", limit: 10, want: []store.DayRecord{noTime},
 		},
+		{name: "a version", add: []store.DayRecord{v5}, day: day, kind: "sla", limit: 10, want: []store.DayRecord{v5}},
+		{name: "an older version is ignored", add: []store.DayRecord{v4}, day: day, kind: "sla", limit: 10, want: []store.DayRecord{v5}},
+		{name: "an unversioned write is older", add: []store.DayRecord{unversioned}, day: day, kind: "sla", limit: 10, want: []store.DayRecord{v5}},
+		{name: "a newer version replaces", add: []store.DayRecord{v6}, day: day, kind: "sla", limit: 10, want: []store.DayRecord{v6}},
+		{name: "the same version replaces", add: []store.DayRecord{v6again}, day: day, kind: "sla", limit: 10, want: []store.DayRecord{v6again}},
 	}
 	for _, step := range steps {
 		t.Run(step.name, func(t *testing.T) {
