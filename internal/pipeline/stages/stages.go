@@ -162,7 +162,7 @@ func (t *Support) trackSLA(ctx context.Context, ev *event) error {
 		if b, ok := before[r.ID()]; ok && b.RespondedAt.Equal(r.RespondedAt) && b.ResolvedAt.Equal(r.ResolvedAt) && b.InboxID == r.InboxID {
 			continue
 		}
-		if err := t.fileSLA(ctx, r, now); err != nil {
+		if err := t.fileSLA(ctx, r, ev.Conversation.Version, now); err != nil {
 			return err
 		}
 		if err := t.dropBreach(ctx, ev, r); err != nil {
@@ -213,8 +213,11 @@ func (t *Support) dropBreach(ctx context.Context, ev *event, r sla.Record) error
 // breachAction is the id of the sweeper's escalation of a breached period.
 func breachAction(r sla.Record) string { return fmt.Sprintf("sla-breach:%d", r.Start.Unix()) }
 
-func (t *Support) fileSLA(ctx context.Context, r sla.Record, now time.Time) error {
-	rec := store.DayRecord{Day: r.Day(), Kind: sla.DayRecordKind, ID: r.ID(), Data: r.JSON(), At: now}
+// fileSLA files r as computed from the conversation state of the given
+// version: an event that merged before another but runs its stages after
+// it does not overwrite the newer view (store.DayRecord.Version).
+func (t *Support) fileSLA(ctx context.Context, r sla.Record, version int64, now time.Time) error {
+	rec := store.DayRecord{Day: r.Day(), Kind: sla.DayRecordKind, ID: r.ID(), Data: r.JSON(), At: now, Version: version}
 	if err := t.Store.AddDayRecord(ctx, rec); err != nil {
 		return fmt.Errorf("file SLA record: %w", err)
 	}
@@ -306,7 +309,7 @@ func (t *Support) Sweep(ctx context.Context, limit int) (int, error) {
 		a := store.Action{Key: st.Key, ID: breachAction(r), Kind: "sla_breach", Owner: sweeperOwner,
 			Detail: jsonString(map[string]any{"due": r.Due}), At: now}
 		ran, err := store.Once(ctx, t.Store, a, func(ctx context.Context) (string, error) {
-			if err := t.fileSLA(ctx, r, now); err != nil {
+			if err := t.fileSLA(ctx, r, st.Version, now); err != nil {
 				return "", err
 			}
 			return "", t.Escalator.Escalate(ctx, st.Key, sweeperOwner, []string{escalation.ReasonSLABreach},

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"supportpipe/internal/chatwoot"
 	"supportpipe/internal/chatwoot/rest"
 	"supportpipe/internal/ops/stats"
 	"supportpipe/internal/pipeline/processor"
@@ -148,4 +149,65 @@ func TestBreachEscalationOnceAnswered(t *testing.T) {
 			assert.Equal(t, tt.wantNotes, cw.notes(), "notes posted")
 		})
 	}
+}
+
+// TestStaleViewFilesNoOlderSLARecord: two events of one conversation
+// processed at once. The customer's message merges first, the agent's
+// reply second, and the reply's stages file the waiting period as met;
+// the message's stages, run last on the state it merged (still waiting),
+// must not file it pending again, or the day's report would count an
+// answered customer as breached once the due time passed.
+func TestStaleViewFilesNoOlderSLARecord(t *testing.T) {
+	ctx := t.Context()
+	st := memstore.New()
+	cw := rest.NewOffline(st)
+	log := slog.New(slog.DiscardHandler)
+	week := sla.Week{}
+	for d := range week {
+		week[d] = []sla.Interval{{Open: 0, Close: 24 * 60}}
+	}
+	cal, err := sla.NewCalendar(time.UTC, week, nil)
+	require.NoError(t, err)
+	start := time.Now()
+	clock := func() time.Time { return start }
+	sup := &stages.Support{
+		Store: st, Chatwoot: cw, Tagger: noTags{}, Anger: calm{}, Log: log, Now: clock,
+		SLA:       sla.Policy{Target: time.Hour, AtRiskFraction: 0.2, Calendar: func(int64) *sla.Calendar { return cal }},
+		Escalator: &escalation.Escalator{Store: st, Chatwoot: cw, Config: escalation.Config{AngerThreshold: 0.8}, Log: log, Now: clock},
+	}
+	p := &processor.Processor{Store: st, Queue: noQueue{t}, Stages: []processor.Stage{sup.Stage()}, Log: log, Now: clock}
+	k := conversation.Key{AccountID: 7, ConversationID: 1423}
+	customer := message(t, "m1", "02_message_created_incoming.json", start)
+
+	require.Empty(t, p.Process(ctx, []queue.Message{customer}))
+	waiting, ok, err := st.Conversation(ctx, k)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Empty(t, p.Process(ctx, []queue.Message{message(t, "m2", "05_message_created_agent_reply.json", start)}))
+
+	records := func() []sla.Record {
+		t.Helper()
+		payload, err := chatwoot.Decode(customer.Body)
+		require.NoError(t, err)
+		recs, err := st.DayRecords(ctx, payload.Message.CreatedAt.UTC().Format(time.DateOnly), sla.DayRecordKind, 10)
+		require.NoError(t, err)
+		var out []sla.Record
+		for _, r := range recs {
+			rec, err := sla.ParseRecord(r.Data)
+			require.NoError(t, err)
+			out = append(out, rec)
+		}
+		return out
+	}
+	before := records()
+	require.Len(t, before, 1)
+	require.Equal(t, sla.Met, before[0].State, "the reply's stages filed the period met")
+
+	// The customer message's stages, late, on the state it merged.
+	payload, err := chatwoot.Decode(customer.Body)
+	require.NoError(t, err)
+	ev := &processor.Event{MessageID: customer.ID, AccountID: 7, ReceivedAt: start, Payload: payload,
+		Conversation: &waiting, Previous: &conversation.State{Key: k}}
+	require.NoError(t, sup.Stage().Run(ctx, ev))
+	assert.Equal(t, before, records(), "the older view left the met record alone")
 }
