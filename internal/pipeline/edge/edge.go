@@ -33,6 +33,7 @@ import (
 	"supportpipe/internal/pipeline/claim"
 	"supportpipe/internal/ports/queue"
 	"supportpipe/internal/ports/store"
+	"supportpipe/internal/support/runes"
 )
 
 // MaxBody is the largest body accepted (5 MiB). Lambda takes at most 6 MB
@@ -270,7 +271,7 @@ func inspect(req events.APIGatewayV2HTTPRequest, body []byte) (chatwoot.Head, st
 	default:
 		reason = "not_json"
 	}
-	return chatwoot.Head{}, reason + ": " + truncate(err.Error(), 200)
+	return chatwoot.Head{}, reason + ": " + runes.Truncate(err.Error(), 200)
 }
 
 // account resolves the event's account: the signed payload's when it names
@@ -396,17 +397,6 @@ func safeID(s string) string {
 func derivedID(ts, sig string) string {
 	sum := sha256.Sum256([]byte(ts + "." + sig))
 	return "derived-" + hex.EncodeToString(sum[:16])
-}
-
-// truncate cuts s to at most n bytes, at a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 func reply(code int, r response) events.APIGatewayV2HTTPResponse {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"supportpipe/internal/support/conversation"
+	"supportpipe/internal/support/runes"
 )
 
 // The delivery log answers "did Chatwoot send it, and what became of it?"
@@ -229,14 +230,4 @@ func SplitScopedKey(key string) (k conversation.Key, name string, ok bool) {
 
 // TruncateReason bounds a reason kept in the log (and logged), at a rune
 // boundary: an error may quote a long response.
-func TruncateReason(s string) string {
-	const n = 300
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && s[i]&0xC0 == 0x80 {
-		i--
-	}
-	return s[:i] + "…"
-}
+func TruncateReason(s string) string { return runes.Truncate(s, 300) }
