@@ -77,6 +77,18 @@ func message(t *testing.T, id, fixture string, at time.Time) queue.Message {
 		queue.AttrDelivery: id, queue.AttrAccount: "7", queue.AttrReceivedAt: at.UTC().Format(time.RFC3339Nano)}}
 }
 
+// alwaysOpen is a calendar open around the clock, in UTC.
+func alwaysOpen(t *testing.T) *sla.Calendar {
+	t.Helper()
+	week := sla.Week{}
+	for d := range week {
+		week[d] = []sla.Interval{{Open: 0, Close: 24 * 60}}
+	}
+	cal, err := sla.NewCalendar(time.UTC, week, nil)
+	require.NoError(t, err)
+	return cal
+}
+
 // TestBreachEscalationOnceAnswered: the sweeper escalates a breach while the
 // customer waits; an escalation that failed is dropped, and counted, when
 // the answer comes, not posted late; one that was posted stays done.
@@ -97,12 +109,7 @@ func TestBreachEscalationOnceAnswered(t *testing.T) {
 			st := memstore.New()
 			cw := &flakyNotes{Offline: rest.NewOffline(st)}
 			cw.failing.Store(tt.noteFails)
-			week := sla.Week{}
-			for d := range week {
-				week[d] = []sla.Interval{{Open: 0, Close: 24 * 60}}
-			}
-			cal, err := sla.NewCalendar(time.UTC, week, nil)
-			require.NoError(t, err)
+			cal := alwaysOpen(t)
 			log := slog.New(slog.DiscardHandler)
 			// memstore expires idempotency keys by the wall clock; the
 			// fixtures' customer message (09:14:27) and agent reply
@@ -126,7 +133,7 @@ func TestBreachEscalationOnceAnswered(t *testing.T) {
 			}
 
 			require.Empty(t, p.Process(ctx, []queue.Message{message(t, "m1", "02_message_created_incoming.json", start)}))
-			_, err = sup.Sweep(ctx, 10)
+			_, err := sup.Sweep(ctx, 10)
 			require.NoError(t, err)
 			wantBefore := store.ActionDone
 			if tt.noteFails {
@@ -162,12 +169,7 @@ func TestStaleViewFilesNoOlderSLARecord(t *testing.T) {
 	st := memstore.New()
 	cw := rest.NewOffline(st)
 	log := slog.New(slog.DiscardHandler)
-	week := sla.Week{}
-	for d := range week {
-		week[d] = []sla.Interval{{Open: 0, Close: 24 * 60}}
-	}
-	cal, err := sla.NewCalendar(time.UTC, week, nil)
-	require.NoError(t, err)
+	cal := alwaysOpen(t)
 	start := time.Now()
 	clock := func() time.Time { return start }
 	sup := &stages.Support{
